@@ -1,0 +1,36 @@
+//! Sign-in, the code step, sign-out and "who am I".
+
+use super::error::AppError;
+use super::types::Me;
+use leptos::prelude::*;
+
+/// Password step. Answers the path to go to next: the code step, or the dashboard.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(identifier: String, password: String) -> Result<String, AppError> {
+    let client = crate::server::auth::client();
+    crate::server::signin::password_step(&identifier, &password, &client).await
+}
+
+/// Code step ("2FA security code"). Answers the path to go to next.
+#[server(endpoint = "verify_sign_in_code")]
+pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
+    let client = crate::server::auth::client();
+    crate::server::signin::code_step(&code, &client).await
+}
+
+/// Ends the session on the server.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let session = crate::server::auth::session()?;
+    crate::server::auth::end_session(&session).await
+}
+
+/// The signed-in admin, or `None` when the session is missing or not past the code step.
+#[server(endpoint = "current_admin")]
+pub async fn current_admin() -> Result<Option<Me>, AppError> {
+    match crate::server::auth::require_admin().await {
+        Ok(signed_in) => Ok(Some(crate::server::views::me(&signed_in))),
+        Err(e) if e.needs_sign_in() => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,33 @@
+//! The signed-in admin's profile and their two-factor authentication.
+
+use super::error::AppError;
+use super::types::{Profile, TotpSetup};
+use leptos::prelude::*;
+
+#[server(endpoint = "get_profile")]
+pub async fn get_profile() -> Result<Profile, AppError> {
+    let signed_in = crate::server::auth::require_admin().await?;
+    crate::server::two_factor::profile(&signed_in).await
+}
+
+/// "Enable Two-Factor Authentication": draws a new secret and answers the QR code and the
+/// secret. Nothing is stored on the admin until `confirm_totp_setup` gets a correct code.
+#[server(endpoint = "start_totp_setup")]
+pub async fn start_totp_setup() -> Result<TotpSetup, AppError> {
+    let signed_in = crate::server::auth::require_admin().await?;
+    crate::server::two_factor::start_setup(&signed_in).await
+}
+
+/// Turns 2FA on when `code` is correct for the secret of the setup in progress.
+#[server(endpoint = "confirm_totp_setup")]
+pub async fn confirm_totp_setup(code: String) -> Result<(), AppError> {
+    let signed_in = crate::server::auth::require_admin().await?;
+    crate::server::two_factor::confirm_setup(&signed_in, &code).await
+}
+
+/// Turns 2FA off; needs a current code and is refused while 2FA is enforced for the admin.
+#[server(endpoint = "disable_totp")]
+pub async fn disable_totp(code: String) -> Result<(), AppError> {
+    let signed_in = crate::server::auth::require_admin().await?;
+    crate::server::two_factor::disable(&signed_in, &code).await
+}

@@ -1,0 +1,82 @@
+//! The user interface: the HTML shell, the router, and one file per page or widget.
+
+mod admin;
+mod code_step;
+mod dashboard;
+mod errors;
+mod header;
+mod not_found;
+mod profile;
+mod sign_in;
+mod two_factor_card;
+
+use crate::api::auth::current_admin;
+use crate::api::error::AppError;
+use crate::api::types::Me;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in admin, loaded once per page load for the header and the pages.
+pub type CurrentAdmin = Resource<Result<Option<Me>, AppError>>;
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let me: CurrentAdmin = Resource::new(|| (), |_| current_admin());
+    provide_context(me);
+
+    // Lets tests (and people debugging) see when the page has hydrated and is interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mssp-dashboard.css" />
+        <Title formatter=|text: String| {
+            if text.is_empty() { "MSSP Dashboard".to_string() } else { format!("{text} · MSSP Dashboard") }
+        } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header::Header />
+            <main id="main" tabindex="-1">
+                <Routes fallback=not_found::NotFound>
+                    <Route path=path!("/") view=dashboard::DashboardPage />
+                    <Route path=path!("/login") view=sign_in::SignInPage />
+                    <Route path=path!("/login/code") view=code_step::CodeStepPage />
+                    <Route path=path!("/profile") view=profile::ProfilePage />
+                    <Route path=path!("/admin") view=admin::AdministrationPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Full page load to `path`: after sign-in and sign-out every piece of the page must be drawn
+/// again from the server's view of the session.
+pub fn go(path: &str) {
+    let _ = window().location().set_href(path);
+}

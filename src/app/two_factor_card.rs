@@ -1,0 +1,190 @@
+//! "Enable Two-Factor Authentication": the switch on the profile, the QR setup and turning off.
+
+use super::errors::{FieldError, FormAlert, is_invalid};
+use crate::api::error::AppError;
+use crate::api::profile::{ConfirmTotpSetup, DisableTotp, StartTotpSetup};
+use crate::api::types::{Profile, TotpSetup};
+use leptos::prelude::*;
+
+#[component]
+pub fn TwoFactorCard(
+    profile: Profile,
+    /// Called after 2FA was turned on or off, with a message for the admin.
+    #[prop(into)]
+    on_change: Callback<String>,
+) -> impl IntoView {
+    let enabled = profile.totp_enabled;
+    let enforcement = profile.enforcement;
+    let locked = enabled && enforcement.enforced;
+
+    let setup: RwSignal<Option<TotpSetup>> = RwSignal::new(None);
+    let disabling = RwSignal::new(false);
+
+    let start = ServerAction::<StartTotpSetup>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(started)) = start.value().get() {
+            setup.set(Some(started));
+        }
+    });
+    let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
+
+    let checked =
+        move || (enabled && !disabling.get()) || setup.get().is_some() || start.pending().get();
+    let on_toggle = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        match (enabled, on) {
+            (false, true) => {
+                start.dispatch(StartTotpSetup {});
+            }
+            (false, false) => setup.set(None),
+            (true, false) => disabling.set(true),
+            (true, true) => disabling.set(false),
+        }
+    };
+
+    let status = if enabled && enforcement.enforced {
+        format!("On and required. {}", enforcement.reason())
+    } else if enabled {
+        "On: every sign-in asks for a code from your authenticator app.".to_string()
+    } else if enforcement.enforced {
+        format!("Off, but required. {}", enforcement.reason())
+    } else {
+        "Off: signing in needs your password only.".to_string()
+    };
+
+    view! {
+        <section class="card" aria-labelledby="twofa-title">
+            <h2 id="twofa-title">"Two-factor authentication"</h2>
+            <div class="switch-row">
+                <input
+                    type="checkbox"
+                    role="switch"
+                    id="enable-2fa"
+                    class="switch"
+                    prop:checked=checked
+                    disabled=locked
+                    aria-describedby="twofa-status"
+                    on:change=on_toggle
+                />
+                <label for="enable-2fa">"Enable Two-Factor Authentication"</label>
+            </div>
+            <p id="twofa-status" class="hint">
+                {if enabled { view! { <span class="badge badge-ok">"On"</span> }.into_any() }
+                 else { view! { <span class="badge badge-warn">"Off"</span> }.into_any() }}
+                " " {status}
+            </p>
+            <FormAlert error=start_error />
+            {move || setup.get().map(|s| view! { <SetupPanel setup=s on_cancel=move |_| setup.set(None) on_change /> })}
+            {move || disabling.get().then(|| view! { <DisablePanel on_cancel=move |_| disabling.set(false) on_change /> })}
+        </section>
+    }
+}
+
+#[component]
+fn SetupPanel(
+    setup: TotpSetup,
+    #[prop(into)] on_cancel: Callback<()>,
+    #[prop(into)] on_change: Callback<String>,
+) -> impl IntoView {
+    let confirm = ServerAction::<ConfirmTotpSetup>::new();
+    let error = Signal::derive(move || confirm.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = confirm.value().get() {
+            on_change.run(
+                "Two-factor authentication is on. From now on every sign-in asks for a code from your authenticator app."
+                    .to_string(),
+            );
+        }
+    });
+    let pending = confirm.pending();
+    view! {
+        <div class="setup" role="group" aria-labelledby="setup-title">
+            <h3 id="setup-title">"Set up your authenticator app"</h3>
+            <ol class="steps">
+                <li>"Open Google Authenticator or Microsoft Authenticator and add an account."</li>
+                <li>"Scan this QR code with the app."</li>
+            </ol>
+            <div class="qr" role="img" aria-label="QR code to add MSSP Dashboard to your authenticator app" inner_html=setup.qr_svg.clone()></div>
+            <p>"Can't scan it? Choose \"Enter a setup key\" in the app and type this key:"</p>
+            <p><code class="secret" data-testid="totp-secret">{setup.secret_grouped.clone()}</code></p>
+            <p class="hint">
+                {format!("Account: {} · Issuer: {} · Time-based, 6 digits", setup.account, setup.issuer)}
+            </p>
+            <FormAlert error />
+            <ActionForm action=confirm>
+                <div class="field">
+                    <label for="setup-code">"3. Enter the 6-digit code the app shows"</label>
+                    <input
+                        id="setup-code"
+                        name="code"
+                        type="text"
+                        class="code-input"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        maxlength="9"
+                        required
+                        aria-invalid=is_invalid(error, "code")
+                        aria-describedby="setup-code-error"
+                    />
+                    <FieldError id="setup-code-error" field="code" error />
+                </div>
+                <div class="actions">
+                    <button type="submit" class="button-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Checking…" } else { "Turn on" }}
+                    </button>
+                    <button type="button" class="button-quiet" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+fn DisablePanel(
+    #[prop(into)] on_cancel: Callback<()>,
+    #[prop(into)] on_change: Callback<String>,
+) -> impl IntoView {
+    let disable = ServerAction::<DisableTotp>::new();
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || disable.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = disable.value().get() {
+            on_change.run(
+                "Two-factor authentication is off. Signing in now needs your password only."
+                    .to_string(),
+            );
+        }
+    });
+    let pending = disable.pending();
+    view! {
+        <div class="setup" role="group" aria-labelledby="disable-title">
+            <h3 id="disable-title">"Turn off two-factor authentication"</h3>
+            <p>"Enter a current code from your authenticator app to confirm."</p>
+            <FormAlert error />
+            <ActionForm action=disable>
+                <div class="field">
+                    <label for="disable-code">"2FA security code"</label>
+                    <input
+                        id="disable-code"
+                        name="code"
+                        type="text"
+                        class="code-input"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        maxlength="9"
+                        required
+                        aria-invalid=is_invalid(error, "code")
+                        aria-describedby="disable-code-error"
+                    />
+                    <FieldError id="disable-code-error" field="code" error />
+                </div>
+                <div class="actions">
+                    <button type="submit" class="button-danger" disabled=move || pending.get()>
+                        {move || if pending.get() { "Checking…" } else { "Turn off" }}
+                    </button>
+                    <button type="button" class="button-quiet" on:click=move |_| on_cancel.run(())>"Keep it on"</button>
+                </div>
+            </ActionForm>
+        </div>
+    }
+}

@@ -1,0 +1,10 @@
+//! Rules of the product with no web, database or clock dependency: TOTP policy, 2FA
+//! enforcement, sign-in stages and page access, roles and input validation.
+//!
+//! Compiles for the server and the browser; functions take the time as an argument.
+
+pub mod access;
+pub mod enforcement;
+pub mod identity;
+pub mod role;
+pub mod totp;

@@ -1,0 +1,29 @@
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    use tracing_subscriber::EnvFilter;
+
+    // A .env file next to the binary's working directory, if any, fills in the environment.
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = mssp_dashboard::server::config::Cli::parse();
+    match mssp_dashboard::server::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser side starts from `hydrate()` in lib.rs.
+}

@@ -1,0 +1,160 @@
+//! Command line and configuration. Every option can also come from an environment variable
+//! (or a `.env` file), which is how deployments set them; see `.env.example`.
+//!
+//! clap's `env` feature gives one definition for flags, environment, defaults and `--help`.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mssp-dashboard",
+    version,
+    about = "Sign-in and two-factor core of the MSSP dashboard"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the dashboard (the default).
+    Serve(ServeArgs),
+    /// Create an MSSP account and its super admin. The password is read from standard input
+    /// (one line) or asked for when standard input is a terminal; never from the command line.
+    CreateAccount(CreateAccountArgs),
+    /// Remove an admin's two-factor credential so they set it up again at their next sign-in,
+    /// and end all of their sessions. For the operator with shell access.
+    #[command(name = "reset-2fa")]
+    Reset2fa(Reset2faArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Create a demo MSSP account with a super admin and two admins when the database has no
+    /// accounts, and print how to sign in. For development only.
+    #[arg(long, env = "MSSP_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateAccountArgs {
+    /// The MSSP account's name.
+    #[arg(long)]
+    pub name: String,
+    /// The super admin's email.
+    #[arg(long)]
+    pub email: String,
+    /// The super admin's username.
+    #[arg(long)]
+    pub username: String,
+    /// The super admin's display name (defaults to the username).
+    #[arg(long)]
+    pub admin_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Reset2faArgs {
+    /// Email or username of the admin.
+    #[arg(long)]
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database: `sqlite://FILE` (embedded, created when missing) or `postgres://...` for
+    /// several instances sharing one database.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://mssp-dashboard.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "MSSP_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// The address people open, used in messages (defaults to http://BIND).
+    #[arg(long, env = "MSSP_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Mark the session cookie Secure (set this when served over https, directly or behind a
+    /// proxy that terminates TLS).
+    #[arg(
+        long,
+        env = "MSSP_COOKIE_SECURE",
+        default_value_t = false,
+        global = true
+    )]
+    pub cookie_secure: bool,
+
+    /// Issuer name shown in authenticator apps.
+    #[arg(
+        long,
+        env = "MSSP_TOTP_ISSUER",
+        default_value = "MSSP Dashboard",
+        global = true
+    )]
+    pub totp_issuer: String,
+
+    /// Key file for secrets at rest (created with mode 0600 when missing).
+    #[arg(
+        long,
+        env = "MSSP_KEY_FILE",
+        default_value = "mssp-dashboard.key",
+        global = true
+    )]
+    pub key_file: PathBuf,
+
+    /// Session idle timeout in minutes.
+    #[arg(
+        long,
+        env = "MSSP_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub session_idle_minutes: u32,
+
+    /// Concurrent password hashes (each holds 19 MiB); 0 means one per CPU core.
+    #[arg(
+        long,
+        env = "MSSP_HASH_CONCURRENCY",
+        default_value_t = 0,
+        global = true
+    )]
+    pub hash_concurrency: usize,
+
+    /// Sign-in attempts allowed to wait for a hashing slot before the server answers 503.
+    #[arg(long, env = "MSSP_HASH_QUEUE", default_value_t = 16, global = true)]
+    pub hash_queue: usize,
+
+    /// Take the client address from the X-Forwarded-For header set by a trusted reverse proxy.
+    #[arg(long, env = "MSSP_TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+}
+
+impl Config {
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    /// A configuration for tests: a given database, everything else default.
+    pub fn for_database(database_url: &str) -> Config {
+        let mut cli = Cli::parse_from(["mssp-dashboard"]);
+        cli.config.database_url = database_url.to_string();
+        cli.config
+    }
+}

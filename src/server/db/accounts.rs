@@ -1,0 +1,53 @@
+//! MSSP accounts (tenants).
+
+use super::Db;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub name: String,
+    pub force_2fa: bool,
+}
+
+/// Inserts an account. Takes a connection so it can run inside the caller's transaction.
+pub async fn create(
+    conn: &mut AnyConnection,
+    name: &str,
+    now: i64,
+) -> Result<Account, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (name, force_2fa, created_at) VALUES ($1, 0, $2) RETURNING id",
+    )
+    .bind(name)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Account {
+        id: row.try_get("id")?,
+        name: name.to_string(),
+        force_2fa: false,
+    })
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, name, force_2fa FROM accounts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| {
+        Ok(Account {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            force_2fa: r.try_get::<i64, _>("force_2fa")? != 0,
+        })
+    })
+    .transpose()
+}
+
+pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")
+}

@@ -1,0 +1,165 @@
+//! Admins of an account. Every lookup that serves a signed-in admin is scoped by account id.
+
+use super::{Db, flag};
+use crate::domain::role::Role;
+use crate::server::password::PasswordHash;
+use sqlx::AnyConnection;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Clone, Debug)]
+pub struct Admin {
+    pub id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub username: String,
+    pub name: String,
+    pub password_hash: PasswordHash,
+    pub role: Role,
+    pub active: bool,
+    /// "Enforce 2FA" for this admin; `None` means the account setting applies.
+    pub enforce_2fa: Option<bool>,
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// `SELECT <admin columns> FROM admins <rest>` as one static string.
+macro_rules! select_admins {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, account_id, email, username, name, password_hash, role, active, \
+             enforce_2fa, last_sign_in_at FROM admins ",
+            $rest
+        )
+    };
+}
+
+fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(Admin {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        email: row.try_get("email")?,
+        username: row.try_get("username")?,
+        name: row.try_get("name")?,
+        password_hash: PasswordHash::from_stored(row.try_get("password_hash")?),
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        enforce_2fa: row
+            .try_get::<Option<i64>, _>("enforce_2fa")?
+            .map(|v| v != 0),
+        last_sign_in_at: row.try_get("last_sign_in_at")?,
+    })
+}
+
+/// The admin whose email or username is `identifier` (already lower-cased).
+pub async fn find_by_identifier(db: &Db, identifier: &str) -> Result<Option<Admin>, sqlx::Error> {
+    sqlx::query(select_admins!("WHERE email = $1 OR username = $1"))
+        .bind(identifier)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The admin `id` if it belongs to `account_id`; another account's admin is "not found".
+pub async fn find_in_account(
+    db: &Db,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<Admin>, sqlx::Error> {
+    sqlx::query(select_admins!("WHERE id = $1 AND account_id = $2"))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub struct NewAdmin<'a> {
+    pub account_id: i64,
+    pub email: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a PasswordHash,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("an admin with this {0} already exists")]
+    Duplicate(&'static str),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Inserts an admin. Takes a connection so it can run inside the caller's transaction.
+pub async fn create(
+    conn: &mut AnyConnection,
+    new: NewAdmin<'_>,
+    now: i64,
+) -> Result<i64, CreateError> {
+    // A username that equals someone's email (or the reverse) would make sign-in ambiguous.
+    let clash: Option<String> = sqlx::query(
+        "SELECT CASE WHEN email = $1 OR username = $1 THEN 'email' ELSE 'username' END AS field \
+         FROM admins WHERE email IN ($1, $2) OR username IN ($1, $2) LIMIT 1",
+    )
+    .bind(new.email)
+    .bind(new.username)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.try_get("field"))
+    .transpose()?;
+    if let Some(field) = clash {
+        return Err(CreateError::Duplicate(if field == "email" {
+            "email"
+        } else {
+            "username"
+        }));
+    }
+    let row = sqlx::query(
+        "INSERT INTO admins (account_id, email, username, name, password_hash, role, active, \
+                             created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
+    )
+    .bind(new.account_id)
+    .bind(new.email)
+    .bind(new.username)
+    .bind(new.name)
+    .bind(new.password_hash.as_stored())
+    .bind(new.role.as_str())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| {
+        // Lost a race with another insert of the same email or username.
+        if super::is_unique_violation(&e) {
+            CreateError::Duplicate("email or username")
+        } else {
+            CreateError::Db(e)
+        }
+    })?;
+    Ok(row.try_get("id")?)
+}
+
+pub async fn record_sign_in(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_active(db: &Db, id: i64, active: bool, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(flag(active))
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

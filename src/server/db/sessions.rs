@@ -1,0 +1,168 @@
+//! Server-side sessions for tower-sessions, stored in our database.
+//!
+//! tower-sessions manages the cookie, id generation, rotation (`cycle_id`) and expiry; this store
+//! keeps the record in the `sessions` table under the SHA-256 of its id, and copies who the
+//! session belongs to into columns so an admin's sessions can be listed and ended together.
+
+use super::{Db, flag};
+use crate::server::auth::{AUTH_KEY, SessionAuth};
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+#[derive(Clone, Debug)]
+pub struct SqlSessionStore {
+    db: Db,
+}
+
+impl SqlSessionStore {
+    pub fn new(db: Db) -> Self {
+        SqlSessionStore { db }
+    }
+
+    /// Deletes expired sessions; run periodically.
+    pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn id_hash(id: &Id) -> String {
+    hex::encode(Sha256::digest(id.0.to_le_bytes()))
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+struct Columns {
+    data: String,
+    expires_at: i64,
+    admin_id: Option<i64>,
+    complete: bool,
+    created_at: i64,
+    user_agent: Option<String>,
+    client_ip: Option<String>,
+}
+
+fn columns(record: &Record) -> session_store::Result<Columns> {
+    let data = serde_json::to_string(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let auth: Option<SessionAuth> = record
+        .data
+        .get(AUTH_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Ok(Columns {
+        data,
+        expires_at: record.expiry_date.unix_timestamp(),
+        admin_id: auth.as_ref().map(|a| a.admin_id),
+        complete: auth.as_ref().is_some_and(|a| a.is_complete()),
+        created_at: auth.as_ref().map_or(now, |a| a.signed_in_at),
+        user_agent: auth.as_ref().and_then(|a| a.user_agent.clone()),
+        client_ip: auth.as_ref().and_then(|a| a.client_ip.clone()),
+    })
+}
+
+#[async_trait]
+impl SessionStore for SqlSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let c = columns(record)?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        loop {
+            let done = sqlx::query(
+                "INSERT INTO sessions (id_hash, data, expires_at, admin_id, complete, created_at, \
+                                       last_seen_at, user_agent, client_ip) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id_hash) DO NOTHING",
+            )
+            .bind(id_hash(&record.id))
+            .bind(&c.data)
+            .bind(c.expires_at)
+            .bind(c.admin_id)
+            .bind(flag(c.complete))
+            .bind(c.created_at)
+            .bind(now)
+            .bind(&c.user_agent)
+            .bind(&c.client_ip)
+            .execute(&self.db.pool)
+            .await
+            .map_err(backend)?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            // 128-bit ids practically never collide; if one does, draw another.
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let c = columns(record)?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        // Update only: a session ended elsewhere (sign-out, reset) must not come back because a
+        // request that was still running saves it afterwards.
+        sqlx::query(
+            "UPDATE sessions SET data = $2, expires_at = $3, admin_id = $4, complete = $5, \
+                                 created_at = $6, last_seen_at = $7, user_agent = $8, client_ip = $9 \
+             WHERE id_hash = $1",
+        )
+        .bind(id_hash(&record.id))
+        .bind(&c.data)
+        .bind(c.expires_at)
+        .bind(c.admin_id)
+        .bind(flag(c.complete))
+        .bind(c.created_at)
+        .bind(now)
+        .bind(&c.user_agent)
+        .bind(&c.client_ip)
+        .execute(&self.db.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let row = sqlx::query(
+            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash(session_id))
+        .bind(now)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        Ok(Some(Record {
+            id: *session_id,
+            data: serde_json::from_str(&data)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
+        }))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash(session_id))
+            .execute(&self.db.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Ends every session of an admin (2FA reset, deactivation).
+pub async fn delete_for_admin(db: &Db, admin_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
+        .bind(admin_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}

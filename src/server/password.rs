@@ -1,0 +1,180 @@
+//! Password hashing with argon2id (OWASP: 19 MiB, 2 iterations, 1 lane).
+//!
+//! Each hash holds 19 MiB and a core for tens of milliseconds, so hashing runs on the blocking
+//! pool behind a semaphore of about one permit per core with a short queue; when the queue is
+//! full the caller gets `Busy` at once instead of piling up memory.
+
+use crate::api::error::AppError;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Semaphore;
+
+/// A PHC-format argon2 hash as stored in the database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn from_stored(value: String) -> PasswordHash {
+        PasswordHash(value)
+    }
+
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+fn argon2() -> Argon2<'static> {
+    // OWASP Password Storage Cheat Sheet, argon2id first option.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("constant argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> Result<PasswordHash, AppError> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| PasswordHash(h.to_string()))
+        .map_err(|e| {
+            tracing::error!("argon2 hash failed: {e}");
+            AppError::Internal
+        })
+}
+
+#[derive(Debug)]
+pub struct Passwords {
+    permits: Semaphore,
+    waiting: AtomicUsize,
+    queue: usize,
+    /// Verified against when the admin does not exist, so both cases take the same time.
+    dummy: PasswordHash,
+}
+
+impl Passwords {
+    /// `concurrency` 0 means one hash per core.
+    pub fn new(concurrency: usize, queue: usize) -> Arc<Passwords> {
+        let concurrency = if concurrency == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            concurrency
+        };
+        let dummy =
+            hash_blocking("dummy password that matches nothing").expect("hashing a constant works");
+        Arc::new(Passwords {
+            permits: Semaphore::new(concurrency),
+            waiting: AtomicUsize::new(0),
+            queue,
+            dummy,
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(AppError::Busy);
+                }
+                let permit = self.permits.acquire().await;
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                permit.map_err(|_| AppError::Internal)?
+            }
+        };
+        let result = tokio::task::spawn_blocking(work).await.map_err(|e| {
+            tracing::error!("password hashing task failed: {e}");
+            AppError::Internal
+        });
+        drop(permit);
+        result
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<PasswordHash, AppError> {
+        let password = password.to_string();
+        self.run(move || hash_blocking(&password)).await?
+    }
+
+    /// True when `password` matches `stored`. With no stored hash (unknown admin) the work is
+    /// the same and the answer is false.
+    pub async fn verify(
+        &self,
+        password: &str,
+        stored: Option<&PasswordHash>,
+    ) -> Result<bool, AppError> {
+        let exists = stored.is_some();
+        let hash = stored.unwrap_or(&self.dummy).0.clone();
+        let password = password.to_string();
+        let matches = self
+            .run(move || {
+                argon2()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await?;
+        Ok(exists && matches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_with_argon2id_owasp_parameters_and_verifies() {
+        let passwords = Passwords::new(1, 4);
+        let hash = passwords
+            .hash("correct horse battery staple")
+            .await
+            .unwrap();
+        assert!(
+            hash.as_stored()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_stored()
+        );
+        assert!(
+            passwords
+                .verify("correct horse battery staple", Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(!passwords.verify("wrong", Some(&hash)).await.unwrap());
+        assert!(
+            !passwords
+                .verify("dummy password that matches nothing", None)
+                .await
+                .unwrap()
+        );
+        assert!(!format!("{hash:?}").contains("argon2id"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_answers_busy_at_once() {
+        let passwords = Passwords::new(1, 1);
+        let hash = passwords.hash("x").await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let p = passwords.clone();
+            let h = hash.clone();
+            tasks.push(tokio::spawn(async move { p.verify("x", Some(&h)).await }));
+        }
+        let mut busy = 0;
+        for t in tasks {
+            if t.await.unwrap() == Err(AppError::Busy) {
+                busy += 1;
+            }
+        }
+        // One runs, one waits, the rest are refused.
+        assert!(busy >= 3, "busy answers: {busy}");
+    }
+}

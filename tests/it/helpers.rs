@@ -1,0 +1,461 @@
+//! `spawn_app()`: the real router on 127.0.0.1:0 over a fresh database.
+
+use mssp_dashboard::domain::totp;
+use mssp_dashboard::server::app::{SESSION_COOKIE, build_state, router};
+use mssp_dashboard::server::config::Config;
+use mssp_dashboard::server::seed::{NewAccount, create_account};
+use mssp_dashboard::server::state::AppState;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed test case once on SQLite and once on PostgreSQL.
+/// PostgreSQL is at `MSSP_TEST_POSTGRES_URL` (default: the local server, trust auth).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    _db: DbGuard,
+}
+
+/// Removes the test's database when the test ends.
+enum DbGuard {
+    File(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        match self {
+            DbGuard::File(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            DbGuard::Postgres { admin_url, name } => {
+                let (url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async move {
+                        use sqlx::Executor;
+                        sqlx::any::install_default_drivers();
+                        if let Ok(pool) = sqlx::AnyPool::connect(&url).await {
+                            let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                            let _ = pool.execute(sqlx::AssertSqlSafe(sql)).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand_suffix()
+    )
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("MSSP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn fresh_database(backend: Backend) -> (String, DbGuard) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(unique("mssp_it"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("sqlite://{}", dir.join("test.db").display());
+            (url, DbGuard::File(dir))
+        }
+        Backend::Postgres => {
+            use sqlx::Executor;
+            sqlx::any::install_default_drivers();
+            let admin_url = postgres_admin_url();
+            let pool = sqlx::AnyPool::connect(&admin_url)
+                .await
+                .expect("PostgreSQL must be reachable at MSSP_TEST_POSTGRES_URL for these tests");
+            let name = unique("mssp_it");
+            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .await
+                .unwrap();
+            pool.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .unwrap()
+                .to_string();
+            (
+                format!("{base}/{name}"),
+                DbGuard::Postgres { admin_url, name },
+            )
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let (url, guard) = fresh_database(backend).await;
+    let config = Config::for_database(&url);
+    spawn_on(config, guard).await
+}
+
+async fn spawn_on(config: Config, guard: DbGuard) -> TestApp {
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let state = build_state(config, leptos).await.expect("app state");
+    let base = serve(state.clone()).await;
+    TestApp {
+        base,
+        state,
+        _db: guard,
+    }
+}
+
+/// Serves a router for `state` on a new port; answers its base URL.
+pub async fn serve(state: AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(state);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    format!("http://{addr}")
+}
+
+/// An admin the test can sign in as.
+#[derive(Clone, Debug)]
+pub struct Creds {
+    pub admin_id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// A browser: its own cookie jar, no redirects followed (tests look at them).
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub base: String,
+}
+
+/// An answer from a server function.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The error variant name, e.g. "BadCredentials" or "Invalid".
+    pub fn error_kind(&self) -> String {
+        match &self.body {
+            Value::String(s) => s.clone(),
+            Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
+            other => other.to_string(),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, kind: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.error_kind(), kind, "body: {}", self.body);
+    }
+}
+
+impl TestApp {
+    pub fn browser(&self) -> Browser {
+        browser_at(&self.base)
+    }
+
+    /// A fresh account with its super admin.
+    pub async fn account(&self, label: &str) -> Creds {
+        let tag = unique(label).replace('_', "-");
+        let email = format!("{tag}@example.com");
+        let username = tag.clone();
+        let password = format!("pw-{tag}-long-enough");
+        let (account_id, admin_id) = create_account(
+            &self.state.db,
+            &self.state.passwords,
+            NewAccount {
+                account_name: &format!("Account {tag}"),
+                email: &email,
+                username: &username,
+                admin_name: &format!("Admin {tag}"),
+                password: &password,
+            },
+        )
+        .await
+        .unwrap();
+        Creds {
+            admin_id,
+            account_id,
+            email,
+            username,
+            password,
+        }
+    }
+}
+
+impl Browser {
+    pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        answer(res).await
+    }
+
+    pub async fn call_raw(&self, name: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let res = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answer(res).await
+    }
+
+    /// GET a page; answers the status and the Location header.
+    pub async fn page(&self, path: &str) -> (StatusCode, Option<String>) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (res.status(), location)
+    }
+
+    /// The session cookie's value, as the browser would send it.
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&format!("{SESSION}=")).map(str::to_string))
+    }
+
+    pub async fn sign_in(&self, creds: &Creds) -> Answer {
+        self.call(
+            "sign_in",
+            &[
+                ("identifier", &creds.username),
+                ("password", &creds.password),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in fully (password, then a code from `app` when given).
+    pub async fn sign_in_fully(&self, creds: &Creds, app: Option<&mut Authenticator>) {
+        let next = self.sign_in(creds).await;
+        let next = next.assert_ok().as_str().unwrap().to_string();
+        if let Some(app) = app {
+            assert_eq!(next, "/login/code");
+            let code = app.next_code().await;
+            self.call("verify_sign_in_code", &[("code", &code)])
+                .await
+                .assert_ok();
+        } else {
+            assert_eq!(next, "/");
+        }
+    }
+
+    /// Turns on 2FA for the signed-in admin, scanning the secret the page shows into an
+    /// authenticator.
+    pub async fn enable_two_factor(&self) -> Authenticator {
+        let setup = self.call("start_totp_setup", &[]).await;
+        let shown = setup.assert_ok()["secret_grouped"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut app = Authenticator::from_page(&shown);
+        let code = app.next_code().await;
+        self.call("confirm_totp_setup", &[("code", &code)])
+            .await
+            .assert_ok();
+        app
+    }
+}
+
+pub fn browser_at(base: &str) -> Browser {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    Browser {
+        http: reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        jar,
+        base: base.to_string(),
+    }
+}
+
+async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer { status, body }
+}
+
+/// The secret as shown on the page ("ABCD EFGH ...") back to bytes, like an authenticator does.
+pub fn secret_from_page(shown: &str) -> Vec<u8> {
+    let compact: String = shown.split_whitespace().collect();
+    totp_rs::Secret::try_from_base32(compact)
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An authenticator app holding the secret. The server accepts the previous, current and next
+/// 30 s step, each once; like a person who types the next code that appears, `next_code` gives
+/// the code of the oldest step not used yet that the server still accepts, waiting for the
+/// clock when all three are used.
+pub struct Authenticator {
+    pub secret: Vec<u8>,
+    last_step: Option<u64>,
+}
+
+impl Authenticator {
+    pub fn from_page(shown: &str) -> Authenticator {
+        Authenticator {
+            secret: secret_from_page(shown),
+            last_step: None,
+        }
+    }
+
+    /// The code of the step before the current one: accepted once, if not used yet.
+    pub fn code_for_step(&self, step: u64) -> String {
+        totp::code_at(&self.secret, step * totp::STEP_SECONDS).unwrap()
+    }
+
+    /// Six digits that are not the code of any step near now.
+    pub fn wrong_code(&self) -> String {
+        let current = now() / totp::STEP_SECONDS;
+        let near: Vec<String> = (current - 2..=current + 2)
+            .map(|s| self.code_for_step(s))
+            .collect();
+        (0..10u32)
+            .map(|d| format!("{d}{d}{d}{d}{d}{d}"))
+            .find(|c| !near.contains(c))
+            .unwrap()
+    }
+
+    pub fn last_step(&self) -> Option<u64> {
+        self.last_step
+    }
+
+    pub async fn next_code(&mut self) -> String {
+        loop {
+            let current = now() / totp::STEP_SECONDS;
+            let oldest_accepted = current - 1;
+            let step = match self.last_step {
+                Some(last) => (last + 1).max(oldest_accepted),
+                None => oldest_accepted,
+            };
+            // Keep a margin: the step after the current one only while the next second
+            // cannot roll the window past it.
+            if step <= current + 1 && !(step == oldest_accepted && now() % totp::STEP_SECONDS >= 29)
+            {
+                self.last_step = Some(step);
+                return self.code_for_step(step);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// Restarts the app on the same database (new state, new port): what a server restart does.
+pub async fn restart(app: &TestApp) -> String {
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let config = (*app.state.config).clone();
+    let state = build_state(config, leptos).await.expect("app state");
+    serve(state).await
+}
+
+pub const SESSION: &str = SESSION_COOKIE;

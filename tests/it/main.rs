@@ -1,0 +1,10 @@
+//! Integration tests: the real router on port 0 with a fresh database (SQLite, and PostgreSQL
+//! when reachable), called over HTTP like a browser calls the server functions.
+//!
+//! One binary with modules (see kanidm's DO_NOT_ADD_MORE_TESTS_HERE for why).
+
+mod bad_input;
+mod helpers;
+mod sessions;
+mod sign_in;
+mod two_factor;

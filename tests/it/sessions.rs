@@ -1,0 +1,101 @@
+//! Server-side sessions: cookie flags, id rotation, surviving a restart.
+
+use crate::helpers::{SESSION, TestApp, browser_at, restart};
+use crate::on_both_backends;
+
+on_both_backends!(
+    session_id_changes_at_each_step_of_sign_in,
+    cookie_is_http_only_and_same_site,
+    sessions_survive_a_restart,
+    session_ids_are_stored_hashed,
+);
+
+async fn session_id_changes_at_each_step_of_sign_in(app: TestApp) {
+    let creds = app.account("rotate").await;
+    let setup = app.browser();
+    setup.sign_in_fully(&creds, None).await;
+    let mut authenticator = setup.enable_two_factor().await;
+
+    let browser = app.browser();
+    // A session that exists before sign-in (here: a pending sign-in of another attempt).
+    browser.sign_in(&creds).await.assert_ok();
+    let before = browser.session_cookie().unwrap();
+    browser.sign_in(&creds).await.assert_ok();
+    let after_password = browser.session_cookie().unwrap();
+    assert_ne!(before, after_password);
+    let code = authenticator.next_code().await;
+    browser
+        .call("verify_sign_in_code", &[("code", &code)])
+        .await
+        .assert_ok();
+    let after_code = browser.session_cookie().unwrap();
+    assert_ne!(after_password, after_code);
+    // The pre-sign-in ids are dead.
+    for old in [before, after_password] {
+        let fixated = app.browser();
+        fixated
+            .jar
+            .add_cookie_str(&format!("{SESSION}={old}"), &app.base.parse().unwrap());
+        assert_eq!(
+            fixated.call("current_admin", &[]).await.assert_ok(),
+            &serde_json::Value::Null
+        );
+    }
+}
+
+async fn cookie_is_http_only_and_same_site(app: TestApp) {
+    let creds = app.account("cookie").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/sign_in", app.base))
+        .form(&[
+            ("identifier", creds.email.as_str()),
+            ("password", creds.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with(&format!("{SESSION}=")))
+        .expect("session cookie set at sign-in");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    // Not configured for https in tests, so not Secure.
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+async fn sessions_survive_a_restart(app: TestApp) {
+    let creds = app.account("restart").await;
+    let browser = app.browser();
+    browser.sign_in_fully(&creds, None).await;
+    let cookie = browser.session_cookie().unwrap();
+    let base = restart(&app).await;
+    let after = browser_at(&base);
+    after
+        .jar
+        .add_cookie_str(&format!("{SESSION}={cookie}"), &base.parse().unwrap());
+    let me = after.call("current_admin", &[]).await;
+    assert_eq!(me.assert_ok()["email"], creds.email.as_str());
+}
+
+async fn session_ids_are_stored_hashed(app: TestApp) {
+    use sqlx::Row;
+    let creds = app.account("hashed").await;
+    let browser = app.browser();
+    browser.sign_in_fully(&creds, None).await;
+    let cookie = browser.session_cookie().unwrap();
+    let rows = sqlx::query("SELECT id_hash, data FROM sessions")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let id: String = row.get("id_hash");
+        let data: String = row.get("data");
+        assert!(!id.contains(&cookie) && !data.contains(&cookie));
+    }
+}
