@@ -5,7 +5,6 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -108,14 +107,6 @@ pub struct Config {
     )]
     pub totp_issuer: String,
 
-    /// Key file for secrets at rest (created with mode 0600 when missing).
-    #[arg(
-        long,
-        env = "MSSP_KEY_FILE",
-        default_value = "mssp-dashboard.key",
-        global = true
-    )]
-    pub key_file: PathBuf,
 
     /// Session idle timeout in minutes.
     #[arg(

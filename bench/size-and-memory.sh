@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Measures the release build: WASM size (raw, gzip -9, brotli -q 11) and the server's resident
+# memory at idle (after start-up and one page load, then 5 s of nothing).
+#
+#   bench/size-and-memory.sh            # builds with `cargo leptos build --release` first
+#   SKIP_BUILD=1 bench/size-and-memory.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:${MSSP_TOOLS_PREFIX:-$HOME/.local/mssp-tools}/bin:$PATH"
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo leptos build --release
+fi
+
+wasm=target/site/pkg/mssp-dashboard.wasm
+js=target/site/pkg/mssp-dashboard.js
+css=target/site/pkg/mssp-dashboard.css
+size() { stat -c %s "$1"; }
+gz() { gzip -9 -c "$1" | wc -c; }
+br() { if command -v brotli >/dev/null; then brotli -q 11 -c "$1" | wc -c; else echo "n/a"; fi; }
+printf '%-28s %10s %10s %10s\n' file raw gzip brotli
+for f in "$wasm" "$js" "$css"; do
+  printf '%-28s %10s %10s %10s\n' "$(basename "$f")" "$(size "$f")" "$(gz "$f")" "$(br "$f")"
+done
+
+dir=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
+port=${PORT:-3917}
+DATABASE_URL="sqlite://$dir/bench.db" MSSP_BIND="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site \
+  RUST_LOG=warn target/release/mssp-dashboard serve --demo >"$dir/log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/login" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/login" >/dev/null
+sleep 5
+echo
+echo "server at idle: $(grep -E 'VmRSS' /proc/$pid/status | awk '{print $2, $3}') resident ($(grep -E 'VmHWM' /proc/$pid/status | awk '{print $2, $3}') peak)"
