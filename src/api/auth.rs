@@ -18,6 +18,14 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
     crate::server::signin::code_step(&code, &client).await
 }
 
+/// The required step after signing in with a password a super admin chose. Answers the path
+/// to go to next.
+#[server(endpoint = "set_initial_password")]
+pub async fn set_initial_password(new_password: String, confirm_password: String) -> Result<String, AppError> {
+    let client = crate::server::auth::client();
+    crate::server::signin::set_initial_password(&new_password, &confirm_password, &client).await
+}
+
 /// Ends the session on the server.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {

@@ -13,6 +13,12 @@ pub enum AppError {
     /// Password step passed, code step not yet.
     #[error("Enter your 2FA security code first.")]
     SecondFactorRequired,
+    /// Signed in with a password set by a super admin: a new one is due first.
+    #[error("Choose a new password first.")]
+    PasswordChangeRequired,
+    /// 2FA is enforced and not set up: setting it up is due first.
+    #[error("Set up two-factor authentication first.")]
+    TwoFactorSetupRequired,
     #[error("Wrong email, username or password.")]
     BadCredentials,
     #[error("{0}")]
@@ -52,6 +58,7 @@ impl AppError {
             AppError::Unauthenticated
             | AppError::SecondFactorRequired
             | AppError::BadCredentials => 401,
+            AppError::PasswordChangeRequired | AppError::TwoFactorSetupRequired => 403,
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
@@ -77,12 +84,21 @@ impl AppError {
         !matches!(self, AppError::Invalid { .. })
     }
 
-    /// True when the browser should go back to the sign-in page.
+    /// True when the session is not (or no longer) fully signed in.
     pub fn needs_sign_in(&self) -> bool {
-        matches!(
-            self,
-            AppError::Unauthenticated | AppError::SecondFactorRequired
-        )
+        self.sign_in_page().is_some()
+    }
+
+    /// The page where the sign-in continues, when this error means it is not finished.
+    pub fn sign_in_page(&self) -> Option<&'static str> {
+        use crate::domain::access::{CHANGE_PASSWORD_PATH, CODE_PATH, LOGIN_PATH, SETUP_PATH};
+        match self {
+            AppError::Unauthenticated => Some(LOGIN_PATH),
+            AppError::SecondFactorRequired => Some(CODE_PATH),
+            AppError::PasswordChangeRequired => Some(CHANGE_PASSWORD_PATH),
+            AppError::TwoFactorSetupRequired => Some(SETUP_PATH),
+            _ => None,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The signed-in admin's profile and their two-factor authentication.
+//! The signed-in admin's profile: their two-factor authentication and their password.
 
 use super::error::AppError;
 use super::types::{Profile, TotpSetup};
@@ -12,17 +12,20 @@ pub async fn get_profile() -> Result<Profile, AppError> {
 
 /// "Enable Two-Factor Authentication": draws a new secret and answers the QR code and the
 /// secret. Nothing is stored on the admin until `confirm_totp_setup` gets a correct code.
+/// Also the required step of a sign-in when 2FA is enforced and not set up.
 #[server(endpoint = "start_totp_setup")]
 pub async fn start_totp_setup() -> Result<TotpSetup, AppError> {
-    let signed_in = crate::server::auth::require_admin().await?;
+    let signed_in = crate::server::auth::require_enrolment().await?;
     crate::server::two_factor::start_setup(&signed_in).await
 }
 
-/// Turns 2FA on when `code` is correct for the secret of the setup in progress.
+/// Turns 2FA on when `code` is correct for the secret of the setup in progress. Answers the
+/// page to go to when this completed a sign-in.
 #[server(endpoint = "confirm_totp_setup")]
-pub async fn confirm_totp_setup(code: String) -> Result<(), AppError> {
-    let signed_in = crate::server::auth::require_admin().await?;
-    crate::server::two_factor::confirm_setup(&signed_in, &code).await
+pub async fn confirm_totp_setup(code: String) -> Result<Option<String>, AppError> {
+    let signed_in = crate::server::auth::require_enrolment().await?;
+    let client = crate::server::auth::client();
+    crate::server::two_factor::confirm_setup(&signed_in, &code, &client).await
 }
 
 /// Turns 2FA off; needs a current code and is refused while 2FA is enforced for the admin.
@@ -30,4 +33,15 @@ pub async fn confirm_totp_setup(code: String) -> Result<(), AppError> {
 pub async fn disable_totp(code: String) -> Result<(), AppError> {
     let signed_in = crate::server::auth::require_admin().await?;
     crate::server::two_factor::disable(&signed_in, &code).await
+}
+
+/// "Change password": needs the current one; ends the admin's other sessions.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    let signed_in = crate::server::auth::require_admin().await?;
+    crate::server::signin::change_password(&signed_in, &current_password, &new_password, &confirm_password).await
 }

@@ -33,11 +33,56 @@ pub struct TotpSetup {
     pub account: String,
 }
 
-/// Overview of the account for its super admin.
+/// "Force two-factor authentication" and the account it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountOverview {
+pub struct AccountSettings {
     pub account_name: String,
-    pub admins: i64,
+    pub force_2fa: bool,
+}
+
+/// One admin in the Admin Management table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRow {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+    /// "2FA Activation": a TOTP credential is set up.
+    pub two_factor_active: bool,
+    pub enforcement: Enforcement,
+    pub must_change_password: bool,
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// 2FA state of the account's active admins, for the chart above the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorOverview {
     pub active_admins: i64,
-    pub with_two_factor: i64,
+    pub two_factor_active: i64,
+    pub enforced_not_set_up: i64,
+}
+
+/// One page of the Admin Management table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminTable {
+    pub rows: Vec<AdminRow>,
+    /// Admins matching the search.
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub overview: TwoFactorOverview,
+    pub account_force_2fa: bool,
+}
+
+/// One admin on the edit form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminDetail {
+    pub row: AdminRow,
+    /// "Enforce 2FA" set for this admin; `None`: the account setting applies.
+    pub enforce_2fa: Option<bool>,
+    pub account_force_2fa: bool,
+    /// The super admin is looking at themselves.
+    pub is_self: bool,
 }

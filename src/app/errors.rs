@@ -8,12 +8,12 @@ use leptos::prelude::*;
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     move || {
         error.get().filter(AppError::is_general).map(|e| {
-            let sign_in = e.needs_sign_in()
-                || matches!(&e, AppError::Conflict(m) if m.contains("Enter your password again"));
+            let expired = matches!(&e, AppError::Conflict(m) if m.contains("Enter your password again"));
+            let next = e.sign_in_page().or(expired.then_some("/login"));
             view! {
                 <div class="alert alert-error" role="alert">
                     <p>{e.to_string()}</p>
-                    {sign_in.then(|| view! { <p><a href="/login" rel="external">"Go to sign-in"</a></p> })}
+                    {next.map(|href| view! { <p><a href=href rel="external">"Continue signing in"</a></p> })}
                 </div>
             }
         })
@@ -44,13 +44,13 @@ pub fn is_invalid(
 
 /// In place of a page whose data could not be loaded.
 pub fn error_page(e: AppError) -> AnyView {
-    let sign_in = e.needs_sign_in();
+    let next = e.sign_in_page();
     view! {
         <section class="card">
             <div class="alert alert-error" role="alert">
                 <p>{e.to_string()}</p>
             </div>
-            {sign_in.then(|| view! { <p><a href="/login" rel="external">"Go to sign-in"</a></p> })}
+            {next.map(|href| view! { <p><a href=href rel="external">"Continue signing in"</a></p> })}
         </section>
     }
     .into_any()

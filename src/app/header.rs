@@ -1,7 +1,7 @@
 //! The header: brand, navigation for the signed-in admin, and "Sign out".
 
-use super::{CurrentAdmin, go};
-use crate::api::auth::SignOut;
+use super::CurrentAdmin;
+use super::sign_out_button::SignOutButton;
 use crate::api::types::Me;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -31,12 +31,6 @@ pub fn Header() -> impl IntoView {
 
 #[component]
 fn SignedInNav(me: Me) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = sign_out.value().get() {
-            go("/login");
-        }
-    });
     let is_super_admin = me.role.is_super_admin();
     view! {
         <nav class="main-nav" aria-label="Main">
@@ -47,9 +41,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
         <div class="who">
             <span class="who-name">{me.name.clone()}</span>
             <span class="who-role">{me.role.label()}</span>
-            <ActionForm action=sign_out attr:class="inline-form">
-                <button type="submit" class="button-quiet">"Sign out"</button>
-            </ActionForm>
+            <SignOutButton />
         </div>
     }
 }

@@ -1,21 +1,30 @@
 //! The user interface: the HTML shell, the router, and one file per page or widget.
 
-mod admin;
+mod add_admin_form;
+mod admin_edit;
+mod admin_management;
+mod admin_nav;
+mod admin_settings;
 mod code_step;
 mod dashboard;
 mod errors;
+mod forced_setup;
 mod header;
+mod new_password;
 mod not_found;
+mod password_card;
 mod profile;
 mod sign_in;
+mod sign_out_button;
 mod two_factor_card;
+mod two_factor_chart;
 
 use crate::api::auth::current_admin;
 use crate::api::error::AppError;
 use crate::api::types::Me;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,8 +76,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=dashboard::DashboardPage />
                     <Route path=path!("/login") view=sign_in::SignInPage />
                     <Route path=path!("/login/code") view=code_step::CodeStepPage />
+                    <Route path=path!("/login/new-password") view=new_password::NewPasswordPage />
+                    <Route path=path!("/login/setup-2fa") view=forced_setup::ForcedSetupPage />
                     <Route path=path!("/profile") view=profile::ProfilePage />
-                    <Route path=path!("/admin") view=admin::AdministrationPage />
+                    <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/admins" /> } />
+                    <Route path=path!("/admin/admins") view=admin_management::AdminManagementPage />
+                    <Route path=path!("/admin/admins/:id") view=admin_edit::EditAdminPage />
+                    <Route path=path!("/admin/settings") view=admin_settings::SettingsPage />
                 </Routes>
             </main>
         </Router>

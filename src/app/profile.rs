@@ -1,6 +1,7 @@
 //! The admin's profile: who they are and their two-factor authentication.
 
 use super::errors::error_page;
+use super::password_card::PasswordCard;
 use super::two_factor_card::TwoFactorCard;
 use crate::api::profile::get_profile;
 use leptos::prelude::*;
@@ -43,6 +44,7 @@ pub fn ProfilePage() -> impl IntoView {
                                 profile.refetch();
                             }
                         />
+                        <PasswordCard on_change=move |message: String| notice.set(Some(message)) />
                     </div>
                 }
                 .into_any()

@@ -74,26 +74,36 @@ pub fn TwoFactorCard(
                 " " {status}
             </p>
             <FormAlert error=start_error />
-            {move || setup.get().map(|s| view! { <SetupPanel setup=s on_cancel=move |_| setup.set(None) on_change /> })}
+            {move || setup.get().map(|s| view! {
+                <SetupPanel
+                    setup=s
+                    on_cancel=Callback::new(move |_| setup.set(None))
+                    on_done=move |_| on_change.run(ENABLED_MESSAGE.to_string())
+                />
+            })}
             {move || disabling.get().then(|| view! { <DisablePanel on_cancel=move |_| disabling.set(false) on_change /> })}
         </section>
     }
 }
 
+const ENABLED_MESSAGE: &str =
+    "Two-factor authentication is on. From now on every sign-in asks for a code from your authenticator app.";
+
+/// The QR code, the secret and the code field of a started setup. `on_done` gets the page to
+/// go to when the setup completed a sign-in.
 #[component]
-fn SetupPanel(
+pub fn SetupPanel(
     setup: TotpSetup,
-    #[prop(into)] on_cancel: Callback<()>,
-    #[prop(into)] on_change: Callback<String>,
+    /// Shows a Cancel button when given.
+    #[prop(optional)]
+    on_cancel: Option<Callback<()>>,
+    #[prop(into)] on_done: Callback<Option<String>>,
 ) -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotpSetup>::new();
     let error = Signal::derive(move || confirm.value().get().and_then(Result::err));
     Effect::new(move |_| {
-        if let Some(Ok(())) = confirm.value().get() {
-            on_change.run(
-                "Two-factor authentication is on. From now on every sign-in asks for a code from your authenticator app."
-                    .to_string(),
-            );
+        if let Some(Ok(next)) = confirm.value().get() {
+            on_done.run(next);
         }
     });
     let pending = confirm.pending();
@@ -132,7 +142,9 @@ fn SetupPanel(
                     <button type="submit" class="button-primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Checking…" } else { "Turn on" }}
                     </button>
-                    <button type="button" class="button-quiet" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                    {on_cancel.map(|cancel| view! {
+                        <button type="button" class="button-quiet" on:click=move |_| cancel.run(())>"Cancel"</button>
+                    })}
                 </div>
             </ActionForm>
         </div>

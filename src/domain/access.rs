@@ -1,18 +1,26 @@
 //! Sign-in stages and which pages each stage may open.
 //!
-//! A session moves Password → (code) → Complete. Until it is Complete it grants nothing but the
-//! next step of sign-in; the server checks this on every page and server function.
+//! A session moves: password → code (when 2FA is on) → new password (when the password was
+//! set by a super admin) → 2FA setup (when enforced and not set up) → complete. Until it is
+//! complete it grants nothing but its next step; the server checks this on every page and
+//! server function.
 
+use super::enforcement::Enforcement;
 use serde::{Deserialize, Serialize};
 
-/// A password-only session (code step not yet passed) expires after this many seconds.
+/// A password-only session waiting for the code expires after this many seconds.
 pub const PENDING_SECOND_FACTOR_TTL_SECONDS: i64 = 5 * 60;
+/// A session in a required step (new password, 2FA setup) expires after this many seconds.
+pub const REQUIRED_STEP_TTL_SECONDS: i64 = 15 * 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stage {
-    /// Password correct; the 2FA security code is still due. `since` is the unix time of the
-    /// password step.
+    /// Password correct; the 2FA security code is still due. `since`: unix time of the password.
     AwaitingCode { since: i64 },
+    /// Signed in with a password a super admin chose: a new one is due first.
+    ChangingPassword { since: i64 },
+    /// 2FA is enforced and not set up: setting it up is due first.
+    SettingUpTwoFactor { since: i64 },
     /// Fully signed in.
     Complete,
 }
@@ -22,20 +30,62 @@ impl Stage {
     pub fn is_expired(self, now: i64) -> bool {
         match self {
             Stage::AwaitingCode { since } => now - since >= PENDING_SECOND_FACTOR_TTL_SECONDS,
+            Stage::ChangingPassword { since } | Stage::SettingUpTwoFactor { since } => {
+                now - since >= REQUIRED_STEP_TTL_SECONDS
+            }
             Stage::Complete => false,
         }
+    }
+
+    /// The page where this stage continues.
+    pub fn page(self) -> &'static str {
+        match self {
+            Stage::AwaitingCode { .. } => CODE_PATH,
+            Stage::ChangingPassword { .. } => CHANGE_PASSWORD_PATH,
+            Stage::SettingUpTwoFactor { .. } => SETUP_PATH,
+            Stage::Complete => HOME_PATH,
+        }
+    }
+}
+
+/// What decides the stages after a correct password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignInFacts {
+    pub has_totp: bool,
+    pub must_change_password: bool,
+    pub enforcement: Enforcement,
+}
+
+/// The stage right after a correct password.
+pub fn stage_after_password(facts: SignInFacts, now: i64) -> Stage {
+    if facts.has_totp {
+        Stage::AwaitingCode { since: now }
+    } else {
+        stage_after_second_factor(facts, now)
+    }
+}
+
+/// The stage after the code step (or directly after the password when there is no 2FA), and
+/// after each required step once it is done (with `facts` updated).
+pub fn stage_after_second_factor(facts: SignInFacts, now: i64) -> Stage {
+    if facts.must_change_password {
+        Stage::ChangingPassword { since: now }
+    } else if facts.enforcement.enforced && !facts.has_totp {
+        Stage::SettingUpTwoFactor { since: now }
+    } else {
+        Stage::Complete
     }
 }
 
 pub const LOGIN_PATH: &str = "/login";
 pub const CODE_PATH: &str = "/login/code";
+pub const CHANGE_PASSWORD_PATH: &str = "/login/new-password";
+pub const SETUP_PATH: &str = "/login/setup-2fa";
 pub const HOME_PATH: &str = "/";
 
-/// Paths served to everyone: the sign-in page and the site's static files. Server functions
-/// (`/api/`) check the session themselves.
+/// Static files and server functions: server functions check the session themselves.
 fn is_public(path: &str) -> bool {
-    path == LOGIN_PATH
-        || path.starts_with("/pkg/")
+    path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path == "/favicon.svg"
         || path == "/robots.txt"
@@ -45,100 +95,130 @@ fn is_public(path: &str) -> bool {
 pub enum PageAccess {
     Allow,
     Redirect(&'static str),
+    /// Signed in, but this page is for the account's super admin (HTTP 403).
+    Forbidden,
 }
 
-/// Where a request for `path` may go with a session at `stage` (`None`: not signed in).
-pub fn page_access(stage: Option<Stage>, path: &str) -> PageAccess {
-    if path == CODE_PATH {
-        return match stage {
-            Some(Stage::AwaitingCode { .. }) => PageAccess::Allow,
-            Some(Stage::Complete) => PageAccess::Redirect(HOME_PATH),
-            None => PageAccess::Redirect(LOGIN_PATH),
-        };
+/// Administration is for super admins only.
+pub fn needs_super_admin(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// Where a request for `path` may go with a session at `stage` (`None`: not signed in) of an
+/// admin whose role is `is_super_admin` (only asked for Administration pages).
+pub fn page_access(stage: Option<Stage>, path: &str, is_super_admin: impl FnOnce() -> bool) -> PageAccess {
+    if is_public(path) {
+        return PageAccess::Allow;
     }
     if path == LOGIN_PATH {
-        // Someone signed in has nothing to do on the sign-in page.
+        // Someone signed in has nothing to do on the sign-in page; a pending sign-in may start
+        // over.
         return match stage {
             Some(Stage::Complete) => PageAccess::Redirect(HOME_PATH),
             _ => PageAccess::Allow,
         };
     }
-    if is_public(path) {
-        return PageAccess::Allow;
-    }
     match stage {
-        Some(Stage::Complete) => PageAccess::Allow,
-        Some(Stage::AwaitingCode { .. }) => PageAccess::Redirect(CODE_PATH),
         None => PageAccess::Redirect(LOGIN_PATH),
+        Some(stage) if stage.page() == path => PageAccess::Allow,
+        Some(Stage::Complete) if [CODE_PATH, CHANGE_PASSWORD_PATH, SETUP_PATH].contains(&path) => {
+            PageAccess::Redirect(HOME_PATH)
+        }
+        Some(Stage::Complete) if needs_super_admin(path) && !is_super_admin() => PageAccess::Forbidden,
+        Some(Stage::Complete) => PageAccess::Allow,
+        Some(stage) => PageAccess::Redirect(stage.page()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::enforcement::effective;
 
     const AWAITING: Stage = Stage::AwaitingCode { since: 1_000 };
+    const CHANGING: Stage = Stage::ChangingPassword { since: 1_000 };
+    const SETTING_UP: Stage = Stage::SettingUpTwoFactor { since: 1_000 };
+
+    fn yes() -> bool {
+        true
+    }
+
+    #[test]
+    fn administration_is_for_super_admins() {
+        for path in ["/admin", "/admin/admins", "/admin/admins/7", "/admin/settings"] {
+            assert_eq!(page_access(Some(Stage::Complete), path, || false), PageAccess::Forbidden, "{path}");
+            assert_eq!(page_access(Some(Stage::Complete), path, yes), PageAccess::Allow, "{path}");
+            // Not signed in: to the sign-in page, without saying the page exists.
+            assert_eq!(page_access(None, path, || false), PageAccess::Redirect(LOGIN_PATH), "{path}");
+        }
+        assert_eq!(page_access(Some(Stage::Complete), "/administrator", || false), PageAccess::Allow);
+        assert_eq!(page_access(Some(Stage::Complete), "/profile", || panic!("role not needed")), PageAccess::Allow);
+    }
 
     #[test]
     fn protected_pages_need_a_complete_session() {
         for path in ["/", "/profile", "/admin", "/admin/settings", "/anything"] {
-            assert_eq!(
-                page_access(None, path),
-                PageAccess::Redirect(LOGIN_PATH),
-                "{path}"
-            );
-            assert_eq!(
-                page_access(Some(AWAITING), path),
-                PageAccess::Redirect(CODE_PATH),
-                "{path}"
-            );
-            assert_eq!(
-                page_access(Some(Stage::Complete), path),
-                PageAccess::Allow,
-                "{path}"
-            );
+            assert_eq!(page_access(None, path, yes), PageAccess::Redirect(LOGIN_PATH), "{path}");
+            assert_eq!(page_access(Some(AWAITING), path, yes), PageAccess::Redirect(CODE_PATH), "{path}");
+            assert_eq!(page_access(Some(CHANGING), path, yes), PageAccess::Redirect(CHANGE_PASSWORD_PATH), "{path}");
+            assert_eq!(page_access(Some(SETTING_UP), path, yes), PageAccess::Redirect(SETUP_PATH), "{path}");
+            assert_eq!(page_access(Some(Stage::Complete), path, yes), PageAccess::Allow, "{path}");
         }
     }
 
     #[test]
-    fn the_code_step_is_only_for_a_pending_session() {
-        assert_eq!(
-            page_access(None, CODE_PATH),
-            PageAccess::Redirect(LOGIN_PATH)
-        );
-        assert_eq!(page_access(Some(AWAITING), CODE_PATH), PageAccess::Allow);
-        assert_eq!(
-            page_access(Some(Stage::Complete), CODE_PATH),
-            PageAccess::Redirect(HOME_PATH)
-        );
+    fn each_step_page_is_only_for_its_stage() {
+        for (stage, page) in [(AWAITING, CODE_PATH), (CHANGING, CHANGE_PASSWORD_PATH), (SETTING_UP, SETUP_PATH)] {
+            assert_eq!(page_access(Some(stage), page, yes), PageAccess::Allow);
+            assert_eq!(page_access(None, page, yes), PageAccess::Redirect(LOGIN_PATH));
+            assert_eq!(page_access(Some(Stage::Complete), page, yes), PageAccess::Redirect(HOME_PATH));
+            for other in [AWAITING, CHANGING, SETTING_UP].into_iter().filter(|s| *s != stage) {
+                assert_eq!(page_access(Some(other), page, yes), PageAccess::Redirect(other.page()));
+            }
+        }
     }
 
     #[test]
     fn sign_in_page_and_assets_are_public() {
-        for path in [
-            LOGIN_PATH,
-            "/pkg/mssp-dashboard.wasm",
-            "/api/sign_in",
-            "/favicon.svg",
-        ] {
-            assert_eq!(page_access(None, path), PageAccess::Allow, "{path}");
+        for path in [LOGIN_PATH, "/pkg/mssp-dashboard.wasm", "/api/sign_in", "/favicon.svg"] {
+            assert_eq!(page_access(None, path, yes), PageAccess::Allow, "{path}");
         }
-        assert_eq!(
-            page_access(Some(Stage::Complete), LOGIN_PATH),
-            PageAccess::Redirect(HOME_PATH)
-        );
+        assert_eq!(page_access(Some(AWAITING), LOGIN_PATH, yes), PageAccess::Allow);
+        assert_eq!(page_access(Some(Stage::Complete), LOGIN_PATH, yes), PageAccess::Redirect(HOME_PATH));
         // Look-alike paths are not public.
-        assert_eq!(
-            page_access(None, "/login/other"),
-            PageAccess::Redirect(LOGIN_PATH)
-        );
-        assert_eq!(page_access(None, "/pkgx"), PageAccess::Redirect(LOGIN_PATH));
+        assert_eq!(page_access(None, "/login/other", yes), PageAccess::Redirect(LOGIN_PATH));
+        assert_eq!(page_access(None, "/pkgx", yes), PageAccess::Redirect(LOGIN_PATH));
     }
 
     #[test]
-    fn a_pending_second_factor_expires_after_five_minutes() {
+    fn pending_stages_expire() {
         assert!(!AWAITING.is_expired(1_000 + PENDING_SECOND_FACTOR_TTL_SECONDS - 1));
         assert!(AWAITING.is_expired(1_000 + PENDING_SECOND_FACTOR_TTL_SECONDS));
+        assert!(!SETTING_UP.is_expired(1_000 + REQUIRED_STEP_TTL_SECONDS - 1));
+        assert!(SETTING_UP.is_expired(1_000 + REQUIRED_STEP_TTL_SECONDS));
+        assert!(CHANGING.is_expired(1_000 + REQUIRED_STEP_TTL_SECONDS));
         assert!(!Stage::Complete.is_expired(i64::MAX));
+    }
+
+    #[test]
+    fn stages_after_the_password() {
+        let facts = |has_totp, must_change_password, enforced| SignInFacts {
+            has_totp,
+            must_change_password,
+            enforcement: effective(enforced, None),
+        };
+        let now = 7;
+        // 2FA on: the code comes first, whatever else is due.
+        for (change, enforced) in [(false, false), (true, false), (false, true), (true, true)] {
+            assert_eq!(stage_after_password(facts(true, change, enforced), now), Stage::AwaitingCode { since: now });
+        }
+        assert_eq!(stage_after_password(facts(false, false, false), now), Stage::Complete);
+        assert_eq!(stage_after_password(facts(false, false, true), now), Stage::SettingUpTwoFactor { since: now });
+        assert_eq!(stage_after_password(facts(false, true, true), now), Stage::ChangingPassword { since: now });
+        // After the code.
+        assert_eq!(stage_after_second_factor(facts(true, false, true), now), Stage::Complete);
+        assert_eq!(stage_after_second_factor(facts(true, true, true), now), Stage::ChangingPassword { since: now });
+        // After the new password, an enforced setup is still due.
+        assert_eq!(stage_after_second_factor(facts(false, false, true), now), Stage::SettingUpTwoFactor { since: now });
     }
 }

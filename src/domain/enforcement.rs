@@ -63,27 +63,6 @@ pub fn check_can_disable(enforcement: Enforcement) -> Result<(), DisableRefused>
     }
 }
 
-/// What follows a correct password.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AfterPassword {
-    /// 2FA is set up: ask for the code.
-    AskForCode,
-    /// 2FA is enforced but not set up: set it up before anything else.
-    SetUpTwoFactor,
-    /// No second factor: signed in.
-    SignedIn,
-}
-
-pub fn after_password(has_totp: bool, enforcement: Enforcement) -> AfterPassword {
-    if has_totp {
-        AfterPassword::AskForCode
-    } else if enforcement.enforced {
-        AfterPassword::SetUpTwoFactor
-    } else {
-        AfterPassword::SignedIn
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,15 +99,5 @@ mod tests {
         );
         let by_admin = check_can_disable(effective(false, Some(true))).unwrap_err();
         assert!(by_admin.reason.contains("Enforce 2FA"));
-    }
-
-    #[test]
-    fn what_follows_the_password() {
-        let on = effective(true, None);
-        let off = effective(false, None);
-        assert_eq!(after_password(true, on), AfterPassword::AskForCode);
-        assert_eq!(after_password(true, off), AfterPassword::AskForCode);
-        assert_eq!(after_password(false, on), AfterPassword::SetUpTwoFactor);
-        assert_eq!(after_password(false, off), AfterPassword::SignedIn);
     }
 }

@@ -4,7 +4,10 @@
 //! Compiles for the server and the browser; functions take the time as an argument.
 
 pub mod access;
+pub mod admin_list;
+pub mod admin_rules;
 pub mod enforcement;
 pub mod identity;
 pub mod role;
+pub mod time;
 pub mod totp;

@@ -3,16 +3,16 @@
 
 use crate::api::error::AppError;
 use crate::app::{App, shell};
-use crate::domain::access::{PageAccess, page_access};
+use crate::domain::access::{PageAccess, needs_super_admin, page_access};
 use crate::server::auth::current_auth;
 use crate::server::config::Config;
-use crate::server::db::Db;
+use crate::server::db::{Db, admins};
 use crate::server::db::sessions::SqlSessionStore;
 use crate::server::password::Passwords;
 use crate::server::state::AppState;
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
@@ -68,7 +68,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(page_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))
         .layer(sessions)
         .with_state(state)
@@ -76,18 +76,33 @@ pub fn router(state: AppState) -> Router {
 
 /// Pages check the session on the server before anything renders: not signed in goes to the
 /// sign-in page, a pending second factor goes to the code step.
-async fn page_guard(session: Session, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
+async fn page_guard(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/pkg/") {
         return next.run(req).await;
     }
-    let stage = match current_auth(&session).await {
-        Ok(auth) => auth.map(|a| a.stage),
+    let auth = match current_auth(&session).await {
+        Ok(auth) => auth,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    match page_access(stage, path) {
+    // The role is read fresh (it may have changed since sign-in), and only for Administration.
+    let is_super_admin = match (&auth, needs_super_admin(&path)) {
+        (Some(auth), true) => admins::find_in_account(&state.db, auth.account_id, auth.admin_id)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|a| a.active && a.role.is_super_admin()),
+        _ => false,
+    };
+    match page_access(auth.map(|a| a.stage), &path, || is_super_admin) {
         PageAccess::Allow => next.run(req).await,
         PageAccess::Redirect(to) => Redirect::to(to).into_response(),
+        PageAccess::Forbidden => {
+            // The page renders its own explanation (its server functions refuse too).
+            let mut res = next.run(req).await;
+            *res.status_mut() = StatusCode::FORBIDDEN;
+            res
+        }
     }
 }
 

@@ -143,7 +143,8 @@ pub async fn end_session(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_error)
 }
 
-/// A signed-in admin (second factor passed) with their account.
+/// The admin behind a session, with their account, read fresh from the database so that a
+/// deactivated admin or a changed role counts at once.
 pub struct SignedIn {
     pub session: Session,
     pub auth: SessionAuth,
@@ -151,15 +152,22 @@ pub struct SignedIn {
     pub account: accounts::Account,
 }
 
-/// The admin behind a complete session. The admin is read fresh from the database so that a
-/// deactivated admin or a changed role counts at once.
-pub async fn require_admin() -> Result<SignedIn, AppError> {
+/// The error for a session that is not at one of the wanted stages.
+fn not_at(stage: Stage) -> AppError {
+    match stage {
+        Stage::AwaitingCode { .. } => AppError::SecondFactorRequired,
+        Stage::ChangingPassword { .. } => AppError::PasswordChangeRequired,
+        Stage::SettingUpTwoFactor { .. } => AppError::TwoFactorSetupRequired,
+        Stage::Complete => AppError::Forbidden("You are already signed in.".into()),
+    }
+}
+
+/// The admin of a session whose stage `allowed` accepts.
+async fn require_stage(allowed: impl Fn(Stage) -> bool) -> Result<SignedIn, AppError> {
     let session = session()?;
-    let auth = current_auth(&session)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if !auth.is_complete() {
-        return Err(AppError::SecondFactorRequired);
+    let auth = current_auth(&session).await?.ok_or(AppError::Unauthenticated)?;
+    if !allowed(auth.stage) {
+        return Err(not_at(auth.stage));
     }
     let db = &state()?.db;
     let admin = admins::find_in_account(db, auth.account_id, auth.admin_id)
@@ -181,7 +189,12 @@ pub async fn require_admin() -> Result<SignedIn, AppError> {
     })
 }
 
-/// A super admin of their account, signed in with the second factor.
+/// A fully signed-in admin (second factor passed, required steps done).
+pub async fn require_admin() -> Result<SignedIn, AppError> {
+    require_stage(|s| s == Stage::Complete).await
+}
+
+/// A super admin of their account, fully signed in.
 pub async fn require_super_admin() -> Result<SignedIn, AppError> {
     let signed_in = require_admin().await?;
     if !signed_in.admin.role.is_super_admin() {
@@ -193,23 +206,25 @@ pub async fn require_super_admin() -> Result<SignedIn, AppError> {
 }
 
 /// A session between the password step and the code step.
-pub async fn require_pending_code() -> Result<(Session, SessionAuth, admins::Admin), AppError> {
-    let session = session()?;
-    let auth = current_auth(&session).await?.ok_or_else(|| {
-        AppError::Conflict("Your sign-in has expired. Enter your password again.".into())
-    })?;
-    if !matches!(auth.stage, Stage::AwaitingCode { .. }) {
-        return Err(AppError::Conflict(
-            "There is no sign-in waiting for a code.".into(),
-        ));
-    }
-    let db = &state()?.db;
-    let admin = admins::find_in_account(db, auth.account_id, auth.admin_id)
+pub async fn require_pending_code() -> Result<SignedIn, AppError> {
+    require_stage(|s| matches!(s, Stage::AwaitingCode { .. }))
         .await
-        .map_err(internal)?;
-    let Some(admin) = admin.filter(|a| a.active) else {
-        end_session(&session).await?;
-        return Err(AppError::Unauthenticated);
-    };
-    Ok((session, auth, admin))
+        .map_err(|e| match e {
+            AppError::Unauthenticated => {
+                AppError::Conflict("Your sign-in has expired. Enter your password again.".into())
+            }
+            AppError::SecondFactorRequired => e,
+            _ => AppError::Conflict("There is no sign-in waiting for a code.".into()),
+        })
+}
+
+/// A session that must choose a new password (initial password set by a super admin).
+pub async fn require_password_change() -> Result<SignedIn, AppError> {
+    require_stage(|s| matches!(s, Stage::ChangingPassword { .. })).await
+}
+
+/// A session that may set up 2FA: a signed-in admin from the profile, or one for whom the
+/// setup is the required next step.
+pub async fn require_enrolment() -> Result<SignedIn, AppError> {
+    require_stage(|s| matches!(s, Stage::Complete | Stage::SettingUpTwoFactor { .. })).await
 }

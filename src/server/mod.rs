@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: database, sessions, password hashing, the HTTP
 //! router, configuration and the command line.
 
+pub mod administration;
 pub mod app;
 pub mod auth;
 pub mod cli;

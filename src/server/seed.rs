@@ -53,6 +53,7 @@ pub async fn create_account(
             name: &admin_name,
             password_hash: &hash,
             role: Role::SuperAdmin,
+            must_change_password: false,
         },
         now,
     )
@@ -122,6 +123,7 @@ pub async fn seed_demo(db: &Db, passwords: &Passwords) -> Result<bool, SeedError
                 name: user.name,
                 password_hash: hash,
                 role: user.role,
+                must_change_password: false,
             },
             now,
         )

@@ -4,8 +4,9 @@ use crate::api::error::AppError;
 use crate::api::types::{Profile, TotpSetup};
 use crate::domain::enforcement;
 use crate::domain::totp as policy;
-use crate::server::auth::{SignedIn, state};
-use crate::server::db::totp;
+use crate::domain::access::Stage;
+use crate::server::auth::{Client, SignedIn, enter_stage, state};
+use crate::server::db::{admins, totp};
 use crate::server::secrets::TotpSecret;
 use crate::server::signin::now_u64;
 use crate::server::{internal, now, qr, views};
@@ -72,7 +73,9 @@ pub async fn start_setup(signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
     })
 }
 
-pub async fn confirm_setup(signed_in: &SignedIn, code: &str) -> Result<(), AppError> {
+/// Stores the credential when `code` is right. When the setup was the required step of a
+/// sign-in, the sign-in completes and the answer is the page to go to.
+pub async fn confirm_setup(signed_in: &SignedIn, code: &str, client: &Client) -> Result<Option<String>, AppError> {
     policy::normalize_code(code).map_err(|e| AppError::invalid("code", e.to_string()))?;
     let session = &signed_in.session;
     let pending: Option<PendingSetup> = session.get(SETUP_KEY).await.map_err(session_error)?;

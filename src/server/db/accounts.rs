@@ -1,6 +1,6 @@
 //! MSSP accounts (tenants).
 
-use super::Db;
+use super::{Db, flag};
 use sqlx::{AnyConnection, Row};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,4 +50,14 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
         .fetch_one(&db.pool)
         .await?
         .try_get("n")
+}
+
+/// Sets "Force two-factor authentication". `false` when there is no such account.
+pub async fn set_force_2fa(db: &Db, id: i64, force: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE accounts SET force_2fa = $1 WHERE id = $2")
+        .bind(flag(force))
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -20,6 +20,8 @@ pub struct Admin {
     /// "Enforce 2FA" for this admin; `None` means the account setting applies.
     pub enforce_2fa: Option<bool>,
     pub last_sign_in_at: Option<i64>,
+    /// The password was chosen by a super admin: a new one is due at sign-in.
+    pub must_change_password: bool,
 }
 
 /// `SELECT <admin columns> FROM admins <rest>` as one static string.
@@ -27,7 +29,7 @@ macro_rules! select_admins {
     ($rest:literal) => {
         concat!(
             "SELECT id, account_id, email, username, name, password_hash, role, active, \
-             enforce_2fa, last_sign_in_at FROM admins ",
+             enforce_2fa, last_sign_in_at, must_change_password FROM admins ",
             $rest
         )
     };
@@ -49,6 +51,7 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
             .try_get::<Option<i64>, _>("enforce_2fa")?
             .map(|v| v != 0),
         last_sign_in_at: row.try_get("last_sign_in_at")?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
     })
 }
 
@@ -86,6 +89,8 @@ pub struct NewAdmin<'a> {
     pub name: &'a str,
     pub password_hash: &'a PasswordHash,
     pub role: Role,
+    /// True when someone else chose the password (Add admin).
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,8 +127,8 @@ pub async fn create(
     }
     let row = sqlx::query(
         "INSERT INTO admins (account_id, email, username, name, password_hash, role, active, \
-                             created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
+                             must_change_password, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $8) RETURNING id",
     )
     .bind(new.account_id)
     .bind(new.email)
@@ -131,6 +136,7 @@ pub async fn create(
     .bind(new.name)
     .bind(new.password_hash.as_stored())
     .bind(new.role.as_str())
+    .bind(flag(new.must_change_password))
     .bind(now)
     .fetch_one(&mut *conn)
     .await
@@ -157,6 +163,16 @@ pub async fn record_sign_in(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Erro
 pub async fn set_active(db: &Db, id: i64, active: bool, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE admins SET active = $1, updated_at = $2 WHERE id = $3")
         .bind(flag(active))
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(db: &Db, id: i64, hash: &PasswordHash, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+        .bind(hash.as_stored())
         .bind(now)
         .bind(id)
         .execute(&db.pool)

@@ -4,6 +4,7 @@
 //! 0/1 booleans, unix-second times). Each backend has its own migrations directory.
 
 pub mod accounts;
+pub mod admin_table;
 pub mod admins;
 pub mod sessions;
 pub mod totp;

@@ -34,7 +34,7 @@ impl SqlSessionStore {
     }
 }
 
-fn id_hash(id: &Id) -> String {
+pub fn id_hash(id: &Id) -> String {
     hex::encode(Sha256::digest(id.0.to_le_bytes()))
 }
 
@@ -162,6 +162,16 @@ impl SessionStore for SqlSessionStore {
 pub async fn delete_for_admin(db: &Db, admin_id: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
         .bind(admin_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends every session of an admin but `keep` (after a password change on one of them).
+pub async fn delete_for_admin_except(db: &Db, admin_id: i64, keep: &Id) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
+        .bind(admin_id)
+        .bind(id_hash(keep))
         .execute(&db.pool)
         .await?;
     Ok(done.rows_affected())

@@ -1,0 +1,152 @@
+//! Administration → Admin Management → Edit: name, role, active, and "Enforce 2FA".
+
+use super::admin_nav::AdminNav;
+use super::errors::{FieldError, FormAlert, error_page, is_invalid};
+use crate::api::admin::{UpdateAdmin, get_admin};
+use crate::api::types::AdminDetail;
+use crate::domain::admin_rules::ASSIGNABLE_ROLES;
+use crate::domain::enforcement::{EnforcementSource, effective};
+use crate::domain::role::Role;
+use crate::domain::time::format_utc;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn EditAdminPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let admin = Resource::new(id, get_admin);
+    let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    view! {
+        <Title text="Edit admin · Administration" />
+        <h1>"Administration"</h1>
+        <AdminNav />
+        <p><A href="/admin/admins">"← Admin Management"</A></p>
+        <div role="status" class="notice-slot">
+            {move || notice.get().map(|n| view! { <p class="alert alert-ok">{n}</p> })}
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match admin.await {
+                    Ok(detail) => view! {
+                        <EditForm detail on_saved=move |_| {
+                            notice.set(Some("Saved.".into()));
+                            admin.refetch();
+                        } />
+                    }
+                    .into_any(),
+                    Err(e) => error_page(e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// "Enforce 2FA" as the form holds it: the admin's own value or the account setting.
+fn mode_of(value: Option<bool>) -> &'static str {
+    match value {
+        None => "account",
+        Some(true) => "on",
+        Some(false) => "off",
+    }
+}
+
+#[component]
+fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl IntoView {
+    let row = detail.row.clone();
+    let account_force = detail.account_force_2fa;
+    let active = RwSignal::new(row.active);
+    let mode = RwSignal::new(mode_of(detail.enforce_2fa));
+    let own_value = move || match mode.get() {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    };
+    let enforced = move || effective(account_force, own_value()).enforced;
+    let applies = move || match effective(account_force, own_value()).source {
+        EnforcementSource::Account => format!(
+            "Applies: the account setting. \"Force two-factor authentication\" is {}.",
+            if account_force { "on" } else { "off" }
+        ),
+        EnforcementSource::Admin => "Applies: set for this admin, whatever the account setting.".to_string(),
+    };
+
+    let save = ServerAction::<UpdateAdmin>::new();
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            on_saved.run(());
+        }
+    });
+    let pending = save.pending();
+    let roles: Vec<Role> = if row.role == Role::SuperAdmin {
+        vec![Role::SuperAdmin, Role::Admin, Role::SubAdmin]
+    } else {
+        ASSIGNABLE_ROLES.to_vec()
+    };
+    let current_role = row.role;
+    let two_factor = if row.two_factor_active { "Active" } else { "Not set up" };
+    let last = row.last_sign_in_at.map_or_else(|| "Never".to_string(), format_utc);
+    view! {
+        <section class="card narrow" aria-labelledby="edit-title">
+            <h2 id="edit-title">{format!("Edit {}", row.name)}</h2>
+            <dl class="facts">
+                <dt>"Email"</dt><dd>{row.email.clone()}</dd>
+                <dt>"Username"</dt><dd>{row.username.clone()}</dd>
+                <dt>"2FA Activation"</dt><dd>{two_factor}</dd>
+                <dt>"Last sign-in"</dt><dd>{last}</dd>
+            </dl>
+            {detail.is_self.then(|| view! { <p class="hint">"This is you."</p> })}
+            <FormAlert error />
+            <ActionForm action=save>
+                <input type="hidden" name="id" value=row.id />
+                <input type="hidden" name="active" prop:value=move || active.get().to_string() />
+                <input type="hidden" name="enforce_2fa" prop:value=move || mode.get() />
+                <div class="field">
+                    <label for="edit-name">"Name"</label>
+                    <input id="edit-name" name="name" type="text" value=row.name.clone() required maxlength="100"
+                        aria-invalid=is_invalid(error, "name") aria-describedby="edit-name-error" />
+                    <FieldError id="edit-name-error" field="name" error />
+                </div>
+                <div class="field">
+                    <label for="edit-role">"Role"</label>
+                    <select id="edit-role" name="role" aria-invalid=is_invalid(error, "role") aria-describedby="edit-role-error">
+                        {roles.into_iter().map(|r| view! {
+                            <option value=r.as_str() selected=r == current_role>{r.label()}</option>
+                        }).collect_view()}
+                    </select>
+                    <FieldError id="edit-role-error" field="role" error />
+                </div>
+                <div class="check-row">
+                    <input type="checkbox" id="edit-active" prop:checked=move || active.get()
+                        on:change=move |ev| active.set(event_target_checked(&ev)) />
+                    <label for="edit-active">"Active"</label>
+                </div>
+                <p class="hint">"An inactive admin cannot sign in; their sessions end when you save."</p>
+                <fieldset class="enforce">
+                    <legend>"Two-factor authentication"</legend>
+                    <div class="switch-row">
+                        <input type="checkbox" role="switch" id="edit-enforce" class="switch"
+                            prop:checked=enforced
+                            on:change=move |ev| mode.set(if event_target_checked(&ev) { "on" } else { "off" })
+                            aria-describedby="enforce-applies" />
+                        <label for="edit-enforce">"Enforce 2FA"</label>
+                    </div>
+                    <p class="hint" id="enforce-applies">{applies}</p>
+                    <button type="button" class="button-quiet button-small"
+                        hidden=move || mode.get() == "account"
+                        on:click=move |_| mode.set("account")>
+                        "Use account setting"
+                    </button>
+                </fieldset>
+                <div class="actions">
+                    <button type="submit" class="button-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Save" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

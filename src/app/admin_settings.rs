@@ -1,0 +1,65 @@
+//! Administration → Settings: "Force two-factor authentication".
+
+use super::admin_nav::AdminNav;
+use super::errors::{FormAlert, error_page};
+use crate::api::admin::{SaveAccountSettings, get_account_settings};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| get_account_settings());
+    view! {
+        <Title text="Settings · Administration" />
+        <h1>"Administration"</h1>
+        <AdminNav />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(s) => view! { <SettingsForm force_2fa=s.force_2fa account_name=s.account_name /> }.into_any(),
+                    Err(e) => error_page(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SettingsForm(force_2fa: bool, account_name: String) -> impl IntoView {
+    let checked = RwSignal::new(force_2fa);
+    let save = ServerAction::<SaveAccountSettings>::new();
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || matches!(save.value().get(), Some(Ok(_)));
+    let pending = save.pending();
+    view! {
+        <section class="card narrow" aria-labelledby="settings-title">
+            <h2 id="settings-title">"Settings"</h2>
+            <p class="hint">{format!("For every admin of {account_name}, super admins included.")}</p>
+            <FormAlert error />
+            <ActionForm action=save>
+                <input type="hidden" name="force_2fa" prop:value=move || checked.get().to_string() />
+                <div class="check-row">
+                    <input
+                        type="checkbox"
+                        id="force-2fa"
+                        prop:checked=move || checked.get()
+                        on:change=move |ev| checked.set(event_target_checked(&ev))
+                        aria-describedby="force-2fa-hint"
+                    />
+                    <label for="force-2fa">"Force two-factor authentication"</label>
+                </div>
+                <p class="hint" id="force-2fa-hint">
+                    "Every admin without two-factor authentication sets it up at their next sign-in
+                    and cannot turn it off. \"Enforce 2FA\" on one admin in Admin Management
+                    overrides this for that admin."
+                </p>
+                <div class="actions">
+                    <button type="submit" class="button-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <span role="status" class="saved">{move || saved().then_some("Saved.")}</span>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,37 @@
+//! The required 2FA setup of a sign-in, when 2FA is enforced for the admin and not set up.
+
+use super::errors::FormAlert;
+use super::go;
+use super::sign_out_button::SignOutButton;
+use super::two_factor_card::SetupPanel;
+use crate::api::profile::StartTotpSetup;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ForcedSetupPage() -> impl IntoView {
+    let start = ServerAction::<StartTotpSetup>::new();
+    // Started from the browser once the page is live: the secret lives in the session, which
+    // a streamed server render could not save.
+    Effect::new(move |_| {
+        start.dispatch(StartTotpSetup {});
+    });
+    let error = Signal::derive(move || start.value().get().and_then(Result::err));
+    view! {
+        <Title text="Set up two-factor authentication" />
+        <section class="auth-card auth-card-wide" aria-labelledby="forced-title">
+            <h1 id="forced-title">"Set up two-factor authentication"</h1>
+            <p class="lead">
+                "Your account requires two-factor authentication. Set it up now to continue: from
+                then on every sign-in asks for a code from your authenticator app."
+            </p>
+            <FormAlert error />
+            {move || match start.value().get() {
+                Some(Ok(setup)) => view! { <SetupPanel setup on_done=move |next: Option<String>| go(next.as_deref().unwrap_or("/")) /> }.into_any(),
+                Some(Err(_)) => ().into_any(),
+                None => view! { <p class="loading">"Preparing your QR code…"</p> }.into_any(),
+            }}
+            <div class="auth-footer"><SignOutButton /></div>
+        </section>
+    }
+}

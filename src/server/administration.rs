@@ -1,0 +1,214 @@
+//! Administration for the super admin: the account's settings and its admins. Every function
+//! takes the signed-in super admin and works inside their account only; ids of other accounts
+//! are "not found", like ids that do not exist.
+
+use crate::api::error::AppError;
+use crate::api::types::{AccountSettings, AdminDetail, AdminRow, AdminTable, TwoFactorOverview};
+use crate::domain::admin_list::{TableQuery, page_count};
+use crate::domain::admin_rules::{self, AdminState};
+use crate::domain::enforcement;
+use crate::domain::identity;
+use crate::domain::role::Role;
+use crate::server::auth::{SignedIn, state};
+use crate::server::db::admin_table::{self, Changes, EditError, TableRow};
+use crate::server::db::{accounts, admins};
+use crate::server::{internal, now};
+
+pub fn settings(signed_in: &SignedIn) -> AccountSettings {
+    AccountSettings {
+        account_name: signed_in.account.name.clone(),
+        force_2fa: signed_in.account.force_2fa,
+    }
+}
+
+pub async fn save_settings(signed_in: &SignedIn, force_2fa: bool) -> Result<AccountSettings, AppError> {
+    let db = &state()?.db;
+    accounts::set_force_2fa(db, signed_in.account.id, force_2fa)
+        .await
+        .map_err(internal)?;
+    tracing::info!(account = signed_in.account.id, by = signed_in.admin.id, force_2fa, "account 2FA setting saved");
+    Ok(AccountSettings {
+        account_name: signed_in.account.name.clone(),
+        force_2fa,
+    })
+}
+
+fn row(r: TableRow, account_force_2fa: bool) -> AdminRow {
+    AdminRow {
+        id: r.id,
+        name: r.name,
+        username: r.username,
+        email: r.email,
+        role: r.role,
+        active: r.active,
+        two_factor_active: r.has_totp,
+        enforcement: enforcement::effective(account_force_2fa, r.enforce_2fa),
+        must_change_password: r.must_change_password,
+        last_sign_in_at: r.last_sign_in_at,
+    }
+}
+
+pub async fn table(signed_in: &SignedIn, query: &TableQuery) -> Result<AdminTable, AppError> {
+    let db = &state()?.db;
+    let account = &signed_in.account;
+    let (rows, total, overview) = tokio::try_join!(
+        admin_table::page(db, account.id, query),
+        admin_table::count(db, account.id, query),
+        admin_table::overview(db, account.id, account.force_2fa),
+    )
+    .map_err(internal)?;
+    Ok(AdminTable {
+        rows: rows.into_iter().map(|r| row(r, account.force_2fa)).collect(),
+        total,
+        page: query.page,
+        pages: page_count(total),
+        overview: TwoFactorOverview {
+            active_admins: overview.active_admins,
+            two_factor_active: overview.two_factor_active,
+            enforced_not_set_up: overview.enforced_not_set_up,
+        },
+        account_force_2fa: account.force_2fa,
+    })
+}
+
+pub async fn detail(signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppError> {
+    let db = &state()?.db;
+    let admin = admins::find_in_account(db, signed_in.account.id, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    let has_totp = crate::server::db::totp::exists(db, admin.id).await.map_err(internal)?;
+    let force = signed_in.account.force_2fa;
+    Ok(AdminDetail {
+        row: AdminRow {
+            id: admin.id,
+            name: admin.name.clone(),
+            username: admin.username.clone(),
+            email: admin.email.clone(),
+            role: admin.role,
+            active: admin.active,
+            two_factor_active: has_totp,
+            enforcement: enforcement::effective(force, admin.enforce_2fa),
+            must_change_password: admin.must_change_password,
+            last_sign_in_at: admin.last_sign_in_at,
+        },
+        enforce_2fa: admin.enforce_2fa,
+        account_force_2fa: force,
+        is_self: admin.id == signed_in.admin.id,
+    })
+}
+
+fn parse_role(value: &str) -> Result<Role, AppError> {
+    Role::parse(value).ok_or_else(|| AppError::invalid("role", "Choose a role: Admin or Sub-admin."))
+}
+
+/// "Enforce 2FA" as the form sends it: "account" (use the account setting), "on" or "off".
+pub fn parse_enforce(value: &str) -> Result<Option<bool>, AppError> {
+    match value {
+        "account" => Ok(None),
+        "on" => Ok(Some(true)),
+        "off" => Ok(Some(false)),
+        _ => Err(AppError::invalid("enforce_2fa", "Choose on, off, or the account setting.")),
+    }
+}
+
+pub struct NewAdminForm<'a> {
+    pub email: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub password: &'a str,
+}
+
+/// "Add admin": the admin must change the initial password at first sign-in.
+pub async fn add_admin(signed_in: &SignedIn, form: NewAdminForm<'_>) -> Result<i64, AppError> {
+    let email = identity::email(form.email)?;
+    let username = identity::username(form.username)?;
+    let name = identity::display_name("name", form.name)?;
+    let role = parse_role(form.role)?;
+    admin_rules::check_new_role(role).map_err(|e| AppError::invalid("role", e.to_string()))?;
+    let password = identity::new_password(form.password)?;
+    let st = state()?;
+    let hash = st.passwords.hash(password).await?;
+    let mut conn = st.db.pool.acquire().await.map_err(internal)?;
+    let id = admins::create(
+        &mut conn,
+        admins::NewAdmin {
+            account_id: signed_in.account.id,
+            email: &email,
+            username: &username,
+            name: &name,
+            password_hash: &hash,
+            role,
+            must_change_password: true,
+        },
+        now(),
+    )
+    .await
+    .map_err(|e| match e {
+        admins::CreateError::Duplicate("email") => {
+            AppError::invalid("email", "An admin with this email already exists.")
+        }
+        admins::CreateError::Duplicate("username") => {
+            AppError::invalid("username", "An admin with this username already exists.")
+        }
+        admins::CreateError::Duplicate(_) => {
+            AppError::Conflict("An admin with this email or username already exists.".into())
+        }
+        admins::CreateError::Db(e) => internal(e),
+    })?;
+    tracing::info!(account = signed_in.account.id, by = signed_in.admin.id, admin = id, "admin added");
+    Ok(id)
+}
+
+pub struct EditForm<'a> {
+    pub name: &'a str,
+    pub role: &'a str,
+    pub active: bool,
+    pub enforce_2fa: &'a str,
+}
+
+pub async fn edit_admin(signed_in: &SignedIn, id: i64, form: EditForm<'_>) -> Result<(), AppError> {
+    let name = identity::display_name("name", form.name)?;
+    let role = parse_role(form.role)?;
+    let enforce_2fa = parse_enforce(form.enforce_2fa)?;
+    let after = AdminState {
+        role,
+        active: form.active,
+    };
+    let db = &state()?.db;
+    admin_table::edit(
+        db,
+        signed_in.account.id,
+        id,
+        Changes {
+            name: &name,
+            role,
+            active: form.active,
+            enforce_2fa,
+        },
+        now(),
+        |before, others| admin_rules::check_edit(before, after, others),
+    )
+    .await
+    .map_err(|e| match e {
+        EditError::NotFound => AppError::NotFound,
+        EditError::Refused(refused @ admin_rules::EditRefused::PromotionToSuperAdmin) => {
+            AppError::invalid("role", refused.to_string())
+        }
+        EditError::Refused(refused @ admin_rules::EditRefused::LastSuperAdmin) => {
+            AppError::Conflict(refused.to_string())
+        }
+        EditError::Db(e) => internal(e),
+    })?;
+    tracing::info!(
+        account = signed_in.account.id,
+        by = signed_in.admin.id,
+        admin = id,
+        role = role.as_str(),
+        active = form.active,
+        enforce_2fa = ?enforce_2fa,
+        "admin changed"
+    );
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The admin table of Admin Management: one page of an account's admins with their 2FA state,
+//! the counts above it, and edits made under a lock on the account.
+
+use super::{Db, flag};
+use crate::domain::admin_list::{PAGE_SIZE, SortKey, TableQuery};
+use crate::domain::admin_rules::AdminState;
+use crate::domain::role::Role;
+use sqlx::Row;
+
+#[derive(Clone, Debug)]
+pub struct TableRow {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+    pub enforce_2fa: Option<bool>,
+    pub has_totp: bool,
+    pub must_change_password: bool,
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// The column expression each sort key orders by. Only these fixed strings reach the SQL.
+fn order_by(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Name => "LOWER(a.name)",
+        SortKey::Username => "a.username",
+        SortKey::Email => "a.email",
+        SortKey::Role => "a.role",
+        SortKey::TwoFactor => "has_totp",
+        SortKey::LastSignIn => "COALESCE(a.last_sign_in_at, 0)",
+    }
+}
+
+const SEARCH: &str = "a.account_id = $1 AND ($2 = '' OR LOWER(a.name) LIKE $3 ESCAPE '\\' \
+                      OR a.email LIKE $3 ESCAPE '\\' OR a.username LIKE $3 ESCAPE '\\')";
+
+/// One page of the account's admins.
+pub async fn page(db: &Db, account_id: i64, query: &TableQuery) -> Result<Vec<TableRow>, sqlx::Error> {
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
+                a.must_change_password, a.last_sign_in_at, \
+                CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp \
+         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+         WHERE {SEARCH} \
+         ORDER BY {} {dir}, a.id {dir} LIMIT $4 OFFSET $5",
+        order_by(query.sort)
+    );
+    // Built from fixed fragments only (`order_by`, ASC/DESC); values are bound.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(&query.search)
+        .bind(query.like_pattern())
+        .bind(PAGE_SIZE)
+        .bind(query.offset())
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let role: String = r.try_get("role")?;
+            Ok(TableRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                username: r.try_get("username")?,
+                email: r.try_get("email")?,
+                role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+                active: r.try_get::<i64, _>("active")? != 0,
+                enforce_2fa: r.try_get::<Option<i64>, _>("enforce_2fa")?.map(|v| v != 0),
+                has_totp: r.try_get::<i64, _>("has_totp")? != 0,
+                must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+                last_sign_in_at: r.try_get("last_sign_in_at")?,
+            })
+        })
+        .collect()
+}
+
+/// How many admins match the search.
+pub async fn count(db: &Db, account_id: i64, query: &TableQuery) -> Result<i64, sqlx::Error> {
+    let sql = format!("SELECT COUNT(*) AS n FROM admins a WHERE {SEARCH}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(&query.search)
+        .bind(query.like_pattern())
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")
+}
+
+/// 2FA state of the account's active admins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overview {
+    pub active_admins: i64,
+    pub two_factor_active: i64,
+    pub enforced_not_set_up: i64,
+}
+
+pub async fn overview(db: &Db, account_id: i64, account_forces_2fa: bool) -> Result<Overview, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS active_admins, \
+                COUNT(t.admin_id) AS two_factor_active, \
+                COUNT(CASE WHEN t.admin_id IS NULL AND COALESCE(a.enforce_2fa, $2) = 1 THEN 1 END) \
+                    AS enforced_not_set_up \
+         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+         WHERE a.account_id = $1 AND a.active = 1",
+    )
+    .bind(account_id)
+    .bind(flag(account_forces_2fa))
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(Overview {
+        active_admins: row.try_get("active_admins")?,
+        two_factor_active: row.try_get("two_factor_active")?,
+        enforced_not_set_up: row.try_get("enforced_not_set_up")?,
+    })
+}
+
+/// What an edit sets.
+pub struct Changes<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub active: bool,
+    pub enforce_2fa: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EditError<E> {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Refused(E),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Applies `changes` to admin `id` of `account_id` if `check(before, other active super
+/// admins)` allows it. Edits of one account are serialised (a lock on its row), so two super
+/// admins demoting each other cannot both succeed. A deactivated admin's sessions end with it.
+pub async fn edit<E>(
+    db: &Db,
+    account_id: i64,
+    id: i64,
+    changes: Changes<'_>,
+    now: i64,
+    check: impl FnOnce(AdminState, i64) -> Result<(), E>,
+) -> Result<(), EditError<E>> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE accounts SET force_2fa = force_2fa WHERE id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    let before = sqlx::query("SELECT role, active FROM admins WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(EditError::NotFound)?;
+    let role: String = before.try_get("role")?;
+    let before = AdminState {
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        active: before.try_get::<i64, _>("active")? != 0,
+    };
+    let others: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM admins \
+         WHERE account_id = $1 AND role = 'super_admin' AND active = 1 AND id <> $2",
+    )
+    .bind(account_id)
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    check(before, others).map_err(EditError::Refused)?;
+    sqlx::query(
+        "UPDATE admins SET name = $1, role = $2, active = $3, enforce_2fa = $4, updated_at = $5 \
+         WHERE id = $6 AND account_id = $7",
+    )
+    .bind(changes.name)
+    .bind(changes.role.as_str())
+    .bind(flag(changes.active))
+    .bind(changes.enforce_2fa.map(flag))
+    .bind(now)
+    .bind(id)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
+    if !changes.active {
+        sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
