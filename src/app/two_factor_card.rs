@@ -71,7 +71,12 @@ pub fn TwoFactorCard(
             <p id="twofa-status" class="hint">
                 {if enabled { view! { <span class="badge badge-ok">"On"</span> }.into_any() }
                  else { view! { <span class="badge badge-warn">"Off"</span> }.into_any() }}
-                " " {status}
+                " "
+                {move || if setup.get().is_some() {
+                    "Not on yet: scan the QR code and enter a code from the app to finish.".to_string()
+                } else {
+                    status.clone()
+                }}
             </p>
             <FormAlert error=start_error />
             {move || setup.get().map(|s| view! {
@@ -117,7 +122,7 @@ pub fn SetupPanel(
             <div class="qr" role="img" aria-label="QR code to add MSSP Dashboard to your authenticator app" inner_html=setup.qr_svg.clone()></div>
             <p>"Can't scan it? Choose \"Enter a setup key\" in the app and type this key:"</p>
             <p><code class="secret" data-testid="totp-secret">{setup.secret_grouped.clone()}</code></p>
-            <p class="hint">
+            <p class="hint setup-meta">
                 {format!("Account: {} · Issuer: {} · Time-based, 6 digits", setup.account, setup.issuer)}
             </p>
             <FormAlert error />

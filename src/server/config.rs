@@ -107,7 +107,6 @@ pub struct Config {
     )]
     pub totp_issuer: String,
 
-
     /// Session idle timeout in minutes.
     #[arg(
         long,
