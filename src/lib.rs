@@ -6,6 +6,8 @@
 //! - [`app`]: Leptos components, one page or widget per file (both targets).
 //! - `server`: database, sessions, hashing, router, CLI (server only).
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod domain;

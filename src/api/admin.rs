@@ -21,7 +21,12 @@ pub async fn save_account_settings(force_2fa: bool) -> Result<AccountSettings, A
 /// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in;
 /// `dir`: asc or desc; `page` from 1.
 #[server(endpoint = "list_admins")]
-pub async fn list_admins(q: String, sort: String, dir: String, page: i64) -> Result<AdminTable, AppError> {
+pub async fn list_admins(
+    q: String,
+    sort: String,
+    dir: String,
+    page: i64,
+) -> Result<AdminTable, AppError> {
     let signed_in = crate::server::auth::require_super_admin().await?;
     let query = crate::domain::admin_list::TableQuery::parse(&q, &sort, &dir, page);
     crate::server::administration::table(&signed_in, &query).await
@@ -35,16 +40,48 @@ pub async fn get_admin(id: i64) -> Result<AdminDetail, AppError> {
 
 /// "Add admin". The initial password must be changed at the admin's first sign-in.
 #[server(endpoint = "add_admin")]
-pub async fn add_admin(email: String, username: String, name: String, role: String, password: String) -> Result<i64, AppError> {
+pub async fn add_admin(
+    email: String,
+    username: String,
+    name: String,
+    role: String,
+    password: String,
+) -> Result<i64, AppError> {
     use crate::server::administration::{NewAdminForm, add_admin};
     let signed_in = crate::server::auth::require_super_admin().await?;
-    add_admin(&signed_in, NewAdminForm { email: &email, username: &username, name: &name, role: &role, password: &password }).await
+    add_admin(
+        &signed_in,
+        NewAdminForm {
+            email: &email,
+            username: &username,
+            name: &name,
+            role: &role,
+            password: &password,
+        },
+    )
+    .await
 }
 
 /// The edit form: name, role, active, and "Enforce 2FA" (`account`, `on` or `off`).
 #[server(endpoint = "update_admin")]
-pub async fn update_admin(id: i64, name: String, role: String, active: bool, enforce_2fa: String) -> Result<(), AppError> {
+pub async fn update_admin(
+    id: i64,
+    name: String,
+    role: String,
+    active: bool,
+    enforce_2fa: String,
+) -> Result<(), AppError> {
     use crate::server::administration::{EditForm, edit_admin};
     let signed_in = crate::server::auth::require_super_admin().await?;
-    edit_admin(&signed_in, id, EditForm { name: &name, role: &role, active, enforce_2fa: &enforce_2fa }).await
+    edit_admin(
+        &signed_in,
+        id,
+        EditForm {
+            name: &name,
+            role: &role,
+            active,
+            enforce_2fa: &enforce_2fa,
+        },
+    )
+    .await
 }

@@ -21,7 +21,10 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
 /// The required step after signing in with a password a super admin chose. Answers the path
 /// to go to next.
 #[server(endpoint = "set_initial_password")]
-pub async fn set_initial_password(new_password: String, confirm_password: String) -> Result<String, AppError> {
+pub async fn set_initial_password(
+    new_password: String,
+    confirm_password: String,
+) -> Result<String, AppError> {
     let client = crate::server::auth::client();
     crate::server::signin::set_initial_password(&new_password, &confirm_password, &client).await
 }

@@ -43,5 +43,11 @@ pub async fn change_password(
     confirm_password: String,
 ) -> Result<(), AppError> {
     let signed_in = crate::server::auth::require_admin().await?;
-    crate::server::signin::change_password(&signed_in, &current_password, &new_password, &confirm_password).await
+    crate::server::signin::change_password(
+        &signed_in,
+        &current_password,
+        &new_password,
+        &confirm_password,
+    )
+    .await
 }

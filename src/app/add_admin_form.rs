@@ -12,7 +12,11 @@ pub fn AddAdminPanel(#[prop(into)] on_added: Callback<String>) -> impl IntoView 
     let error = Signal::derive(move || add.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {
-            let name = add.input().get_untracked().map(|i| i.name).unwrap_or_default();
+            let name = add
+                .input()
+                .get_untracked()
+                .map(|i| i.name)
+                .unwrap_or_default();
             open.set(false);
             on_added.run(format!(
                 "Added {name}. Give them their initial password; they choose a new one at their first sign-in."
@@ -20,10 +24,18 @@ pub fn AddAdminPanel(#[prop(into)] on_added: Callback<String>) -> impl IntoView 
         }
     });
     let pending = add.pending();
-    let field = move |id: &'static str, label: &'static str, kind: &'static str, autocomplete: &'static str, hint: Option<&'static str>| {
+    let field = move |id: &'static str,
+                      label: &'static str,
+                      kind: &'static str,
+                      autocomplete: &'static str,
+                      hint: Option<&'static str>| {
         let error_id = format!("add-{id}-error");
         let hint_id = format!("add-{id}-hint");
-        let described = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
+        let described = if hint.is_some() {
+            format!("{hint_id} {error_id}")
+        } else {
+            error_id.clone()
+        };
         view! {
             <div class="field">
                 <label for=format!("add-{id}")>{label}</label>

@@ -16,7 +16,13 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn EditAdminPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let admin = Resource::new(id, get_admin);
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
     view! {
@@ -70,7 +76,9 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
             "Applies: the account setting. \"Force two-factor authentication\" is {}.",
             if account_force { "on" } else { "off" }
         ),
-        EnforcementSource::Admin => "Applies: set for this admin, whatever the account setting.".to_string(),
+        EnforcementSource::Admin => {
+            "Applies: set for this admin, whatever the account setting.".to_string()
+        }
     };
 
     let save = ServerAction::<UpdateAdmin>::new();
@@ -87,8 +95,14 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
         ASSIGNABLE_ROLES.to_vec()
     };
     let current_role = row.role;
-    let two_factor = if row.two_factor_active { "Active" } else { "Not set up" };
-    let last = row.last_sign_in_at.map_or_else(|| "Never".to_string(), format_utc);
+    let two_factor = if row.two_factor_active {
+        "Active"
+    } else {
+        "Not set up"
+    };
+    let last = row
+        .last_sign_in_at
+        .map_or_else(|| "Never".to_string(), format_utc);
     view! {
         <section class="card narrow" aria-labelledby="edit-title">
             <h2 id="edit-title">{format!("Edit {}", row.name)}</h2>

@@ -27,7 +27,12 @@ struct TableParams {
 impl TableParams {
     /// The address of this table state.
     fn href(&self) -> String {
-        let mut href = format!("/admin/admins?sort={}&dir={}&page={}", encode(&self.sort), encode(&self.dir), self.page);
+        let mut href = format!(
+            "/admin/admins?sort={}&dir={}&page={}",
+            encode(&self.sort),
+            encode(&self.dir),
+            self.page
+        );
         if !self.q.is_empty() {
             href.push_str("&q=");
             href.push_str(&encode(&self.q));
@@ -39,14 +44,22 @@ impl TableParams {
         let same = self.sort == key.as_str();
         TableParams {
             sort: key.as_str().to_string(),
-            dir: if same && self.dir == "asc" { "desc" } else { "asc" }.to_string(),
+            dir: if same && self.dir == "asc" {
+                "desc"
+            } else {
+                "asc"
+            }
+            .to_string(),
             page: 1,
             ..self.clone()
         }
     }
 
     fn on_page(&self, page: i64) -> TableParams {
-        TableParams { page, ..self.clone() }
+        TableParams {
+            page,
+            ..self.clone()
+        }
     }
 }
 
@@ -70,9 +83,21 @@ pub fn AdminManagementPage() -> impl IntoView {
         let q = query.read();
         TableParams {
             q: q.get("q").unwrap_or_default(),
-            sort: q.get("sort").filter(|s| SortKey::parse(s).is_some()).unwrap_or_else(|| "name".into()),
-            dir: if q.get("dir").as_deref() == Some("desc") { "desc" } else { "asc" }.into(),
-            page: q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+            sort: q
+                .get("sort")
+                .filter(|s| SortKey::parse(s).is_some())
+                .unwrap_or_else(|| "name".into()),
+            dir: if q.get("dir").as_deref() == Some("desc") {
+                "desc"
+            } else {
+                "asc"
+            }
+            .into(),
+            page: q
+                .get("page")
+                .and_then(|p| p.parse().ok())
+                .filter(|p| *p >= 1)
+                .unwrap_or(1),
         }
     });
     let table = Resource::new(
@@ -127,7 +152,7 @@ fn SearchForm(params: TableParams) -> impl IntoView {
     }
 }
 
-fn sort_header(label: &'static str, key: SortKey, params: &TableParams) -> impl IntoView {
+fn sort_header(label: &'static str, key: SortKey, params: &TableParams) -> impl IntoView + use<> {
     let current = params.sort == key.as_str();
     let aria_sort = match (current, params.dir.as_str()) {
         (true, "desc") => "descending",
@@ -149,7 +174,13 @@ fn sort_header(label: &'static str, key: SortKey, params: &TableParams) -> impl 
 
 #[component]
 fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
-    let AdminTable { rows, total, page, pages, .. } = table;
+    let AdminTable {
+        rows,
+        total,
+        page,
+        pages,
+        ..
+    } = table;
     let empty = rows.is_empty();
     let prev = (page > 1).then(|| params.on_page(page - 1).href());
     let next = (page < pages).then(|| params.on_page(page + 1).href());
@@ -203,7 +234,9 @@ fn AdminTableRow(row: AdminRow) -> impl IntoView {
     } else {
         view! { <span class="badge badge-muted">"Not set up"</span> }.into_any()
     };
-    let last = row.last_sign_in_at.map_or_else(|| "Never".to_string(), format_utc);
+    let last = row
+        .last_sign_in_at
+        .map_or_else(|| "Never".to_string(), format_utc);
     view! {
         <tr data-admin-id=row.id>
             <td>
@@ -229,9 +262,20 @@ mod tests {
 
     #[test]
     fn links_keep_the_search_and_toggle_the_direction() {
-        let p = TableParams { q: "a&b c".into(), sort: "name".into(), dir: "asc".into(), page: 3 };
-        assert_eq!(p.sorted_by(SortKey::Name).href(), "/admin/admins?sort=name&dir=desc&page=1&q=a%26b%20c");
+        let p = TableParams {
+            q: "a&b c".into(),
+            sort: "name".into(),
+            dir: "asc".into(),
+            page: 3,
+        };
+        assert_eq!(
+            p.sorted_by(SortKey::Name).href(),
+            "/admin/admins?sort=name&dir=desc&page=1&q=a%26b%20c"
+        );
         assert_eq!(p.sorted_by(SortKey::Email).dir, "asc");
-        assert_eq!(p.on_page(4).href(), "/admin/admins?sort=name&dir=asc&page=4&q=a%26b%20c");
+        assert_eq!(
+            p.on_page(4).href(),
+            "/admin/admins?sort=name&dir=asc&page=4&q=a%26b%20c"
+        );
     }
 }

@@ -27,7 +27,10 @@ pub fn ForcedSetupPage() -> impl IntoView {
             </p>
             <FormAlert error />
             {move || match start.value().get() {
-                Some(Ok(setup)) => view! { <SetupPanel setup on_done=move |next: Option<String>| go(next.as_deref().unwrap_or("/")) /> }.into_any(),
+                Some(Ok(setup)) => {
+                    let on_done = move |next: Option<String>| go(next.as_deref().unwrap_or("/"));
+                    view! { <SetupPanel setup=setup on_done=on_done /> }.into_any()
+                }
                 Some(Err(_)) => ().into_any(),
                 None => view! { <p class="loading">"Preparing your QR code…"</p> }.into_any(),
             }}

@@ -14,7 +14,8 @@ pub fn PasswordCard(#[prop(into)] on_change: Callback<String>) -> impl IntoView 
             if let Some(form) = form.get() {
                 form.reset();
             }
-            on_change.run("Password changed. Your other sessions have been signed out.".to_string());
+            on_change
+                .run("Password changed. Your other sessions have been signed out.".to_string());
         }
     });
     let pending = action.pending();

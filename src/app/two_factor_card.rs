@@ -91,8 +91,7 @@ pub fn TwoFactorCard(
     }
 }
 
-const ENABLED_MESSAGE: &str =
-    "Two-factor authentication is on. From now on every sign-in asks for a code from your authenticator app.";
+const ENABLED_MESSAGE: &str = "Two-factor authentication is on. From now on every sign-in asks for a code from your authenticator app.";
 
 /// The QR code, the secret and the code field of a started setup. `on_done` gets the page to
 /// go to when the setup completed a sign-in.

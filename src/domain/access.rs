@@ -106,7 +106,11 @@ pub fn needs_super_admin(path: &str) -> bool {
 
 /// Where a request for `path` may go with a session at `stage` (`None`: not signed in) of an
 /// admin whose role is `is_super_admin` (only asked for Administration pages).
-pub fn page_access(stage: Option<Stage>, path: &str, is_super_admin: impl FnOnce() -> bool) -> PageAccess {
+pub fn page_access(
+    stage: Option<Stage>,
+    path: &str,
+    is_super_admin: impl FnOnce() -> bool,
+) -> PageAccess {
     if is_public(path) {
         return PageAccess::Allow;
     }
@@ -124,7 +128,9 @@ pub fn page_access(stage: Option<Stage>, path: &str, is_super_admin: impl FnOnce
         Some(Stage::Complete) if [CODE_PATH, CHANGE_PASSWORD_PATH, SETUP_PATH].contains(&path) => {
             PageAccess::Redirect(HOME_PATH)
         }
-        Some(Stage::Complete) if needs_super_admin(path) && !is_super_admin() => PageAccess::Forbidden,
+        Some(Stage::Complete) if needs_super_admin(path) && !is_super_admin() => {
+            PageAccess::Forbidden
+        }
         Some(Stage::Complete) => PageAccess::Allow,
         Some(stage) => PageAccess::Redirect(stage.page()),
     }
@@ -145,49 +151,127 @@ mod tests {
 
     #[test]
     fn administration_is_for_super_admins() {
-        for path in ["/admin", "/admin/admins", "/admin/admins/7", "/admin/settings"] {
-            assert_eq!(page_access(Some(Stage::Complete), path, || false), PageAccess::Forbidden, "{path}");
-            assert_eq!(page_access(Some(Stage::Complete), path, yes), PageAccess::Allow, "{path}");
+        for path in [
+            "/admin",
+            "/admin/admins",
+            "/admin/admins/7",
+            "/admin/settings",
+        ] {
+            assert_eq!(
+                page_access(Some(Stage::Complete), path, || false),
+                PageAccess::Forbidden,
+                "{path}"
+            );
+            assert_eq!(
+                page_access(Some(Stage::Complete), path, yes),
+                PageAccess::Allow,
+                "{path}"
+            );
             // Not signed in: to the sign-in page, without saying the page exists.
-            assert_eq!(page_access(None, path, || false), PageAccess::Redirect(LOGIN_PATH), "{path}");
+            assert_eq!(
+                page_access(None, path, || false),
+                PageAccess::Redirect(LOGIN_PATH),
+                "{path}"
+            );
         }
-        assert_eq!(page_access(Some(Stage::Complete), "/administrator", || false), PageAccess::Allow);
-        assert_eq!(page_access(Some(Stage::Complete), "/profile", || panic!("role not needed")), PageAccess::Allow);
+        assert_eq!(
+            page_access(Some(Stage::Complete), "/administrator", || false),
+            PageAccess::Allow
+        );
+        assert_eq!(
+            page_access(Some(Stage::Complete), "/profile", || panic!(
+                "role not needed"
+            )),
+            PageAccess::Allow
+        );
     }
 
     #[test]
     fn protected_pages_need_a_complete_session() {
         for path in ["/", "/profile", "/admin", "/admin/settings", "/anything"] {
-            assert_eq!(page_access(None, path, yes), PageAccess::Redirect(LOGIN_PATH), "{path}");
-            assert_eq!(page_access(Some(AWAITING), path, yes), PageAccess::Redirect(CODE_PATH), "{path}");
-            assert_eq!(page_access(Some(CHANGING), path, yes), PageAccess::Redirect(CHANGE_PASSWORD_PATH), "{path}");
-            assert_eq!(page_access(Some(SETTING_UP), path, yes), PageAccess::Redirect(SETUP_PATH), "{path}");
-            assert_eq!(page_access(Some(Stage::Complete), path, yes), PageAccess::Allow, "{path}");
+            assert_eq!(
+                page_access(None, path, yes),
+                PageAccess::Redirect(LOGIN_PATH),
+                "{path}"
+            );
+            assert_eq!(
+                page_access(Some(AWAITING), path, yes),
+                PageAccess::Redirect(CODE_PATH),
+                "{path}"
+            );
+            assert_eq!(
+                page_access(Some(CHANGING), path, yes),
+                PageAccess::Redirect(CHANGE_PASSWORD_PATH),
+                "{path}"
+            );
+            assert_eq!(
+                page_access(Some(SETTING_UP), path, yes),
+                PageAccess::Redirect(SETUP_PATH),
+                "{path}"
+            );
+            assert_eq!(
+                page_access(Some(Stage::Complete), path, yes),
+                PageAccess::Allow,
+                "{path}"
+            );
         }
     }
 
     #[test]
     fn each_step_page_is_only_for_its_stage() {
-        for (stage, page) in [(AWAITING, CODE_PATH), (CHANGING, CHANGE_PASSWORD_PATH), (SETTING_UP, SETUP_PATH)] {
+        for (stage, page) in [
+            (AWAITING, CODE_PATH),
+            (CHANGING, CHANGE_PASSWORD_PATH),
+            (SETTING_UP, SETUP_PATH),
+        ] {
             assert_eq!(page_access(Some(stage), page, yes), PageAccess::Allow);
-            assert_eq!(page_access(None, page, yes), PageAccess::Redirect(LOGIN_PATH));
-            assert_eq!(page_access(Some(Stage::Complete), page, yes), PageAccess::Redirect(HOME_PATH));
-            for other in [AWAITING, CHANGING, SETTING_UP].into_iter().filter(|s| *s != stage) {
-                assert_eq!(page_access(Some(other), page, yes), PageAccess::Redirect(other.page()));
+            assert_eq!(
+                page_access(None, page, yes),
+                PageAccess::Redirect(LOGIN_PATH)
+            );
+            assert_eq!(
+                page_access(Some(Stage::Complete), page, yes),
+                PageAccess::Redirect(HOME_PATH)
+            );
+            for other in [AWAITING, CHANGING, SETTING_UP]
+                .into_iter()
+                .filter(|s| *s != stage)
+            {
+                assert_eq!(
+                    page_access(Some(other), page, yes),
+                    PageAccess::Redirect(other.page())
+                );
             }
         }
     }
 
     #[test]
     fn sign_in_page_and_assets_are_public() {
-        for path in [LOGIN_PATH, "/pkg/mssp-dashboard.wasm", "/api/sign_in", "/favicon.svg"] {
+        for path in [
+            LOGIN_PATH,
+            "/pkg/mssp-dashboard.wasm",
+            "/api/sign_in",
+            "/favicon.svg",
+        ] {
             assert_eq!(page_access(None, path, yes), PageAccess::Allow, "{path}");
         }
-        assert_eq!(page_access(Some(AWAITING), LOGIN_PATH, yes), PageAccess::Allow);
-        assert_eq!(page_access(Some(Stage::Complete), LOGIN_PATH, yes), PageAccess::Redirect(HOME_PATH));
+        assert_eq!(
+            page_access(Some(AWAITING), LOGIN_PATH, yes),
+            PageAccess::Allow
+        );
+        assert_eq!(
+            page_access(Some(Stage::Complete), LOGIN_PATH, yes),
+            PageAccess::Redirect(HOME_PATH)
+        );
         // Look-alike paths are not public.
-        assert_eq!(page_access(None, "/login/other", yes), PageAccess::Redirect(LOGIN_PATH));
-        assert_eq!(page_access(None, "/pkgx", yes), PageAccess::Redirect(LOGIN_PATH));
+        assert_eq!(
+            page_access(None, "/login/other", yes),
+            PageAccess::Redirect(LOGIN_PATH)
+        );
+        assert_eq!(
+            page_access(None, "/pkgx", yes),
+            PageAccess::Redirect(LOGIN_PATH)
+        );
     }
 
     #[test]
@@ -210,15 +294,36 @@ mod tests {
         let now = 7;
         // 2FA on: the code comes first, whatever else is due.
         for (change, enforced) in [(false, false), (true, false), (false, true), (true, true)] {
-            assert_eq!(stage_after_password(facts(true, change, enforced), now), Stage::AwaitingCode { since: now });
+            assert_eq!(
+                stage_after_password(facts(true, change, enforced), now),
+                Stage::AwaitingCode { since: now }
+            );
         }
-        assert_eq!(stage_after_password(facts(false, false, false), now), Stage::Complete);
-        assert_eq!(stage_after_password(facts(false, false, true), now), Stage::SettingUpTwoFactor { since: now });
-        assert_eq!(stage_after_password(facts(false, true, true), now), Stage::ChangingPassword { since: now });
+        assert_eq!(
+            stage_after_password(facts(false, false, false), now),
+            Stage::Complete
+        );
+        assert_eq!(
+            stage_after_password(facts(false, false, true), now),
+            Stage::SettingUpTwoFactor { since: now }
+        );
+        assert_eq!(
+            stage_after_password(facts(false, true, true), now),
+            Stage::ChangingPassword { since: now }
+        );
         // After the code.
-        assert_eq!(stage_after_second_factor(facts(true, false, true), now), Stage::Complete);
-        assert_eq!(stage_after_second_factor(facts(true, true, true), now), Stage::ChangingPassword { since: now });
+        assert_eq!(
+            stage_after_second_factor(facts(true, false, true), now),
+            Stage::Complete
+        );
+        assert_eq!(
+            stage_after_second_factor(facts(true, true, true), now),
+            Stage::ChangingPassword { since: now }
+        );
         // After the new password, an enforced setup is still due.
-        assert_eq!(stage_after_second_factor(facts(false, false, true), now), Stage::SettingUpTwoFactor { since: now });
+        assert_eq!(
+            stage_after_second_factor(facts(false, false, true), now),
+            Stage::SettingUpTwoFactor { since: now }
+        );
     }
 }

@@ -107,7 +107,10 @@ mod tests {
 
     #[test]
     fn like_pattern_escapes_wildcards() {
-        assert_eq!(TableQuery::parse("Ad%a_\\", "", "", 1).like_pattern(), "%ad\\%a\\_\\\\%");
+        assert_eq!(
+            TableQuery::parse("Ad%a_\\", "", "", 1).like_pattern(),
+            "%ad\\%a\\_\\\\%"
+        );
     }
 
     #[test]

@@ -21,12 +21,20 @@ pub fn settings(signed_in: &SignedIn) -> AccountSettings {
     }
 }
 
-pub async fn save_settings(signed_in: &SignedIn, force_2fa: bool) -> Result<AccountSettings, AppError> {
+pub async fn save_settings(
+    signed_in: &SignedIn,
+    force_2fa: bool,
+) -> Result<AccountSettings, AppError> {
     let db = &state()?.db;
     accounts::set_force_2fa(db, signed_in.account.id, force_2fa)
         .await
         .map_err(internal)?;
-    tracing::info!(account = signed_in.account.id, by = signed_in.admin.id, force_2fa, "account 2FA setting saved");
+    tracing::info!(
+        account = signed_in.account.id,
+        by = signed_in.admin.id,
+        force_2fa,
+        "account 2FA setting saved"
+    );
     Ok(AccountSettings {
         account_name: signed_in.account.name.clone(),
         force_2fa,
@@ -58,7 +66,10 @@ pub async fn table(signed_in: &SignedIn, query: &TableQuery) -> Result<AdminTabl
     )
     .map_err(internal)?;
     Ok(AdminTable {
-        rows: rows.into_iter().map(|r| row(r, account.force_2fa)).collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| row(r, account.force_2fa))
+            .collect(),
         total,
         page: query.page,
         pages: page_count(total),
@@ -77,7 +88,9 @@ pub async fn detail(signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppErr
         .await
         .map_err(internal)?
         .ok_or(AppError::NotFound)?;
-    let has_totp = crate::server::db::totp::exists(db, admin.id).await.map_err(internal)?;
+    let has_totp = crate::server::db::totp::exists(db, admin.id)
+        .await
+        .map_err(internal)?;
     let force = signed_in.account.force_2fa;
     Ok(AdminDetail {
         row: AdminRow {
@@ -99,7 +112,8 @@ pub async fn detail(signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppErr
 }
 
 fn parse_role(value: &str) -> Result<Role, AppError> {
-    Role::parse(value).ok_or_else(|| AppError::invalid("role", "Choose a role: Admin or Sub-admin."))
+    Role::parse(value)
+        .ok_or_else(|| AppError::invalid("role", "Choose a role: Admin or Sub-admin."))
 }
 
 /// "Enforce 2FA" as the form sends it: "account" (use the account setting), "on" or "off".
@@ -108,7 +122,10 @@ pub fn parse_enforce(value: &str) -> Result<Option<bool>, AppError> {
         "account" => Ok(None),
         "on" => Ok(Some(true)),
         "off" => Ok(Some(false)),
-        _ => Err(AppError::invalid("enforce_2fa", "Choose on, off, or the account setting.")),
+        _ => Err(AppError::invalid(
+            "enforce_2fa",
+            "Choose on, off, or the account setting.",
+        )),
     }
 }
 
@@ -157,7 +174,12 @@ pub async fn add_admin(signed_in: &SignedIn, form: NewAdminForm<'_>) -> Result<i
         }
         admins::CreateError::Db(e) => internal(e),
     })?;
-    tracing::info!(account = signed_in.account.id, by = signed_in.admin.id, admin = id, "admin added");
+    tracing::info!(
+        account = signed_in.account.id,
+        by = signed_in.admin.id,
+        admin = id,
+        "admin added"
+    );
     Ok(id)
 }
 

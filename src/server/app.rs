@@ -6,8 +6,8 @@ use crate::app::{App, shell};
 use crate::domain::access::{PageAccess, needs_super_admin, page_access};
 use crate::server::auth::current_auth;
 use crate::server::config::Config;
-use crate::server::db::{Db, admins};
 use crate::server::db::sessions::SqlSessionStore;
+use crate::server::db::{Db, admins};
 use crate::server::password::Passwords;
 use crate::server::state::AppState;
 use axum::Router;
@@ -76,7 +76,12 @@ pub fn router(state: AppState) -> Router {
 
 /// Pages check the session on the server before anything renders: not signed in goes to the
 /// sign-in page, a pending second factor goes to the code step.
-async fn page_guard(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {
+async fn page_guard(
+    State(state): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/pkg/") {
         return next.run(req).await;

@@ -165,7 +165,9 @@ fn not_at(stage: Stage) -> AppError {
 /// The admin of a session whose stage `allowed` accepts.
 async fn require_stage(allowed: impl Fn(Stage) -> bool) -> Result<SignedIn, AppError> {
     let session = session()?;
-    let auth = current_auth(&session).await?.ok_or(AppError::Unauthenticated)?;
+    let auth = current_auth(&session)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     if !allowed(auth.stage) {
         return Err(not_at(auth.stage));
     }

@@ -2,9 +2,9 @@
 
 use crate::api::error::AppError;
 use crate::api::types::{Profile, TotpSetup};
+use crate::domain::access::Stage;
 use crate::domain::enforcement;
 use crate::domain::totp as policy;
-use crate::domain::access::Stage;
 use crate::server::auth::{Client, SignedIn, enter_stage, state};
 use crate::server::db::{admins, totp};
 use crate::server::secrets::TotpSecret;
@@ -75,7 +75,11 @@ pub async fn start_setup(signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
 
 /// Stores the credential when `code` is right. When the setup was the required step of a
 /// sign-in, the sign-in completes and the answer is the page to go to.
-pub async fn confirm_setup(signed_in: &SignedIn, code: &str, client: &Client) -> Result<Option<String>, AppError> {
+pub async fn confirm_setup(
+    signed_in: &SignedIn,
+    code: &str,
+    client: &Client,
+) -> Result<Option<String>, AppError> {
     policy::normalize_code(code).map_err(|e| AppError::invalid("code", e.to_string()))?;
     let session = &signed_in.session;
     let pending: Option<PendingSetup> = session.get(SETUP_KEY).await.map_err(session_error)?;
@@ -115,7 +119,14 @@ pub async fn confirm_setup(signed_in: &SignedIn, code: &str, client: &Client) ->
         admin = signed_in.admin.id,
         "two-factor authentication enabled"
     );
-    Ok(())
+    if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. }) {
+        enter_stage(session, &signed_in.admin, Stage::Complete, client).await?;
+        admins::record_sign_in(db, signed_in.admin.id, now())
+            .await
+            .map_err(internal)?;
+        return Ok(Some(Stage::Complete.page().to_string()));
+    }
+    Ok(None)
 }
 
 pub async fn disable(signed_in: &SignedIn, code: &str) -> Result<(), AppError> {

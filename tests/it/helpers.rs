@@ -459,3 +459,148 @@ pub async fn restart(app: &TestApp) -> String {
 }
 
 pub const SESSION: &str = SESSION_COOKIE;
+
+/// Every server function that needs a fully signed-in admin, with valid arguments.
+pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
+    ("get_profile", &[]),
+    ("start_totp_setup", &[]),
+    ("confirm_totp_setup", &[("code", "123456")]),
+    ("disable_totp", &[("code", "123456")]),
+    (
+        "change_password",
+        &[
+            ("current_password", "x"),
+            ("new_password", "a new password 1"),
+            ("confirm_password", "a new password 1"),
+        ],
+    ),
+    ("get_account_settings", &[]),
+    ("save_account_settings", &[("force_2fa", "true")]),
+    (
+        "list_admins",
+        &[("q", ""), ("sort", "name"), ("dir", "asc"), ("page", "1")],
+    ),
+    ("get_admin", &[("id", "1")]),
+    (
+        "add_admin",
+        &[
+            ("email", "new@example.com"),
+            ("username", "newbie"),
+            ("name", "New"),
+            ("role", "admin"),
+            ("password", "initial password 1"),
+        ],
+    ),
+    (
+        "update_admin",
+        &[
+            ("id", "1"),
+            ("name", "X"),
+            ("role", "admin"),
+            ("active", "true"),
+            ("enforce_2fa", "account"),
+        ],
+    ),
+];
+
+/// Server functions of the sign-in itself, callable before it is complete.
+pub const OPEN_CALLS: &[&str] = &[
+    "sign_in",
+    "verify_sign_in_code",
+    "set_initial_password",
+    "sign_out",
+    "current_admin",
+];
+
+/// The Administration server functions, with valid arguments (ids filled in by the caller).
+pub fn admin_calls(id: i64) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    vec![
+        ("get_account_settings", vec![]),
+        ("save_account_settings", vec![("force_2fa", "true".into())]),
+        (
+            "list_admins",
+            vec![
+                ("q", String::new()),
+                ("sort", "name".into()),
+                ("dir", "asc".into()),
+                ("page", "1".into()),
+            ],
+        ),
+        ("get_admin", vec![("id", id.to_string())]),
+        (
+            "add_admin",
+            vec![
+                ("email", format!("added{id}@example.com")),
+                ("username", format!("added{id}")),
+                ("name", "Added".into()),
+                ("role", "admin".into()),
+                ("password", "initial password 1".into()),
+            ],
+        ),
+        (
+            "update_admin",
+            vec![
+                ("id", id.to_string()),
+                ("name", "Renamed".into()),
+                ("role", "admin".into()),
+                ("active", "true".into()),
+                ("enforce_2fa", "on".into()),
+            ],
+        ),
+    ]
+}
+
+impl Browser {
+    /// `call` with owned values.
+    pub async fn call_owned(&self, name: &str, form: &[(&str, String)]) -> Answer {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.call(name, &form).await
+    }
+
+    /// As a signed-in super admin: adds an admin; answers their credentials (initial password).
+    pub async fn add_admin(&self, account_id: i64, label: &str, role: &str) -> Creds {
+        let tag = unique(label).replace('_', "-");
+        let password = format!("initial-{tag}");
+        let answer = self
+            .call(
+                "add_admin",
+                &[
+                    ("email", &format!("{tag}@example.com")),
+                    ("username", &tag),
+                    ("name", &format!("Admin {tag}")),
+                    ("role", role),
+                    ("password", &password),
+                ],
+            )
+            .await;
+        let admin_id = answer.assert_ok().as_i64().unwrap();
+        Creds {
+            admin_id,
+            account_id,
+            email: format!("{tag}@example.com"),
+            username: tag,
+            password,
+        }
+    }
+
+    /// Signs in with an initial password and replaces it; answers the page the sign-in goes to
+    /// next. Updates `creds` with the new password.
+    pub async fn sign_in_first_time(&self, creds: &mut Creds) -> String {
+        assert_eq!(self.sign_in(creds).await.assert_ok(), "/login/new-password");
+        let new_password = format!(
+            "freshly chosen passphrase {}",
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let next = self
+            .call(
+                "set_initial_password",
+                &[
+                    ("new_password", &new_password),
+                    ("confirm_password", &new_password),
+                ],
+            )
+            .await;
+        creds.password = new_password;
+        next.assert_ok().as_str().unwrap().to_string()
+    }
+}

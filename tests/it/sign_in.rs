@@ -194,24 +194,24 @@ async fn partial_session_is_refused_everywhere(app: TestApp) {
     let browser = app.browser();
     assert_eq!(browser.sign_in(&creds).await.assert_ok(), "/login/code");
     // Every server function that needs a signed-in admin, with valid arguments.
-    let protected: &[(&str, &[(&str, &str)])] = &[
-        ("get_profile", &[]),
-        ("start_totp_setup", &[]),
-        ("confirm_totp_setup", &[("code", "123456")]),
-        ("disable_totp", &[("code", "123456")]),
-        ("get_account_overview", &[]),
-    ];
+    let protected = crate::helpers::PROTECTED_CALLS;
     for (name, args) in protected {
         let answer = browser.call(name, args).await;
         answer.assert_error(401, "SecondFactorRequired");
     }
+    // ... and so is the step after it.
+    browser
+        .call(
+            "set_initial_password",
+            &[
+                ("new_password", "a new password 1"),
+                ("confirm_password", "a new password 1"),
+            ],
+        )
+        .await
+        .assert_error(401, "SecondFactorRequired");
     // The functions a half-signed-in browser may call.
-    let open = [
-        "sign_in",
-        "verify_sign_in_code",
-        "sign_out",
-        "current_admin",
-    ];
+    let open = crate::helpers::OPEN_CALLS;
     // Every registered server function is in one of the two lists, so a new one cannot be
     // added without deciding which it is.
     let mut registered: Vec<String> = server_fn::axum::server_fn_paths()

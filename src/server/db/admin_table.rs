@@ -37,7 +37,11 @@ const SEARCH: &str = "a.account_id = $1 AND ($2 = '' OR LOWER(a.name) LIKE $3 ES
                       OR a.email LIKE $3 ESCAPE '\\' OR a.username LIKE $3 ESCAPE '\\')";
 
 /// One page of the account's admins.
-pub async fn page(db: &Db, account_id: i64, query: &TableQuery) -> Result<Vec<TableRow>, sqlx::Error> {
+pub async fn page(
+    db: &Db,
+    account_id: i64,
+    query: &TableQuery,
+) -> Result<Vec<TableRow>, sqlx::Error> {
     let dir = if query.descending { "DESC" } else { "ASC" };
     let sql = format!(
         "SELECT a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
@@ -65,7 +69,8 @@ pub async fn page(db: &Db, account_id: i64, query: &TableQuery) -> Result<Vec<Ta
                 name: r.try_get("name")?,
                 username: r.try_get("username")?,
                 email: r.try_get("email")?,
-                role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
                 active: r.try_get::<i64, _>("active")? != 0,
                 enforce_2fa: r.try_get::<Option<i64>, _>("enforce_2fa")?.map(|v| v != 0),
                 has_totp: r.try_get::<i64, _>("has_totp")? != 0,
@@ -96,7 +101,11 @@ pub struct Overview {
     pub enforced_not_set_up: i64,
 }
 
-pub async fn overview(db: &Db, account_id: i64, account_forces_2fa: bool) -> Result<Overview, sqlx::Error> {
+pub async fn overview(
+    db: &Db,
+    account_id: i64,
+    account_forces_2fa: bool,
+) -> Result<Overview, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS active_admins, \
                 COUNT(t.admin_id) AS two_factor_active, \
@@ -158,7 +167,8 @@ pub async fn edit<E>(
         .ok_or(EditError::NotFound)?;
     let role: String = before.try_get("role")?;
     let before = AdminState {
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
         active: before.try_get::<i64, _>("active")? != 0,
     };
     let others: i64 = sqlx::query(

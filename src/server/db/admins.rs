@@ -170,7 +170,12 @@ pub async fn set_active(db: &Db, id: i64, active: bool, now: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn set_password(db: &Db, id: i64, hash: &PasswordHash, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_password(
+    db: &Db,
+    id: i64,
+    hash: &PasswordHash,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE admins SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
         .bind(hash.as_stored())
         .bind(now)

@@ -168,7 +168,11 @@ pub async fn delete_for_admin(db: &Db, admin_id: i64) -> Result<u64, sqlx::Error
 }
 
 /// Ends every session of an admin but `keep` (after a password change on one of them).
-pub async fn delete_for_admin_except(db: &Db, admin_id: i64, keep: &Id) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_admin_except(
+    db: &Db,
+    admin_id: i64,
+    keep: &Id,
+) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
         .bind(admin_id)
         .bind(id_hash(keep))
