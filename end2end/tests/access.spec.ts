@@ -1,44 +1,125 @@
 // User story: pages are only for signed-in admins, and the administration pages only for the
-// account's super admin. The server enforces this before rendering (a redirect), so these tests
-// request the pages directly instead of clicking through the UI.
+// account's super admin. The server enforces this before rendering (a redirect or HTTP 403), so
+// these tests request the pages directly instead of clicking through the UI.
 
 import { expect, test } from '@playwright/test';
-import { createAccount } from './support/accounts';
+import { chosenPassword, createAccount, newAdminDetails } from './support/accounts';
 import { checkA11y } from './support/axe';
-import { AdministrationPage, Header, SignInPage } from './support/pages';
+import {
+  AdminManagementPage,
+  arriveAt,
+  DashboardPage,
+  Header,
+  NewPasswordPage,
+  SignInPage,
+  waitForHydration,
+} from './support/pages';
+
+const SUPER_ADMIN_ONLY = 'Only the super admin of this account can use Administration.';
 
 test('signed out, every page sends to sign-in', async ({ page }) => {
-  for (const path of ['/', '/profile', '/admin', '/login/code']) {
+  for (const path of [
+    '/',
+    '/profile',
+    '/admin',
+    '/admin/admins',
+    '/admin/admins/1',
+    '/admin/settings',
+    '/login/code',
+    '/login/new-password',
+    '/login/setup-2fa',
+  ]) {
     await page.goto(path);
     await expect(page, `${path} while signed out`).toHaveURL(/\/login$/);
     await expect(new SignInPage(page).heading).toBeVisible();
   }
 });
 
-test('the super admin sees the account overview on /admin', async ({ page }) => {
+test('the super admin of a fresh account sees themselves alone in Admin Management', async ({ page }) => {
   const admin = createAccount('Access');
   const signIn = new SignInPage(page);
-  const administration = new AdministrationPage(page);
+  const management = new AdminManagementPage(page);
   const header = new Header(page);
 
   await signIn.signIn(admin.email, admin.password);
+  // The header link goes to /admin, which sends on to Admin Management.
+  await expect(header.administrationLink).toHaveAttribute('href', '/admin');
   await header.administrationLink.click();
-  await expect(page).toHaveURL(/\/admin$/);
-  await expect(administration.heading).toBeVisible();
-  await expect(page.getByText(admin.accountName, { exact: true })).toBeVisible();
-  // A fresh account: its super admin alone, active, without 2FA.
-  await expect(administration.stat('Admins')).toHaveText('1');
-  await expect(administration.stat('Active')).toHaveText('1');
-  await expect(administration.stat('With 2FA active')).toHaveText('0');
-  await checkA11y(page, '/admin');
+  await expect(page).toHaveURL(/\/admin\/admins$/);
+  await expect(management.heading).toBeVisible();
+  await expect(management.adminNav.adminManagementLink).toBeVisible();
+  await expect(management.adminNav.settingsLink).toBeVisible();
+
+  // A fresh account: its super admin alone, active, without 2FA, not forced to set it up.
+  await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(0, 1, 0, 1));
+  await expect(management.rows).toHaveCount(1);
+  const row = management.row(admin.email);
+  await expect(row).toContainText(admin.name);
+  await expect(row).toContainText(admin.username);
+  await expect(row).toContainText('Super admin');
+  await expect(management.twoFactorCell(admin.email)).toHaveText('Not set up');
+  await expect(management.enforceCell(admin.email)).toHaveText('No · account setting');
+  // They just signed in.
+  await expect(row.locator('td.cell-time')).not.toHaveText('Never');
+  await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admins');
+  await checkA11y(page, '/admin/admins (fresh account)');
   await page.screenshot({ path: '/tmp/e2e-admin.png', fullPage: true });
 
   // Signing out ends the access: the same address now goes to sign-in.
   await header.signOut();
-  await page.goto('/admin');
+  await page.goto('/admin/admins');
   await expect(page).toHaveURL(/\/login$/);
   await expect(signIn.heading).toBeVisible();
 });
 
-// Plain admins are created in a later issue; this story waits for it.
-test.fixme('a plain admin does not see Administration and /admin refuses them', async () => {});
+test('a plain admin does not see Administration and its pages refuse them', async ({ page }) => {
+  const owner = createAccount('Plain');
+  const plain = newAdminDetails('plain', 'Admin');
+  const signIn = new SignInPage(page);
+  const management = new AdminManagementPage(page);
+  const header = new Header(page);
+  const newPassword = new NewPasswordPage(page);
+  const dashboard = new DashboardPage(page);
+
+  let ownerId = '';
+  await test.step('the super admin adds a plain admin', async () => {
+    await signIn.signIn(owner.email, owner.password);
+    await management.goto();
+    await management.addAdmin(plain);
+    await expect(management.row(plain.email)).toContainText('Admin');
+    ownerId = (await management.row(owner.email).getAttribute('data-admin-id')) ?? '';
+    expect(ownerId).toMatch(/^\d+$/);
+    await header.signOut();
+  });
+
+  await test.step('the plain admin signs in without an Administration link', async () => {
+    await signIn.submitCredentials(plain.username, plain.password);
+    await arriveAt(page, '/login/new-password');
+    await newPassword.choose(chosenPassword());
+    await arriveAt(page, '/');
+    await expect(dashboard.welcome(plain.name)).toBeVisible();
+    await expect(header.profileLink).toBeVisible();
+    await expect(header.administrationLink).toHaveCount(0);
+  });
+
+  await test.step('Administration answers 403 with an explanation', async () => {
+    for (const path of ['/admin/admins', '/admin/settings', `/admin/admins/${ownerId}`]) {
+      const response = await page.goto(path);
+      expect(response?.status(), `HTTP status of ${path}`).toBe(403);
+      await expect(page, path).toHaveURL(new RegExp(`${path.replace(/\//g, '\\/')}$`));
+      await waitForHydration(page);
+      await expect(page.getByRole('alert'), path).toHaveText(SUPER_ADMIN_ONLY);
+      // No admin data leaks onto the page.
+      await expect(page.getByRole('table'), path).toHaveCount(0);
+      await expect(page.getByText(owner.email), path).toHaveCount(0);
+    }
+    await checkA11y(page, '/admin/admins/{id} refused');
+
+    // /admin itself (where the header link of a super admin points) is refused too.
+    const response = await page.goto('/admin');
+    expect(response?.status(), 'HTTP status of /admin').toBe(403);
+    // It answers without content; the page then goes on to Admin Management, which explains.
+    await expect(page).toHaveURL(/\/admin\/admins$/);
+    await expect(page.getByRole('alert')).toHaveText(SUPER_ADMIN_ONLY);
+  });
+});

@@ -2,7 +2,7 @@
 //! the caller is a fully signed-in super admin, and works inside the caller's account only.
 
 use super::error::AppError;
-use super::types::{AccountSettings, AdminDetail, AdminTable};
+use super::types::{AccountSettings, AddedAdmin, AdminDetail, AdminTable};
 use leptos::prelude::*;
 
 #[server(endpoint = "get_account_settings")]
@@ -46,7 +46,7 @@ pub async fn add_admin(
     name: String,
     role: String,
     password: String,
-) -> Result<i64, AppError> {
+) -> Result<AddedAdmin, AppError> {
     use crate::server::administration::{NewAdminForm, add_admin};
     let signed_in = crate::server::auth::require_super_admin().await?;
     add_admin(

@@ -29,6 +29,13 @@ pub async fn set_initial_password(
     crate::server::signin::set_initial_password(&new_password, &confirm_password, &client).await
 }
 
+/// "Skip for now" on a 2FA setup offered after a reset (refused when 2FA is enforced).
+#[server(endpoint = "skip_2fa_setup")]
+pub async fn skip_2fa_setup() -> Result<String, AppError> {
+    let client = crate::server::auth::client();
+    crate::server::signin::skip_setup(&client).await
+}
+
 /// Ends the session on the server.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod profile;
+pub mod resets;
 pub mod types;
 
 pub use error::AppError;

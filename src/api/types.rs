@@ -31,6 +31,8 @@ pub struct TotpSetup {
     pub secret_grouped: String,
     pub issuer: String,
     pub account: String,
+    /// Part of a sign-in where the setup is offered but not required ("Skip for now").
+    pub skippable: bool,
 }
 
 /// "Force two-factor authentication" and the account it belongs to.
@@ -54,6 +56,8 @@ pub struct AdminRow {
     pub enforcement: Enforcement,
     pub must_change_password: bool,
     pub last_sign_in_at: Option<i64>,
+    /// A pending "Request 2FA Reset" of this admin.
+    pub reset_request: Option<PendingReset>,
 }
 
 /// 2FA state of the account's active admins, for the chart above the table.
@@ -85,4 +89,83 @@ pub struct AdminDetail {
     pub account_force_2fa: bool,
     /// The super admin is looking at themselves.
     pub is_self: bool,
+}
+
+/// A pending 2FA reset request, as the super admin sees it in the table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReset {
+    pub request_id: i64,
+    pub requested_at: i64,
+}
+
+/// One request in an admin's history of 2FA reset requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetHistoryItem {
+    pub id: i64,
+    pub status: crate::domain::reset::RequestStatus,
+    pub requested_at: i64,
+    pub requested_ip: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// What the code step shows about the admin's own reset request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetRequestState {
+    /// No request, or an old one already told.
+    None,
+    Pending {
+        requested_at: i64,
+    },
+    /// Denied, told once.
+    Denied {
+        decided_at: i64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationItem {
+    pub id: i64,
+    pub message: String,
+    pub link: Option<String>,
+    pub created_at: i64,
+    pub read: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notifications {
+    pub unread: i64,
+    pub items: Vec<NotificationItem>,
+}
+
+/// Pushed over the live connection (server-sent events).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// To the account's super admins.
+    ResetRequested {
+        request_id: i64,
+        admin_id: i64,
+        admin_name: String,
+        requested_at: i64,
+    },
+    /// To the account's super admins, and to the requester's waiting sign-in page.
+    ResetResolved {
+        request_id: i64,
+        admin_id: i64,
+        admin_name: String,
+        status: crate::domain::reset::RequestStatus,
+    },
+    /// Any other notification for the account's super admins (the bell and a toast).
+    Notice {
+        message: String,
+        link: Option<String>,
+    },
+}
+
+/// The admin "Add admin" created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedAdmin {
+    pub id: i64,
+    pub name: String,
 }

@@ -3,6 +3,7 @@
 use super::admin_nav::AdminNav;
 use super::errors::{FieldError, FormAlert, error_page, is_invalid};
 use crate::api::admin::{UpdateAdmin, get_admin};
+use crate::api::resets::list_reset_requests;
 use crate::api::types::AdminDetail;
 use crate::domain::admin_rules::ASSIGNABLE_ROLES;
 use crate::domain::enforcement::{EnforcementSource, effective};
@@ -36,13 +37,17 @@ pub fn EditAdminPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match admin.await {
-                    Ok(detail) => view! {
-                        <EditForm detail on_saved=move |_| {
-                            notice.set(Some("Saved.".into()));
-                            admin.refetch();
-                        } />
+                    Ok(detail) => {
+                        let admin_id = detail.row.id;
+                        view! {
+                            <EditForm detail on_saved=move |_| {
+                                notice.set(Some("Saved.".into()));
+                                admin.refetch();
+                            } />
+                            <ResetHistory admin_id />
+                        }
+                        .into_any()
                     }
-                    .into_any(),
                     Err(e) => error_page(e),
                 }
             })}
@@ -161,6 +166,47 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
                     </button>
                 </div>
             </ActionForm>
+        </section>
+    }
+}
+
+/// The admin's 2FA reset requests, newest first.
+#[component]
+fn ResetHistory(admin_id: i64) -> impl IntoView {
+    let history = Resource::new(move || admin_id, list_reset_requests);
+    view! {
+        <section class="card narrow" aria-labelledby="history-title">
+            <h2 id="history-title">"2FA reset requests"</h2>
+            <Transition fallback=|| ()>
+                {move || history.get().map(|result| match result {
+                    Ok(items) if items.is_empty() => view! { <p class="hint">"None."</p> }.into_any(),
+                    Ok(items) => view! {
+                        <div class="table-wrap">
+                            <table class="admin-table">
+                                <thead><tr>
+                                    <th scope="col">"Requested"</th>
+                                    <th scope="col">"From"</th>
+                                    <th scope="col">"Outcome"</th>
+                                    <th scope="col">"By"</th>
+                                    <th scope="col">"When"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {items.into_iter().map(|r| view! {
+                                        <tr>
+                                            <td class="cell-time">{format_utc(r.requested_at)}</td>
+                                            <td>{r.requested_ip.unwrap_or_default()}</td>
+                                            <td>{r.status.label()}</td>
+                                            <td>{r.decided_by.unwrap_or_default()}</td>
+                                            <td class="cell-time">{r.decided_at.map(format_utc).unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <p class="hint">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
         </section>
     }
 }

@@ -4,9 +4,11 @@
 use super::add_admin_form::AddAdminPanel;
 use super::admin_nav::AdminNav;
 use super::errors::error_page;
+use super::live::use_live;
 use super::two_factor_chart::TwoFactorChart;
 use crate::api::admin::list_admins;
-use crate::api::types::{AdminRow, AdminTable};
+use crate::api::resets::{Approve2faReset, Deny2faReset};
+use crate::api::types::{AdminRow, AdminTable, LiveEvent};
 use crate::domain::admin_list::SortKey;
 use crate::domain::enforcement::EnforcementSource;
 use crate::domain::time::format_utc;
@@ -63,6 +65,13 @@ impl TableParams {
     }
 }
 
+/// What a row's buttons can do to the page around them.
+#[derive(Clone, Copy)]
+struct TableActions {
+    notice: RwSignal<Option<String>>,
+    refetch: Callback<()>,
+}
+
 /// Percent-encodes a query value (everything but unreserved characters).
 fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -105,6 +114,19 @@ pub fn AdminManagementPage() -> impl IntoView {
         |p| list_admins(p.q, p.sort, p.dir, p.page),
     );
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    // Reset requests appear and disappear live, in every open tab.
+    let live = use_live();
+    Effect::new(move |_| {
+        if let Some((_, LiveEvent::ResetRequested { .. } | LiveEvent::ResetResolved { .. })) =
+            live.0.get()
+        {
+            table.refetch();
+        }
+    });
+    provide_context(TableActions {
+        notice,
+        refetch: Callback::new(move |_| table.refetch()),
+    });
     view! {
         <Title text="Admin Management · Administration" />
         <h1>"Administration"</h1>
@@ -191,7 +213,6 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
                 <thead>
                     <tr>
                         {sort_header("Name", SortKey::Name, &params)}
-                        {sort_header("Username", SortKey::Username, &params)}
                         {sort_header("Email", SortKey::Email, &params)}
                         {sort_header("Role", SortKey::Role, &params)}
                         {sort_header("2FA Activation", SortKey::TwoFactor, &params)}
@@ -234,6 +255,9 @@ fn AdminTableRow(row: AdminRow) -> impl IntoView {
     } else {
         view! { <span class="badge badge-muted">"Not set up"</span> }.into_any()
     };
+    let reset = row.reset_request.clone().map(|pending| {
+        view! { <ResetDecision request_id=pending.request_id requested_at=pending.requested_at name=row.name.clone() /> }
+    });
     let last = row
         .last_sign_in_at
         .map_or_else(|| "Never".to_string(), format_utc);
@@ -242,17 +266,59 @@ fn AdminTableRow(row: AdminRow) -> impl IntoView {
             <td>
                 <span class="cell-name">{row.name.clone()}</span>
                 {(!row.active).then(|| view! { " " <span class="badge badge-muted">"Inactive"</span> })}
+                <span class="cell-username">{row.username.clone()}</span>
             </td>
-            <td>{row.username.clone()}</td>
             <td class="cell-email">{row.email.clone()}</td>
             <td>{row.role.label()}</td>
-            <td class="cell-2fa">{two_factor}</td>
+            <td class="cell-2fa">{two_factor}{reset}</td>
             <td class="cell-enforce">{enforcement}</td>
             <td class="cell-time">{last}</td>
             <td>
                 <A href=edit attr:class="button-quiet button-small" attr:aria-label=format!("Edit {}", row.name)>"Edit"</A>
             </td>
         </tr>
+    }
+}
+
+/// The yellow "Reset requested" badge with its Reset and Deny buttons.
+#[component]
+fn ResetDecision(request_id: i64, requested_at: i64, name: String) -> impl IntoView {
+    let actions = expect_context::<TableActions>();
+    let approve = ServerAction::<Approve2faReset>::new();
+    let deny = ServerAction::<Deny2faReset>::new();
+    let who = name.clone();
+    Effect::new(move |_| {
+        let message = match (approve.value().get(), deny.value().get()) {
+            (Some(Ok(())), _) => {
+                format!("2FA of {who} was reset. They set it up again at their next sign-in.")
+            }
+            (_, Some(Ok(()))) => {
+                format!("The 2FA reset request of {who} was denied; their 2FA stays as it is.")
+            }
+            (Some(Err(e)), _) | (_, Some(Err(e))) => e.to_string(),
+            _ => return,
+        };
+        actions.notice.set(Some(message));
+        actions.refetch.run(());
+    });
+    let busy = move || approve.pending().get() || deny.pending().get();
+    view! {
+        <div class="reset-badge">
+            <span class="badge badge-reset">"Reset requested"</span>
+            <span class="hint">{format_utc(requested_at)}</span>
+            <span class="reset-actions">
+                <button type="button" class="button-danger button-small" disabled=busy
+                    aria-label=format!("Reset 2FA of {name}")
+                    on:click=move |_| { approve.dispatch(Approve2faReset { request_id }); }>
+                    "Reset"
+                </button>
+                <button type="button" class="button-quiet button-small" disabled=busy
+                    aria-label=format!("Deny 2FA reset of {name}")
+                    on:click=move |_| { deny.dispatch(Deny2faReset { request_id }); }>
+                    "Deny"
+                </button>
+            </span>
+        </div>
     }
 }
 

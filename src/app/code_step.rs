@@ -2,6 +2,7 @@
 
 use super::errors::{FieldError, FormAlert, is_invalid};
 use super::go;
+use super::reset_request_panel::ResetRequestPanel;
 use crate::api::auth::VerifySignInCode;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -48,6 +49,7 @@ pub fn CodeStepPage() -> impl IntoView {
                     {move || if pending.get() { "Checking…" } else { "Verify" }}
                 </button>
             </ActionForm>
+            <ResetRequestPanel />
             <p class="auth-footer">
                 <a href="/login" rel="external">"Sign in as someone else"</a>
             </p>

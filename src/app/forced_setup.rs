@@ -4,6 +4,7 @@ use super::errors::FormAlert;
 use super::go;
 use super::sign_out_button::SignOutButton;
 use super::two_factor_card::SetupPanel;
+use crate::api::auth::Skip2faSetup;
 use crate::api::profile::StartTotpSetup;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,15 +17,42 @@ pub fn ForcedSetupPage() -> impl IntoView {
     Effect::new(move |_| {
         start.dispatch(StartTotpSetup {});
     });
-    let error = Signal::derive(move || start.value().get().and_then(Result::err));
+    let skip = ServerAction::<Skip2faSetup>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(next)) = skip.value().get() {
+            go(&next);
+        }
+    });
+    let error = Signal::derive(move || {
+        start
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| skip.value().get().and_then(Result::err))
+    });
     view! {
         <Title text="Set up two-factor authentication" />
         <section class="auth-card auth-card-wide" aria-labelledby="forced-title">
             <h1 id="forced-title">"Set up two-factor authentication"</h1>
-            <p class="lead">
-                "Your account requires two-factor authentication. Set it up now to continue: from
-                then on every sign-in asks for a code from your authenticator app."
-            </p>
+            {move || match start.value().get() {
+                Some(Ok(setup)) if setup.skippable => view! {
+                    <p class="lead">
+                        "Your two-factor authentication was reset. Set it up again with your
+                        authenticator app, or skip it for now."
+                    </p>
+                    <p>
+                        <button type="button" class="button-quiet" on:click=move |_| { skip.dispatch(Skip2faSetup {}); }>
+                            "Skip for now"
+                        </button>
+                    </p>
+                }.into_any(),
+                _ => view! {
+                    <p class="lead">
+                        "Your account requires two-factor authentication. Set it up now to continue: from
+                        then on every sign-in asks for a code from your authenticator app."
+                    </p>
+                }.into_any(),
+            }}
             <FormAlert error />
             {move || match start.value().get() {
                 Some(Ok(setup)) => {

@@ -1,10 +1,14 @@
 //! The header: brand, navigation for the signed-in admin, and "Sign out".
 
 use super::CurrentAdmin;
+use super::bell::Bell;
+use super::live::connect_live;
 use super::sign_out_button::SignOutButton;
+use super::toasts::Toasts;
 use crate::api::types::Me;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -32,16 +36,27 @@ pub fn Header() -> impl IntoView {
 #[component]
 fn SignedInNav(me: Me) -> impl IntoView {
     let is_super_admin = me.role.is_super_admin();
+    if is_super_admin {
+        // Reset requests and other account events arrive live on every page.
+        connect_live();
+    }
     view! {
         <nav class="main-nav" aria-label="Main">
             <A href="/" exact=true>"Dashboard"</A>
-            {is_super_admin.then(|| view! { <A href="/admin">"Administration"</A> })}
+            {is_super_admin.then(|| {
+                // Current on every Administration page, not only Admin Management.
+                let location = use_location();
+                let current = move || location.pathname.get().starts_with("/admin").then_some("page");
+                view! { <a href="/admin/admins" aria-current=current>"Administration"</a> }
+            })}
             <A href="/profile">"Profile"</A>
         </nav>
         <div class="who">
+            <Bell />
             <span class="who-name">{me.name.clone()}</span>
             <span class="who-role">{me.role.label()}</span>
             <SignOutButton />
         </div>
+        <Toasts />
     }
 }

@@ -5,17 +5,21 @@ mod admin_edit;
 mod admin_management;
 mod admin_nav;
 mod admin_settings;
+mod bell;
 mod code_step;
 mod dashboard;
 mod errors;
 mod forced_setup;
 mod header;
+mod live;
 mod new_password;
 mod not_found;
 mod password_card;
 mod profile;
+mod reset_request_panel;
 mod sign_in;
 mod sign_out_button;
+mod toasts;
 mod two_factor_card;
 mod two_factor_chart;
 
@@ -24,7 +28,7 @@ use crate::api::error::AppError;
 use crate::api::types::Me;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,6 +57,7 @@ pub type CurrentAdmin = Resource<Result<Option<Me>, AppError>>;
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    live::provide_live();
     let me: CurrentAdmin = Resource::new(|| (), |_| current_admin());
     provide_context(me);
 
@@ -79,7 +84,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login/new-password") view=new_password::NewPasswordPage />
                     <Route path=path!("/login/setup-2fa") view=forced_setup::ForcedSetupPage />
                     <Route path=path!("/profile") view=profile::ProfilePage />
-                    <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/admins" /> } />
                     <Route path=path!("/admin/admins") view=admin_management::AdminManagementPage />
                     <Route path=path!("/admin/admins/:id") view=admin_edit::EditAdminPage />
                     <Route path=path!("/admin/settings") view=admin_settings::SettingsPage />

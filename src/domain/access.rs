@@ -19,8 +19,13 @@ pub enum Stage {
     AwaitingCode { since: i64 },
     /// Signed in with a password a super admin chose: a new one is due first.
     ChangingPassword { since: i64 },
-    /// 2FA is enforced and not set up: setting it up is due first.
-    SettingUpTwoFactor { since: i64 },
+    /// 2FA is not set up and either enforced, or reset since the last sign-in (then
+    /// `optional`: the admin may skip it).
+    SettingUpTwoFactor {
+        since: i64,
+        #[serde(default)]
+        optional: bool,
+    },
     /// Fully signed in.
     Complete,
 }
@@ -30,7 +35,7 @@ impl Stage {
     pub fn is_expired(self, now: i64) -> bool {
         match self {
             Stage::AwaitingCode { since } => now - since >= PENDING_SECOND_FACTOR_TTL_SECONDS,
-            Stage::ChangingPassword { since } | Stage::SettingUpTwoFactor { since } => {
+            Stage::ChangingPassword { since } | Stage::SettingUpTwoFactor { since, .. } => {
                 now - since >= REQUIRED_STEP_TTL_SECONDS
             }
             Stage::Complete => false,
@@ -54,6 +59,8 @@ pub struct SignInFacts {
     pub has_totp: bool,
     pub must_change_password: bool,
     pub enforcement: Enforcement,
+    /// 2FA was reset since the last sign-in: offer the setup even when not enforced.
+    pub prompt_setup: bool,
 }
 
 /// The stage right after a correct password.
@@ -70,8 +77,11 @@ pub fn stage_after_password(facts: SignInFacts, now: i64) -> Stage {
 pub fn stage_after_second_factor(facts: SignInFacts, now: i64) -> Stage {
     if facts.must_change_password {
         Stage::ChangingPassword { since: now }
-    } else if facts.enforcement.enforced && !facts.has_totp {
-        Stage::SettingUpTwoFactor { since: now }
+    } else if !facts.has_totp && (facts.enforcement.enforced || facts.prompt_setup) {
+        Stage::SettingUpTwoFactor {
+            since: now,
+            optional: !facts.enforcement.enforced,
+        }
     } else {
         Stage::Complete
     }
@@ -143,7 +153,10 @@ mod tests {
 
     const AWAITING: Stage = Stage::AwaitingCode { since: 1_000 };
     const CHANGING: Stage = Stage::ChangingPassword { since: 1_000 };
-    const SETTING_UP: Stage = Stage::SettingUpTwoFactor { since: 1_000 };
+    const SETTING_UP: Stage = Stage::SettingUpTwoFactor {
+        since: 1_000,
+        optional: false,
+    };
 
     fn yes() -> bool {
         true
@@ -290,6 +303,7 @@ mod tests {
             has_totp,
             must_change_password,
             enforcement: effective(enforced, None),
+            prompt_setup: false,
         };
         let now = 7;
         // 2FA on: the code comes first, whatever else is due.
@@ -305,7 +319,10 @@ mod tests {
         );
         assert_eq!(
             stage_after_password(facts(false, false, true), now),
-            Stage::SettingUpTwoFactor { since: now }
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: false
+            }
         );
         assert_eq!(
             stage_after_password(facts(false, true, true), now),
@@ -320,10 +337,42 @@ mod tests {
             stage_after_second_factor(facts(true, true, true), now),
             Stage::ChangingPassword { since: now }
         );
+        // After a reset, the setup is offered; it may be skipped unless enforced.
+        let reset = |enforced| SignInFacts {
+            prompt_setup: true,
+            ..facts(false, false, enforced)
+        };
+        assert_eq!(
+            stage_after_password(reset(false), now),
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: true
+            }
+        );
+        assert_eq!(
+            stage_after_password(reset(true), now),
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: false
+            }
+        );
+        assert_eq!(
+            stage_after_password(
+                SignInFacts {
+                    has_totp: true,
+                    ..reset(false)
+                },
+                now
+            ),
+            Stage::AwaitingCode { since: now }
+        );
         // After the new password, an enforced setup is still due.
         assert_eq!(
             stage_after_second_factor(facts(false, false, true), now),
-            Stage::SettingUpTwoFactor { since: now }
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: false
+            }
         );
     }
 }

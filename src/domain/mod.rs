@@ -8,6 +8,8 @@ pub mod admin_list;
 pub mod admin_rules;
 pub mod enforcement;
 pub mod identity;
+pub mod rate_limit;
+pub mod reset;
 pub mod role;
 pub mod time;
 pub mod totp;

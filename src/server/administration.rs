@@ -3,7 +3,9 @@
 //! are "not found", like ids that do not exist.
 
 use crate::api::error::AppError;
-use crate::api::types::{AccountSettings, AdminDetail, AdminRow, AdminTable, TwoFactorOverview};
+use crate::api::types::{
+    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, TwoFactorOverview,
+};
 use crate::domain::admin_list::{TableQuery, page_count};
 use crate::domain::admin_rules::{self, AdminState};
 use crate::domain::enforcement;
@@ -53,6 +55,12 @@ fn row(r: TableRow, account_force_2fa: bool) -> AdminRow {
         enforcement: enforcement::effective(account_force_2fa, r.enforce_2fa),
         must_change_password: r.must_change_password,
         last_sign_in_at: r.last_sign_in_at,
+        reset_request: r
+            .pending_reset
+            .map(|(request_id, requested_at)| PendingReset {
+                request_id,
+                requested_at,
+            }),
     }
 }
 
@@ -104,6 +112,14 @@ pub async fn detail(signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppErr
             enforcement: enforcement::effective(force, admin.enforce_2fa),
             must_change_password: admin.must_change_password,
             last_sign_in_at: admin.last_sign_in_at,
+            reset_request: crate::server::db::reset_requests::latest_for_admin(db, admin.id)
+                .await
+                .map_err(internal)?
+                .filter(|r| r.status == crate::domain::reset::RequestStatus::Pending)
+                .map(|r| PendingReset {
+                    request_id: r.id,
+                    requested_at: r.requested_at,
+                }),
         },
         enforce_2fa: admin.enforce_2fa,
         account_force_2fa: force,
@@ -138,7 +154,10 @@ pub struct NewAdminForm<'a> {
 }
 
 /// "Add admin": the admin must change the initial password at first sign-in.
-pub async fn add_admin(signed_in: &SignedIn, form: NewAdminForm<'_>) -> Result<i64, AppError> {
+pub async fn add_admin(
+    signed_in: &SignedIn,
+    form: NewAdminForm<'_>,
+) -> Result<AddedAdmin, AppError> {
     let email = identity::email(form.email)?;
     let username = identity::username(form.username)?;
     let name = identity::display_name("name", form.name)?;
@@ -180,7 +199,7 @@ pub async fn add_admin(signed_in: &SignedIn, form: NewAdminForm<'_>) -> Result<i
         admin = id,
         "admin added"
     );
-    Ok(id)
+    Ok(AddedAdmin { id, name })
 }
 
 pub struct EditForm<'a> {

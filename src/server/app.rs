@@ -8,6 +8,8 @@ use crate::server::auth::current_auth;
 use crate::server::config::Config;
 use crate::server::db::sessions::SqlSessionStore;
 use crate::server::db::{Db, admins};
+use crate::server::live::{self, Hub};
+use crate::server::mailer::Mailer;
 use crate::server::password::Passwords;
 use crate::server::state::AppState;
 use axum::Router;
@@ -35,11 +37,19 @@ pub async fn build_state(config: Config, leptos: LeptosOptions) -> Result<AppSta
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let passwords = Passwords::new(config.hash_concurrency, config.hash_queue);
+    let mailer = match &config.smtp_url {
+        Some(url) => Some(Mailer::new(url, &config.smtp_from)?),
+        None => None,
+    };
+    let hub = Hub::new(db.clone());
+    hub.spawn_postgres_relay(config.database_url.clone());
     Ok(AppState {
         db,
         passwords,
         config: Arc::new(config),
         leptos,
+        hub,
+        mailer,
     })
 }
 
@@ -58,6 +68,12 @@ pub fn router(state: AppState) -> Router {
         ))));
     let leptos = state.leptos.clone();
     Router::new()
+        .route("/api/events", axum::routing::get(live::events))
+        // Administration opens on Admin Management (the page guard has checked the role).
+        .route(
+            "/admin",
+            axum::routing::get(|| async { Redirect::to("/admin/admins") }),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -102,6 +118,8 @@ async fn page_guard(
     match page_access(auth.map(|a| a.stage), &path, || is_super_admin) {
         PageAccess::Allow => next.run(req).await,
         PageAccess::Redirect(to) => Redirect::to(to).into_response(),
+        // The entry point only redirects; the page it leads to explains the refusal.
+        PageAccess::Forbidden if path == "/admin" => Redirect::to("/admin/admins").into_response(),
         PageAccess::Forbidden => {
             // The page renders its own explanation (its server functions refuse too).
             let mut res = next.run(req).await;

@@ -1,10 +1,11 @@
 //! The binary's commands: `serve` (default), `create-account`, `reset-2fa`.
 
 use crate::domain::identity;
+use crate::domain::reset::RequestStatus;
 use crate::server::app::{build_state, router};
 use crate::server::config::{Cli, Command, Config, CreateAccountArgs, Reset2faArgs, ServeArgs};
 use crate::server::db::sessions::SqlSessionStore;
-use crate::server::db::{admins, sessions, totp};
+use crate::server::db::{admins, audit, reset_requests, sessions, totp};
 use crate::server::seed::{self, DEMO_USERS};
 use crate::server::state::AppState;
 use std::io::{BufRead, IsTerminal};
@@ -165,12 +166,44 @@ async fn reset_2fa(config: Config, args: Reset2faArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no admin with email or username {identifier:?}"))?;
-    let removed = totp::delete(&state.db, admin.id)
+    let now = crate::server::now();
+    let mut tx = state.db.pool.begin().await.map_err(|e| e.to_string())?;
+    let removed = totp::delete_in(&mut tx, admin.id)
         .await
         .map_err(|e| e.to_string())?;
-    let ended = sessions::delete_for_admin(&state.db, admin.id)
+    let ended = sessions::delete_for_admin_in(&mut tx, admin.id)
         .await
         .map_err(|e| e.to_string())?;
+    sqlx::query("UPDATE admins SET prompt_2fa_setup = 1, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(admin.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    // A pending request is answered by this reset.
+    if let Some(pending) = reset_requests::pending_for_admin(&mut tx, admin.id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        reset_requests::decide(&mut tx, pending.id, RequestStatus::Approved, None, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            account_id: Some(admin.account_id),
+            actor_id: None,
+            target_id: Some(admin.id),
+            event: "2fa_reset_by_operator",
+            detail: "mssp-dashboard reset-2fa",
+            client_ip: None,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
     tracing::warn!(
         admin = admin.id,
         "two-factor authentication reset by the operator"

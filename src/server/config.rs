@@ -129,6 +129,20 @@ pub struct Config {
     #[arg(long, env = "MSSP_HASH_QUEUE", default_value_t = 16, global = true)]
     pub hash_queue: usize,
 
+    /// SMTP server for email notifications, e.g. `smtps://user:password@mail.example.com` or
+    /// `smtp://127.0.0.1:25`; without it, notifications are in the app only.
+    #[arg(long, env = "MSSP_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of email notifications.
+    #[arg(
+        long,
+        env = "MSSP_SMTP_FROM",
+        default_value = "MSSP Dashboard <no-reply@localhost>",
+        global = true
+    )]
+    pub smtp_from: String,
+
     /// Take the client address from the X-Forwarded-For header set by a trusted reverse proxy.
     #[arg(long, env = "MSSP_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,

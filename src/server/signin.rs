@@ -16,6 +16,7 @@ async fn facts(admin: &admins::Admin, account_forces_2fa: bool) -> Result<SignIn
         has_totp: totp::exists(db, admin.id).await.map_err(internal)?,
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
+        prompt_setup: admin.prompt_2fa_setup,
     })
 }
 
@@ -112,6 +113,14 @@ pub async fn code_step(code: &str, client: &Client) -> Result<String, AppError> 
             policy::CodeError::Replayed.to_string(),
         ));
     }
+    // The authenticator works after all: a pending reset request is moot.
+    crate::server::resets::withdraw_pending(
+        signed.account.id,
+        signed.admin.id,
+        &signed.admin.name,
+        client,
+    )
+    .await?;
     let facts = facts(&signed.admin, signed.account.force_2fa).await?;
     advance(
         &signed.session,
@@ -120,6 +129,24 @@ pub async fn code_step(code: &str, client: &Client) -> Result<String, AppError> 
         client,
     )
     .await
+}
+
+/// "Skip for now" on a setup offered after a reset; refused when 2FA is enforced.
+pub async fn skip_setup(client: &Client) -> Result<String, AppError> {
+    let signed = crate::server::auth::require_enrolment().await?;
+    match signed.auth.stage {
+        Stage::SettingUpTwoFactor { optional: true, .. } => {}
+        Stage::SettingUpTwoFactor { .. } => {
+            return Err(AppError::Forbidden(
+                "Two-factor authentication is required for you: set it up to continue.".into(),
+            ));
+        }
+        _ => return Err(AppError::Conflict("There is no setup to skip.".into())),
+    }
+    admins::set_prompt_2fa_setup(&state()?.db, signed.admin.id, false)
+        .await
+        .map_err(internal)?;
+    advance(&signed.session, &signed.admin, Stage::Complete, client).await
 }
 
 fn check_new_password(

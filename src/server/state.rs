@@ -2,6 +2,8 @@
 
 use crate::server::config::Config;
 use crate::server::db::Db;
+use crate::server::live::Hub;
+use crate::server::mailer::Mailer;
 use crate::server::password::Passwords;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -13,6 +15,9 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
+    pub hub: Hub,
+    /// Set when SMTP is configured.
+    pub mailer: Option<Mailer>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -70,6 +70,10 @@ pub async fn start_setup(signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
         secret_grouped: policy::group_secret(&base32),
         issuer: st.config.totp_issuer.clone(),
         account: signed_in.admin.email.clone(),
+        skippable: matches!(
+            signed_in.auth.stage,
+            Stage::SettingUpTwoFactor { optional: true, .. }
+        ),
     })
 }
 
@@ -119,6 +123,11 @@ pub async fn confirm_setup(
         admin = signed_in.admin.id,
         "two-factor authentication enabled"
     );
+    if signed_in.admin.prompt_2fa_setup {
+        admins::set_prompt_2fa_setup(db, signed_in.admin.id, false)
+            .await
+            .map_err(internal)?;
+    }
     if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. }) {
         enter_stage(session, &signed_in.admin, Stage::Complete, client).await?;
         admins::record_sign_in(db, signed_in.admin.id, now())

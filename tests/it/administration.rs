@@ -56,7 +56,6 @@ async fn only_a_fully_signed_in_super_admin_may_administer(app: TestApp) {
             );
         }
         for path in [
-            "/admin",
             "/admin/admins",
             "/admin/settings",
             &format!("/admin/admins/{}", owner.admin_id),
@@ -64,6 +63,12 @@ async fn only_a_fully_signed_in_super_admin_may_administer(app: TestApp) {
             let (status, _) = browser.page(path).await;
             assert_eq!(status, 403, "{path}");
         }
+        // The entry point leads to Admin Management, which refuses.
+        let (status, location) = browser.page("/admin").await;
+        assert_eq!(
+            (status.as_u16(), location.as_deref()),
+            (303, Some("/admin/admins"))
+        );
     }
     // Signed out: 401.
     let anonymous = app.browser();

@@ -26,7 +26,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::$case($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await;
+                    $crate::helpers::within_limit(super::$case($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await)).await;
                 }
             )*
         }
@@ -34,11 +34,18 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::$case($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await;
+                    $crate::helpers::within_limit(super::$case($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await)).await;
                 }
             )*
         }
     };
+}
+
+/// Fails a test that runs longer than two minutes instead of hanging the run.
+pub async fn within_limit(case: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(120), case)
+        .await
+        .expect("the test took longer than 120 s");
 }
 
 pub struct TestApp {
@@ -140,8 +147,14 @@ async fn fresh_database(backend: Backend) -> (String, DbGuard) {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// `spawn_app` with changes to the configuration (SMTP, limits...).
+pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) -> TestApp {
     let (url, guard) = fresh_database(backend).await;
-    let config = Config::for_database(&url);
+    let mut config = Config::for_database(&url);
+    change(&mut config);
     spawn_on(config, guard).await
 }
 
@@ -448,6 +461,20 @@ impl Authenticator {
     }
 }
 
+/// The same database under a new configuration (a new state and port).
+pub async fn respawn(app: TestApp, config: Config) -> TestApp {
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let state = build_state(config, leptos).await.expect("app state");
+    let base = serve(state.clone()).await;
+    TestApp {
+        base,
+        state,
+        _db: app._db,
+    }
+}
+
 /// Restarts the app on the same database (new state, new port): what a server restart does.
 pub async fn restart(app: &TestApp) -> String {
     let leptos = leptos::config::LeptosOptions::builder()
@@ -501,13 +528,22 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
             ("enforce_2fa", "account"),
         ],
     ),
+    ("approve_2fa_reset", &[("request_id", "1")]),
+    ("deny_2fa_reset", &[("request_id", "1")]),
+    ("list_reset_requests", &[("admin_id", "1")]),
+    ("list_notifications", &[]),
+    ("mark_notifications_read", &[]),
 ];
 
-/// Server functions of the sign-in itself, callable before it is complete.
+/// Server functions of the sign-in itself, callable before it is complete (each checks the
+/// stage it belongs to).
 pub const OPEN_CALLS: &[&str] = &[
     "sign_in",
     "verify_sign_in_code",
     "set_initial_password",
+    "skip_2fa_setup",
+    "request_2fa_reset",
+    "get_reset_request_state",
     "sign_out",
     "current_admin",
 ];
@@ -573,7 +609,7 @@ impl Browser {
                 ],
             )
             .await;
-        let admin_id = answer.assert_ok().as_i64().unwrap();
+        let admin_id = answer.assert_ok()["id"].as_i64().unwrap();
         Creds {
             admin_id,
             account_id,
@@ -602,5 +638,49 @@ impl Browser {
             .await;
         creds.password = new_password;
         next.assert_ok().as_str().unwrap().to_string()
+    }
+}
+
+/// A live connection (server-sent events) read by a real client.
+pub struct LiveStream {
+    events: std::pin::Pin<Box<dyn futures::Stream<Item = serde_json::Value> + Send>>,
+}
+
+impl LiveStream {
+    /// The next event, or `None` when nothing comes within `wait`.
+    pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<serde_json::Value> {
+        use futures::StreamExt;
+        tokio::time::timeout(wait, self.events.next())
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+impl Browser {
+    /// Opens `/api/events`; answers the status and, when 200, the stream.
+    pub async fn live(&self) -> (StatusCode, Option<LiveStream>) {
+        use eventsource_stream::Eventsource;
+        use futures::StreamExt;
+        let res = self
+            .http
+            .get(format!("{}/api/events", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        if !status.is_success() {
+            return (status, None);
+        }
+        let events = res
+            .bytes_stream()
+            .eventsource()
+            .filter_map(|e| async move { e.ok().and_then(|e| serde_json::from_str(&e.data).ok()) });
+        (
+            status,
+            Some(LiveStream {
+                events: Box::pin(events),
+            }),
+        )
     }
 }

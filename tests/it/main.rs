@@ -6,6 +6,8 @@
 mod administration;
 mod bad_input;
 mod helpers;
+mod resets;
 mod sessions;
 mod sign_in;
+mod smtp;
 mod two_factor;

@@ -59,3 +59,24 @@ export function createAccount(prefix: string): Account {
   }
   return account;
 }
+
+/** Details for "Add admin": unique email and username, an initial password of 12+ characters. */
+export function newAdminDetails(
+  firstName: string,
+  role: 'Admin' | 'Sub-admin' = 'Admin',
+): { email: string; username: string; name: string; role: 'Admin' | 'Sub-admin'; password: string } {
+  const suffix = uniqueSuffix();
+  const username = `${firstName.toLowerCase()}.${suffix}`;
+  return {
+    email: `${username}@example.test`,
+    username,
+    name: `${firstName} ${suffix}`,
+    role,
+    password: `initial-${randomBytes(8).toString('hex')}`,
+  };
+}
+
+/** A password an admin chooses: 12+ characters, unrelated to their username or email. */
+export function chosenPassword(): string {
+  return `Chosen-${randomBytes(10).toString('hex')}`;
+}

@@ -163,24 +163,273 @@ export class ProfilePage {
   }
 }
 
-/** /admin: the account overview for its super admin. */
-export class AdministrationPage {
-  readonly heading: Locator;
+/** The Administration section's own links, on each of its pages. */
+export class AdminNav {
+  readonly nav: Locator;
+  readonly adminManagementLink: Locator;
+  readonly settingsLink: Locator;
 
   constructor(readonly page: Page) {
+    this.nav = page.getByRole('navigation', { name: 'Administration' });
+    this.adminManagementLink = this.nav.getByRole('link', { name: 'Admin Management', exact: true });
+    this.settingsLink = this.nav.getByRole('link', { name: 'Settings', exact: true });
+  }
+}
+
+/** What "Add admin" asks for. */
+export interface NewAdmin {
+  email: string;
+  username: string;
+  name: string;
+  role: 'Admin' | 'Sub-admin';
+  password: string;
+}
+
+/** The "Enforce 2FA" column's four values. */
+export type Enforcement =
+  | 'Yes · account setting'
+  | 'Yes · set for this admin'
+  | 'No · account setting'
+  | 'No · set for this admin';
+
+/** /admin/admins: the 2FA chart, the admin table with search, sort and pages, "Add admin". */
+export class AdminManagementPage {
+  readonly header: Header;
+  readonly adminNav: AdminNav;
+  readonly heading: Locator;
+  readonly notice: Locator;
+  readonly chart: Locator;
+  readonly chartImage: Locator;
+  readonly chartLegend: Locator;
+  readonly tableCard: Locator;
+  readonly addAdminButton: Locator;
+  readonly addPanel: Locator;
+  readonly addEmail: Locator;
+  readonly addUsername: Locator;
+  readonly addName: Locator;
+  readonly addRole: Locator;
+  readonly addPassword: Locator;
+  readonly createButton: Locator;
+  readonly searchForm: Locator;
+  readonly searchField: Locator;
+  readonly searchButton: Locator;
+  readonly table: Locator;
+  readonly rows: Locator;
+  readonly pagination: Locator;
+  readonly pageInfo: Locator;
+
+  constructor(readonly page: Page) {
+    this.header = new Header(page);
+    this.adminNav = new AdminNav(page);
     this.heading = page.getByRole('heading', { level: 1, name: 'Administration' });
+    this.notice = page.locator('main .notice-slot[role="status"]');
+    this.chart = page.getByRole('region', { name: 'Two-factor authentication' });
+    this.chartImage = this.chart.getByRole('img');
+    this.chartLegend = this.chart.getByRole('listitem');
+    this.tableCard = page.getByRole('region', { name: 'Admin Management' });
+    this.addAdminButton = this.tableCard.getByRole('button', { name: 'Add admin', exact: true });
+    this.addPanel = page.locator('#add-admin');
+    this.addEmail = this.addPanel.getByLabel('Email', { exact: true });
+    this.addUsername = this.addPanel.getByLabel('Username', { exact: true });
+    this.addName = this.addPanel.getByLabel('Name', { exact: true });
+    this.addRole = this.addPanel.getByLabel('Role', { exact: true });
+    this.addPassword = this.addPanel.getByLabel('Initial password', { exact: true });
+    this.createButton = this.addPanel.getByRole('button', { name: 'Create admin', exact: true });
+    this.searchForm = page.getByRole('search');
+    this.searchField = this.searchForm.getByLabel('Search by name, email or username');
+    this.searchButton = this.searchForm.getByRole('button', { name: 'Search', exact: true });
+    this.table = this.tableCard.getByRole('table', { name: 'Admins of this account' });
+    this.rows = this.table.locator('tbody tr');
+    this.pagination = page.getByRole('navigation', { name: 'Pages of admins' });
+    this.pageInfo = this.pagination.locator('.page-info');
   }
 
-  /** The number shown above a label in the overview, e.g. "Admins". */
-  stat(label: string): Locator {
-    return this.page
-      .locator('.stat')
-      .filter({ has: this.page.locator('.stat-label', { hasText: new RegExp(`^${label}$`) }) })
-      .locator('.stat-value');
+  async goto(query = ''): Promise<void> {
+    await this.page.goto(`/admin/admins${query}`);
+    await waitForHydration(this.page);
+    await expect(this.heading).toBeVisible();
+  }
+
+  /** The table row of the admin with this email (emails are unique). */
+  row(email: string): Locator {
+    return this.rows.filter({
+      has: this.page.locator('td.cell-email', { hasText: new RegExp(`^${escapeRegExp(email)}$`) }),
+    });
+  }
+
+  /** The badge in "2FA Activation": "Active" or "Not set up". */
+  twoFactorCell(email: string): Locator {
+    return this.row(email).locator('td.cell-2fa');
+  }
+
+  /** "Enforce 2FA": see `Enforcement`. */
+  enforceCell(email: string): Locator {
+    return this.row(email).locator('td.cell-enforce');
+  }
+
+  columnHeader(name: string): Locator {
+    return this.table.getByRole('columnheader', { name, exact: true });
+  }
+
+  sortLink(name: string): Locator {
+    return this.columnHeader(name).getByRole('link', { name, exact: true });
+  }
+
+  editLink(name: string): Locator {
+    return this.table.getByRole('link', { name: `Edit ${name}`, exact: true });
+  }
+
+  /** The chart's summary in words, e.g. "1 of 3 active admins have 2FA active; …". */
+  chartSummary(active: number, of: number, enforcedNotSetUp: number, notEnforced: number): string {
+    return (
+      `${active} of ${of} active admins have 2FA active; ` +
+      `${enforcedNotSetUp} enforced but not set up; ` +
+      `${notEnforced} not enforced and not set up.`
+    );
+  }
+
+  /** Opens "Add admin", fills it in and creates the admin; waits for the confirmation. */
+  async addAdmin(admin: NewAdmin): Promise<void> {
+    await this.addAdminButton.click();
+    await expect(this.addPanel).toBeVisible();
+    await expect(this.addPanel.getByRole('heading', { level: 3, name: 'Add admin' })).toBeVisible();
+    await this.addEmail.fill(admin.email);
+    await this.addUsername.fill(admin.username);
+    await this.addName.fill(admin.name);
+    await this.addRole.selectOption({ label: admin.role });
+    await this.addPassword.fill(admin.password);
+    await this.createButton.click();
+    // The panel closes once the admin exists.
+    await expect(this.addPanel).toBeHidden();
+    // Soft: a wrong message fails the test but lets the rest of the story run.
+    await expect.soft(this.notice).toHaveText(
+      `Added ${admin.name}. Give them their initial password; they choose a new one at their first sign-in.`,
+    );
+  }
+
+  async search(text: string): Promise<void> {
+    await this.searchField.fill(text);
+    await this.searchButton.click();
+  }
+}
+
+/** /admin/admins/{id}: name, role, active, and "Enforce 2FA" of one admin. */
+export class EditAdminPage {
+  readonly adminNav: AdminNav;
+  readonly name: Locator;
+  readonly role: Locator;
+  readonly active: Locator;
+  readonly twoFactorGroup: Locator;
+  readonly enforceSwitch: Locator;
+  readonly enforceHint: Locator;
+  readonly useAccountSetting: Locator;
+  readonly save: Locator;
+  readonly status: Locator;
+  readonly backLink: Locator;
+
+  constructor(readonly page: Page) {
+    this.adminNav = new AdminNav(page);
+    this.name = page.getByLabel('Name', { exact: true });
+    this.role = page.getByLabel('Role', { exact: true });
+    this.active = page.getByRole('checkbox', { name: 'Active', exact: true });
+    this.twoFactorGroup = page.getByRole('group', { name: 'Two-factor authentication' });
+    this.enforceSwitch = this.twoFactorGroup.getByRole('switch', { name: 'Enforce 2FA' });
+    this.enforceHint = this.twoFactorGroup.getByText(/^Applies: /);
+    this.useAccountSetting = this.twoFactorGroup.getByRole('button', { name: 'Use account setting' });
+    this.save = page.getByRole('button', { name: 'Save', exact: true });
+    this.status = page.locator('main .notice-slot[role="status"]');
+    this.backLink = page.getByRole('link', { name: '← Admin Management' });
+  }
+
+  heading(name: string): Locator {
+    return this.page.getByRole('heading', { level: 2, name: `Edit ${name}` });
+  }
+
+  async goto(id: string | number): Promise<void> {
+    await this.page.goto(`/admin/admins/${id}`);
+    await waitForHydration(this.page);
+  }
+}
+
+/** /admin/settings: "Force two-factor authentication". */
+export class SettingsPage {
+  readonly adminNav: AdminNav;
+  readonly heading: Locator;
+  readonly force2fa: Locator;
+  readonly save: Locator;
+  readonly status: Locator;
+
+  constructor(readonly page: Page) {
+    this.adminNav = new AdminNav(page);
+    this.heading = page.getByRole('heading', { level: 2, name: 'Settings' });
+    this.force2fa = page.getByRole('checkbox', { name: 'Force two-factor authentication' });
+    this.save = page.getByRole('button', { name: 'Save', exact: true });
+    this.status = page.getByRole('region', { name: 'Settings' }).getByRole('status');
   }
 
   async goto(): Promise<void> {
-    await this.page.goto('/admin');
+    await this.page.goto('/admin/settings');
     await waitForHydration(this.page);
+    await expect(this.heading).toBeVisible();
   }
+}
+
+/** /login/new-password: the required new password after an initial one. */
+export class NewPasswordPage {
+  readonly heading: Locator;
+  readonly newPassword: Locator;
+  readonly repeat: Locator;
+  readonly savePassword: Locator;
+  readonly signOutButton: Locator;
+
+  constructor(readonly page: Page) {
+    this.heading = page.getByRole('heading', { level: 1, name: 'Choose a new password' });
+    this.newPassword = page.getByLabel('New password', { exact: true });
+    this.repeat = page.getByLabel('Repeat the new password', { exact: true });
+    this.savePassword = page.getByRole('button', { name: 'Save password', exact: true });
+    this.signOutButton = page.getByRole('main').getByRole('button', { name: 'Sign out' });
+  }
+
+  /** Fills in and submits the form; the caller asserts where that leads. */
+  async choose(password: string): Promise<void> {
+    await this.newPassword.fill(password);
+    await this.repeat.fill(password);
+    await this.savePassword.click();
+  }
+}
+
+/** /login/setup-2fa: the required 2FA setup when it is enforced and not set up. */
+export class ForcedSetupPage {
+  readonly heading: Locator;
+  readonly setupPanel: Locator;
+  readonly qr: Locator;
+  readonly secret: Locator;
+  readonly code: Locator;
+  readonly turnOn: Locator;
+  readonly signOutButton: Locator;
+
+  constructor(readonly page: Page) {
+    this.heading = page.getByRole('heading', { level: 1, name: 'Set up two-factor authentication' });
+    this.setupPanel = page.getByRole('group', { name: 'Set up your authenticator app' });
+    this.qr = this.setupPanel.locator('.qr');
+    this.secret = this.setupPanel.getByTestId('totp-secret');
+    this.code = page.getByLabel('3. Enter the 6-digit code the app shows');
+    this.turnOn = page.getByRole('button', { name: 'Turn on', exact: true });
+    this.signOutButton = page.getByRole('main').getByRole('button', { name: 'Sign out' });
+  }
+
+  async goto(): Promise<void> {
+    await this.page.goto('/login/setup-2fa');
+    await waitForHydration(this.page);
+    await expect(this.heading).toBeVisible();
+  }
+
+  async submitCode(code: string): Promise<void> {
+    await this.code.fill(code);
+    await this.turnOn.click();
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -19,6 +19,8 @@ pub struct TableRow {
     pub has_totp: bool,
     pub must_change_password: bool,
     pub last_sign_in_at: Option<i64>,
+    /// A pending reset request: (id, requested at).
+    pub pending_reset: Option<(i64, i64)>,
 }
 
 /// The column expression each sort key orders by. Only these fixed strings reach the SQL.
@@ -46,8 +48,10 @@ pub async fn page(
     let sql = format!(
         "SELECT a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
                 a.must_change_password, a.last_sign_in_at, \
-                CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp \
+                CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
+                r.id AS reset_id, r.requested_at AS reset_at \
          FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+              LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending' \
          WHERE {SEARCH} \
          ORDER BY {} {dir}, a.id {dir} LIMIT $4 OFFSET $5",
         order_by(query.sort)
@@ -76,6 +80,13 @@ pub async fn page(
                 has_totp: r.try_get::<i64, _>("has_totp")? != 0,
                 must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
                 last_sign_in_at: r.try_get("last_sign_in_at")?,
+                pending_reset: match (
+                    r.try_get::<Option<i64>, _>("reset_id")?,
+                    r.try_get::<Option<i64>, _>("reset_at")?,
+                ) {
+                    (Some(id), Some(at)) => Some((id, at)),
+                    _ => None,
+                },
             })
         })
         .collect()

@@ -22,6 +22,8 @@ pub struct Admin {
     pub last_sign_in_at: Option<i64>,
     /// The password was chosen by a super admin: a new one is due at sign-in.
     pub must_change_password: bool,
+    /// 2FA was reset: the setup is offered at the next sign-in.
+    pub prompt_2fa_setup: bool,
 }
 
 /// `SELECT <admin columns> FROM admins <rest>` as one static string.
@@ -29,7 +31,7 @@ macro_rules! select_admins {
     ($rest:literal) => {
         concat!(
             "SELECT id, account_id, email, username, name, password_hash, role, active, \
-             enforce_2fa, last_sign_in_at, must_change_password FROM admins ",
+             enforce_2fa, last_sign_in_at, must_change_password, prompt_2fa_setup FROM admins ",
             $rest
         )
     };
@@ -52,6 +54,7 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
             .map(|v| v != 0),
         last_sign_in_at: row.try_get("last_sign_in_at")?,
         must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        prompt_2fa_setup: row.try_get::<i64, _>("prompt_2fa_setup")? != 0,
     })
 }
 
@@ -179,6 +182,16 @@ pub async fn set_password(
     sqlx::query("UPDATE admins SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
         .bind(hash.as_stored())
         .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Sets or clears "offer the 2FA setup at the next sign-in".
+pub async fn set_prompt_2fa_setup(db: &Db, id: i64, prompt: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET prompt_2fa_setup = $1 WHERE id = $2")
+        .bind(flag(prompt))
         .bind(id)
         .execute(&db.pool)
         .await?;

@@ -6,6 +6,10 @@
 pub mod accounts;
 pub mod admin_table;
 pub mod admins;
+pub mod audit;
+pub mod notifications;
+pub mod rate_limits;
+pub mod reset_requests;
 pub mod sessions;
 pub mod totp;
 

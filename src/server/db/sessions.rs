@@ -180,3 +180,15 @@ pub async fn delete_for_admin_except(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// `delete_for_admin` inside the caller's transaction.
+pub async fn delete_for_admin_in(
+    conn: &mut sqlx::AnyConnection,
+    admin_id: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -2,7 +2,7 @@
 
 use super::Db;
 use crate::server::secrets::TotpSecret;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 pub struct Credential {
     pub secret: TotpSecret,
@@ -76,6 +76,15 @@ pub async fn delete(db: &Db, admin_id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM totp_credentials WHERE admin_id = $1")
         .bind(admin_id)
         .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `delete` inside the caller's transaction.
+pub async fn delete_in(conn: &mut AnyConnection, admin_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM totp_credentials WHERE admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -1,0 +1,211 @@
+//! Admin Management with 10,000 admins in one account: how long the server takes to answer
+//! page 1 (the `list_admins` server function, and the whole server-rendered page).
+//!
+//!     cargo bench --features ssr --bench admin_table
+//!     MSSP_BENCH_DATABASE=postgres cargo bench --features ssr --bench admin_table
+//!
+//! Prints min / median / p95 / max over 200 requests after 20 warm-up requests, measured from a
+//! client on loopback (so it includes HTTP, session lookup and the authorisation checks).
+
+use mssp_dashboard::server::app::{build_state, router};
+use mssp_dashboard::server::config::Config;
+use mssp_dashboard::server::seed::{NewAccount, create_account};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const ADMINS: i64 = 10_000;
+const RUNS: usize = 200;
+const WARMUP: usize = 20;
+
+#[tokio::main]
+async fn main() {
+    let backend = std::env::var("MSSP_BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
+    let dir = std::env::temp_dir().join(format!("mssp-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = if backend == "postgres" {
+        sqlx::any::install_default_drivers();
+        use sqlx::Executor;
+        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        let name = format!("mssp_bench_{}", std::process::id());
+        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .await
+            .unwrap();
+        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+    } else {
+        format!("sqlite://{}", dir.join("bench.db").display())
+    };
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let state = build_state(Config::for_database(&url), leptos)
+        .await
+        .unwrap();
+    let password = "benchmark password 1";
+    let (account_id, _) = create_account(
+        &state.db,
+        &state.passwords,
+        NewAccount {
+            account_name: "Bench MSSP",
+            email: "super@bench.example",
+            username: "benchsuper",
+            admin_name: "Bench Super",
+            password,
+        },
+    )
+    .await
+    .unwrap();
+    seed(&state.db, account_id).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(state);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let signed = client
+        .post(format!("{base}/api/sign_in"))
+        .form(&[("identifier", "benchsuper"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed.status().is_success());
+
+    println!("Admin Management, {ADMINS} admins in one account, {backend}:");
+    let list = |q: &'static str, sort: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        move || {
+            let client = client.clone();
+            let url = format!("{base}/api/list_admins");
+            async move {
+                let res = client
+                    .post(url)
+                    .form(&[("q", q), ("sort", sort), ("dir", "asc"), ("page", "1")])
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(res.status().is_success());
+                let body = res.text().await.unwrap();
+                assert!(body.contains("\"total\""));
+            }
+        }
+    };
+    measure("list_admins page 1, sorted by name", list("", "name")).await;
+    measure(
+        "list_admins page 1, sorted by last sign-in",
+        list("", "last_sign_in"),
+    )
+    .await;
+    measure(
+        "list_admins page 1, search \"user 42\"",
+        list("user 42", "name"),
+    )
+    .await;
+    let page = {
+        let client = client.clone();
+        let base = base.clone();
+        move || {
+            let client = client.clone();
+            let url = format!("{base}/admin/admins");
+            async move {
+                let res = client.get(url).send().await.unwrap();
+                assert!(res.status().is_success());
+                let html = res.text().await.unwrap();
+                assert!(
+                    html.contains("data-admin-id"),
+                    "the table rendered on the server"
+                );
+            }
+        }
+    };
+    measure("GET /admin/admins (server-rendered HTML)", page).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if backend == "postgres" {
+        use sqlx::Executor;
+        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        let name = url.rsplit('/').next().unwrap().to_string();
+        let _ = pool
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .await;
+    }
+}
+
+/// 9,999 more admins (1 in 3 with TOTP, 1 in 5 with enforcement set, 1 in 50 inactive), as
+/// one transaction of multi-row inserts.
+async fn seed(db: &mssp_dashboard::server::db::Db, account_id: i64) {
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000";
+    let mut tx = db.pool.begin().await.unwrap();
+    let mut next = 1;
+    while next < ADMINS {
+        let end = (next + 500).min(ADMINS);
+        let mut sql = String::from(
+            "INSERT INTO admins (account_id, email, username, name, password_hash, role, active, enforce_2fa, \
+             last_sign_in_at, created_at, updated_at) VALUES ",
+        );
+        for i in next..end {
+            let enforce = if i % 5 == 0 { "1" } else { "NULL" };
+            let active = if i % 50 == 0 { 0 } else { 1 };
+            let role = if i % 4 == 0 { "sub_admin" } else { "admin" };
+            sql.push_str(&format!(
+                "({account_id}, 'user{i}@bench.example', 'user{i}', 'User {i}', '{hash}', '{role}', {active}, {enforce}, {}, 0, 0),",
+                1_700_000_000 + i * 37 % 100_000
+            ));
+        }
+        sql.pop();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        next = end;
+    }
+    sqlx::query(
+        "INSERT INTO totp_credentials (admin_id, secret, last_used_step, created_at) \
+         SELECT id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 0, 0 FROM admins WHERE account_id = $1 AND id % 3 = 0",
+    )
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn measure<F, Fut>(label: &str, run: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..WARMUP {
+        run().await;
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        run().await;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "  {label:<48} min {:>6.2} ms  median {:>6.2} ms  p95 {:>6.2} ms  max {:>6.2} ms",
+        ms(times[0]),
+        ms(times[RUNS / 2]),
+        ms(times[RUNS * 95 / 100]),
+        ms(times[RUNS - 1])
+    );
+}

@@ -1,0 +1,117 @@
+//! "Request 2FA Reset" under the code field of sign-in, and what became of the request.
+
+use super::live::{connect_live, use_live};
+use crate::api::resets::{Request2faReset, get_reset_request_state};
+use crate::api::types::{LiveEvent, ResetRequestState};
+use crate::domain::reset::RequestStatus;
+use crate::domain::time::format_utc;
+use leptos::prelude::*;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Shown {
+    Nothing,
+    Pending { requested_at: i64, just_now: bool },
+    Denied { decided_at: Option<i64> },
+    Approved,
+    Failed(String),
+}
+
+#[component]
+pub fn ResetRequestPanel() -> impl IntoView {
+    // Tells this page live when the super admin decides.
+    connect_live();
+    let live = use_live();
+    let initial = Resource::new(|| (), |_| get_reset_request_state());
+    let request = ServerAction::<Request2faReset>::new();
+    let shown = Memo::new(move |_| {
+        if let Some((_, LiveEvent::ResetResolved { status, .. })) = live.0.get() {
+            match status {
+                RequestStatus::Approved => return Shown::Approved,
+                RequestStatus::Denied => return Shown::Denied { decided_at: None },
+                _ => {}
+            }
+        }
+        match request.value().get() {
+            Some(Ok(ResetRequestState::Pending { requested_at })) => {
+                return Shown::Pending {
+                    requested_at,
+                    just_now: true,
+                };
+            }
+            Some(Err(e)) => return Shown::Failed(e.to_string()),
+            _ => {}
+        }
+        match initial.get() {
+            Some(Ok(ResetRequestState::Pending { requested_at })) => Shown::Pending {
+                requested_at,
+                just_now: false,
+            },
+            Some(Ok(ResetRequestState::Denied { decided_at })) => Shown::Denied {
+                decided_at: Some(decided_at),
+            },
+            _ => Shown::Nothing,
+        }
+    });
+    let can_request = move || {
+        matches!(
+            shown.get(),
+            Shown::Nothing | Shown::Failed(_) | Shown::Denied { .. }
+        )
+    };
+    let pending = request.pending();
+    view! {
+        <div class="reset-request">
+            <Transition fallback=|| ()>
+                {move || {
+                    // Read the resource inside Transition so the server waits for it.
+                    let _ = initial.get();
+                    match shown.get() {
+                        Shown::Nothing => ().into_any(),
+                        Shown::Pending { requested_at, just_now } => view! {
+                            <div class="alert alert-info" role="status">
+                                <p>
+                                    {if just_now { "Your super admin has been notified." } else { "Your 2FA reset request is waiting for your super admin." }}
+                                    {format!(" (requested {})", format_utc(requested_at))}
+                                </p>
+                                <p>
+                                    "Once they reset your two-factor authentication, sign in with your password
+                                    and set up your authenticator app again. You can keep this page open: it
+                                    tells you when that happens."
+                                </p>
+                            </div>
+                        }.into_any(),
+                        Shown::Approved => view! {
+                            <div class="alert alert-ok" role="status">
+                                <p>"Your super admin reset your two-factor authentication."</p>
+                                <p><a href="/login" rel="external">"Sign in again"</a>" with your password to set it up."</p>
+                            </div>
+                        }.into_any(),
+                        Shown::Denied { decided_at } => view! {
+                            <div class="alert alert-error" role="alert">
+                                <p>
+                                    "Your super admin denied your 2FA reset request"
+                                    {decided_at.map(|t| format!(" ({})", format_utc(t)))}
+                                    ". Contact them if you still cannot use your authenticator app."
+                                </p>
+                            </div>
+                        }.into_any(),
+                        Shown::Failed(message) => view! {
+                            <div class="alert alert-error" role="alert"><p>{message}</p></div>
+                        }.into_any(),
+                    }
+                }}
+            </Transition>
+            <p class="hint">"Lost your authenticator app?"</p>
+            <button
+                type="button"
+                class="button-quiet"
+                disabled=move || pending.get() || !can_request()
+                on:click=move |_| {
+                    request.dispatch(Request2faReset {});
+                }
+            >
+                "Request 2FA Reset"
+            </button>
+        </div>
+    }
+}
