@@ -42,20 +42,31 @@ test('the super admin of a fresh account sees themselves alone in Admin Manageme
   const header = new Header(page);
 
   await signIn.signIn(admin.email, admin.password);
-  // The header link goes to /admin, which sends on to Admin Management.
-  await expect(header.administrationLink).toHaveAttribute('href', '/admin');
+  // Every signed-in admin has the notification bell; nothing has happened yet.
+  await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(0));
+  await expect(header.administrationLink).not.toHaveAttribute('aria-current', 'page');
+  // The header link goes straight to Admin Management.
+  await expect(header.administrationLink).toHaveAttribute('href', '/admin/admins');
   await header.administrationLink.click();
   await expect(page).toHaveURL(/\/admin\/admins$/);
   await expect(management.heading).toBeVisible();
   await expect(management.adminNav.adminManagementLink).toBeVisible();
   await expect(management.adminNav.settingsLink).toBeVisible();
+  await expect(header.administrationLink).toHaveAttribute('aria-current', 'page');
 
   // A fresh account: its super admin alone, active, without 2FA, not forced to set it up.
   await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(0, 1, 0, 1));
   await expect(management.rows).toHaveCount(1);
+  // The username sits under the name, not in a column of its own.
+  await expect(management.table.getByRole('columnheader')).toHaveText(
+    ['Name', 'Email', 'Role', '2FA Activation', 'Enforce 2FA', 'Last sign-in'].map(
+      (name) => new RegExp(`^${name}( [▲▼])?$`),
+    ).concat([/^Actions$/]),
+  );
+  await expect(management.columnHeader('Username')).toHaveCount(0);
   const row = management.row(admin.email);
-  await expect(row).toContainText(admin.name);
-  await expect(row).toContainText(admin.username);
+  await expect(row.locator('td').first().locator('span.cell-name')).toHaveText(admin.name);
+  await expect(row.locator('td').first().locator('span.cell-username')).toHaveText(admin.username);
   await expect(row).toContainText('Super admin');
   await expect(management.twoFactorCell(admin.email)).toHaveText('Not set up');
   await expect(management.enforceCell(admin.email)).toHaveText('No · account setting');
@@ -64,6 +75,20 @@ test('the super admin of a fresh account sees themselves alone in Admin Manageme
   await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admins');
   await checkA11y(page, '/admin/admins (fresh account)');
   await page.screenshot({ path: '/tmp/e2e-admin.png', fullPage: true });
+
+  // "Administration" stays current on its other pages.
+  await management.adminNav.settingsLink.click();
+  await expect(page).toHaveURL(/\/admin\/settings$/);
+  await expect(header.administrationLink).toHaveAttribute('aria-current', 'page');
+
+  // The old address /admin answers with a redirect (303) to Admin Management.
+  const redirect = await page.request.get('/admin', { maxRedirects: 0 });
+  expect(redirect.status(), 'HTTP status of /admin').toBe(303);
+  expect(redirect.headers()['location']).toBe('/admin/admins');
+  await page.goto('/admin');
+  await expect(page).toHaveURL(/\/admin\/admins$/);
+  await waitForHydration(page);
+  await expect(management.heading).toBeVisible();
 
   // Signing out ends the access: the same address now goes to sign-in.
   await header.signOut();
@@ -100,6 +125,8 @@ test('a plain admin does not see Administration and its pages refuse them', asyn
     await expect(dashboard.welcome(plain.name)).toBeVisible();
     await expect(header.profileLink).toBeVisible();
     await expect(header.administrationLink).toHaveCount(0);
+    // The bell is there for every signed-in admin.
+    await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(0));
   });
 
   await test.step('Administration answers 403 with an explanation', async () => {
@@ -115,11 +142,15 @@ test('a plain admin does not see Administration and its pages refuse them', asyn
     }
     await checkA11y(page, '/admin/admins/{id} refused');
 
-    // /admin itself (where the header link of a super admin points) is refused too.
+    // /admin sends on (303) to Admin Management, which refuses and explains.
+    const redirect = await page.request.get('/admin', { maxRedirects: 0 });
+    expect(redirect.status(), 'HTTP status of /admin').toBe(303);
+    expect(redirect.headers()['location']).toBe('/admin/admins');
     const response = await page.goto('/admin');
-    expect(response?.status(), 'HTTP status of /admin').toBe(403);
-    // It answers without content; the page then goes on to Admin Management, which explains.
+    expect(response?.status(), 'HTTP status of /admin after the redirect').toBe(403);
     await expect(page).toHaveURL(/\/admin\/admins$/);
+    await waitForHydration(page);
     await expect(page.getByRole('alert')).toHaveText(SUPER_ADMIN_ONLY);
+    await expect(page.getByRole('table')).toHaveCount(0);
   });
 });

@@ -12,6 +12,7 @@ import {
   DashboardPage,
   Header,
   ProfilePage,
+  RecoveryCodesPanel,
   SignInPage,
 } from './support/pages';
 import { codeForStep, currentStep, freshCode } from './support/totp';
@@ -108,6 +109,7 @@ test('a super admin signs in, turns on 2FA, and then signs in with a code', asyn
     const { code, step } = await freshCode(secret);
     setupStep = step;
     await profile.submitSetupCode(code);
+    await new RecoveryCodesPanel(page).saveIfShown(profile.status.getByText(/Two-factor authentication is on/));
     await expect(profile.status).toContainText('Two-factor authentication is on');
     await expect(profile.setupPanel).toBeHidden();
     await expect(profile.twoFactorSwitch).toBeChecked();

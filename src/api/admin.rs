@@ -2,7 +2,7 @@
 //! the caller is a fully signed-in super admin, and works inside the caller's account only.
 
 use super::error::AppError;
-use super::types::{AccountSettings, AddedAdmin, AdminDetail, AdminTable};
+use super::types::{AccountSettings, AddedAdmin, AdminDetail, AdminTable, AuditPage};
 use leptos::prelude::*;
 
 #[server(endpoint = "get_account_settings")]
@@ -15,7 +15,12 @@ pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
 #[server(endpoint = "save_account_settings")]
 pub async fn save_account_settings(force_2fa: bool) -> Result<AccountSettings, AppError> {
     let signed_in = crate::server::auth::require_super_admin().await?;
-    crate::server::administration::save_settings(&signed_in, force_2fa).await
+    crate::server::administration::save_settings(
+        &signed_in,
+        force_2fa,
+        &crate::server::auth::client(),
+    )
+    .await
 }
 
 /// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in;
@@ -58,6 +63,7 @@ pub async fn add_admin(
             role: &role,
             password: &password,
         },
+        &crate::server::auth::client(),
     )
     .await
 }
@@ -82,6 +88,26 @@ pub async fn update_admin(
             active,
             enforce_2fa: &enforce_2fa,
         },
+        &crate::server::auth::client(),
     )
     .await
+}
+
+/// Administration → Audit log, filtered by admin (id), event type and dates (YYYY-MM-DD).
+#[server(endpoint = "list_audit_log")]
+pub async fn list_audit_log(
+    admin: String,
+    event: String,
+    from: String,
+    to: String,
+    page: i64,
+) -> Result<AuditPage, AppError> {
+    let signed_in = crate::server::auth::require_super_admin().await?;
+    let form = crate::server::audit_log::FilterForm {
+        admin,
+        event,
+        from,
+        to,
+    };
+    crate::server::audit_log::page(&signed_in, &form, page).await
 }

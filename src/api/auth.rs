@@ -40,6 +40,19 @@ pub async fn skip_2fa_setup() -> Result<String, AppError> {
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let session = crate::server::auth::session()?;
+    if let Some(auth) = crate::server::auth::current_auth(&session).await? {
+        let client = crate::server::auth::client();
+        let admin = Some(auth.admin_id);
+        crate::server::notify::audit(
+            Some(auth.account_id),
+            admin,
+            admin,
+            "session_ended",
+            "signed out",
+            &client,
+        )
+        .await?;
+    }
     crate::server::auth::end_session(&session).await
 }
 

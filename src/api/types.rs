@@ -20,6 +20,29 @@ pub struct Profile {
     pub me: Me,
     pub totp_enabled: bool,
     pub enforcement: Enforcement,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
+}
+
+/// 2FA turned on: the recovery codes (shown once), and where to go when this completed a
+/// sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupDone {
+    pub next: Option<String>,
+    pub recovery_codes: Vec<String>,
+}
+
+/// One of the admin's active sessions, for the profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Names the session to end it (a hash; it cannot be used as a cookie).
+    pub handle: String,
+    pub device: String,
+    pub address: Option<String>,
+    pub signed_in_at: i64,
+    pub last_seen_at: i64,
+    /// The session of this browser.
+    pub current: bool,
 }
 
 /// A started 2FA setup: what the authenticator app needs.
@@ -168,4 +191,27 @@ pub enum LiveEvent {
 pub struct AddedAdmin {
     pub id: i64,
     pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub event: String,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub detail: String,
+    pub address: Option<String>,
+}
+
+/// One page of the audit log, with what the filters can offer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub event_types: Vec<String>,
+    /// (id, name) of the account's admins.
+    pub admins: Vec<(i64, String)>,
 }

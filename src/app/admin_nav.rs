@@ -9,6 +9,7 @@ pub fn AdminNav() -> impl IntoView {
         <nav class="sub-nav" aria-label="Administration">
             <A href="/admin/admins">"Admin Management"</A>
             <A href="/admin/settings">"Settings"</A>
+            <A href="/admin/audit">"Audit log"</A>
         </nav>
     }
 }

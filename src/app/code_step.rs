@@ -17,6 +17,7 @@ pub fn CodeStepPage() -> impl IntoView {
         }
     });
     let pending = action.pending();
+    let recovery = RwSignal::new(false);
     view! {
         <Title text="Two-factor authentication" />
         <section class="auth-card" aria-labelledby="code-title">
@@ -28,27 +29,40 @@ pub fn CodeStepPage() -> impl IntoView {
             <FormAlert error />
             <ActionForm action>
                 <div class="field">
-                    <label for="code">"2FA security code"</label>
+                    <label for="code">{move || if recovery.get() { "Recovery code" } else { "2FA security code" }}</label>
                     <input
                         id="code"
                         name="code"
                         type="text"
                         class="code-input"
-                        inputmode="numeric"
-                        autocomplete="one-time-code"
-                        maxlength="9"
+                        inputmode=move || if recovery.get() { "text" } else { "numeric" }
+                        autocomplete=move || if recovery.get() { "off" } else { "one-time-code" }
+                        autocapitalize="characters"
+                        spellcheck="false"
+                        maxlength="16"
                         required
                         autofocus
                         aria-invalid=is_invalid(error, "code")
                         aria-describedby="code-hint code-error"
                     />
-                    <p class="hint" id="code-hint">"The code changes every 30 seconds."</p>
+                    <p class="hint" id="code-hint">
+                        {move || if recovery.get() {
+                            "One of the codes you saved when you set up 2FA, like ABCDE-23456. Each works once."
+                        } else {
+                            "The code changes every 30 seconds."
+                        }}
+                    </p>
                     <FieldError id="code-error" field="code" error />
                 </div>
                 <button type="submit" class="button-primary button-wide" disabled=move || pending.get()>
                     {move || if pending.get() { "Checking…" } else { "Verify" }}
                 </button>
             </ActionForm>
+            <p class="hint">
+                <button type="button" class="button-link" on:click=move |_| recovery.update(|r| *r = !*r)>
+                    {move || if recovery.get() { "Use a code from your authenticator app" } else { "Use a recovery code instead" }}
+                </button>
+            </p>
             <ResetRequestPanel />
             <p class="auth-footer">
                 <a href="/login" rel="external">"Sign in as someone else"</a>

@@ -5,6 +5,7 @@ mod admin_edit;
 mod admin_management;
 mod admin_nav;
 mod admin_settings;
+mod audit_log;
 mod bell;
 mod code_step;
 mod dashboard;
@@ -16,7 +17,9 @@ mod new_password;
 mod not_found;
 mod password_card;
 mod profile;
+mod recovery_codes;
 mod reset_request_panel;
+mod security_cards;
 mod sign_in;
 mod sign_out_button;
 mod toasts;
@@ -87,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/admins") view=admin_management::AdminManagementPage />
                     <Route path=path!("/admin/admins/:id") view=admin_edit::EditAdminPage />
                     <Route path=path!("/admin/settings") view=admin_settings::SettingsPage />
+                    <Route path=path!("/admin/audit") view=audit_log::AuditLogPage />
                 </Routes>
             </main>
         </Router>

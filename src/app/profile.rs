@@ -2,6 +2,7 @@
 
 use super::errors::error_page;
 use super::password_card::PasswordCard;
+use super::security_cards::{RecoveryCard, SessionsCard};
 use super::two_factor_card::TwoFactorCard;
 use crate::api::profile::get_profile;
 use leptos::prelude::*;
@@ -25,6 +26,7 @@ pub fn ProfilePage() -> impl IntoView {
                     Err(e) => return error_page(e),
                 };
                 let me = p.me.clone();
+                let (totp_enabled, recovery_left) = (p.totp_enabled, p.recovery_codes_left);
                 view! {
                     <div class="cards">
                         <section class="card" aria-labelledby="details-title">
@@ -44,7 +46,14 @@ pub fn ProfilePage() -> impl IntoView {
                                 profile.refetch();
                             }
                         />
+                        {totp_enabled.then(|| view! {
+                            <RecoveryCard left=recovery_left on_change=move |message: String| {
+                                notice.set(Some(message));
+                                profile.refetch();
+                            } />
+                        })}
                         <PasswordCard on_change=move |message: String| notice.set(Some(message)) />
+                        <SessionsCard />
                     </div>
                 }
                 .into_any()

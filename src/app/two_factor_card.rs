@@ -1,6 +1,7 @@
 //! "Enable Two-Factor Authentication": the switch on the profile, the QR setup and turning off.
 
 use super::errors::{FieldError, FormAlert, is_invalid};
+use super::recovery_codes::RecoveryCodes;
 use crate::api::error::AppError;
 use crate::api::profile::{ConfirmTotpSetup, DisableTotp, StartTotpSetup};
 use crate::api::types::{Profile, TotpSetup};
@@ -105,12 +106,28 @@ pub fn SetupPanel(
 ) -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotpSetup>::new();
     let error = Signal::derive(move || confirm.value().get().and_then(Result::err));
-    Effect::new(move |_| {
-        if let Some(Ok(next)) = confirm.value().get() {
-            on_done.run(next);
-        }
-    });
     let pending = confirm.pending();
+    move || match confirm.value().get() {
+        // Turned on: the recovery codes first, then on.
+        Some(Ok(done)) => {
+            let next = done.next.clone();
+            view! {
+                <div class="alert alert-ok" role="status"><p>"Two-factor authentication is on."</p></div>
+                <RecoveryCodes codes=done.recovery_codes on_saved=move |_| on_done.run(next.clone()) />
+            }
+            .into_any()
+        }
+        _ => setup_form(setup.clone(), on_cancel, confirm, error, pending).into_any(),
+    }
+}
+
+fn setup_form(
+    setup: TotpSetup,
+    on_cancel: Option<Callback<()>>,
+    confirm: ServerAction<ConfirmTotpSetup>,
+    error: Signal<Option<AppError>>,
+    pending: Memo<bool>,
+) -> impl IntoView {
     view! {
         <div class="setup" role="group" aria-labelledby="setup-title">
             <h3 id="setup-title">"Set up your authenticator app"</h3>

@@ -6,10 +6,13 @@
 pub mod access;
 pub mod admin_list;
 pub mod admin_rules;
+pub mod device;
 pub mod enforcement;
 pub mod identity;
 pub mod rate_limit;
+pub mod recovery;
 pub mod reset;
 pub mod role;
+pub mod throttle;
 pub mod time;
 pub mod totp;

@@ -13,6 +13,31 @@ pub fn format_utc(unix_seconds: i64) -> String {
     )
 }
 
+/// "2026-11-27" → unix seconds at 00:00 UTC that day.
+pub fn parse_date(value: &str) -> Option<i64> {
+    let mut parts = value.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    // Reject dates that do not exist (2026-02-30).
+    (civil_from_days(days) == (year, month, day)).then_some(days * 86_400)
+}
+
+/// Howard Hinnant's civil-to-days algorithm.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -38,5 +63,25 @@ mod tests {
         assert_eq!(format_utc(1_111_111_109), "2005-03-18 01:58 UTC");
         assert_eq!(format_utc(1_795_811_460), "2026-11-27 20:31 UTC");
         assert_eq!(format_utc(-1), "1969-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn parses_dates() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-02-29"), Some(951_782_400));
+        assert_eq!(
+            parse_date("2026-11-27").map(format_utc).as_deref(),
+            Some("2026-11-27 00:00 UTC")
+        );
+        for bad in [
+            "",
+            "2026-02-30",
+            "2026-13-01",
+            "27.11.2026",
+            "2026-11",
+            "99999-01-01",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 }

@@ -11,10 +11,10 @@ use crate::domain::admin_rules::{self, AdminState};
 use crate::domain::enforcement;
 use crate::domain::identity;
 use crate::domain::role::Role;
-use crate::server::auth::{SignedIn, state};
+use crate::server::auth::{Client, SignedIn, state};
 use crate::server::db::admin_table::{self, Changes, EditError, TableRow};
 use crate::server::db::{accounts, admins};
-use crate::server::{internal, now};
+use crate::server::{internal, notify, now};
 
 pub fn settings(signed_in: &SignedIn) -> AccountSettings {
     AccountSettings {
@@ -26,6 +26,7 @@ pub fn settings(signed_in: &SignedIn) -> AccountSettings {
 pub async fn save_settings(
     signed_in: &SignedIn,
     force_2fa: bool,
+    client: &Client,
 ) -> Result<AccountSettings, AppError> {
     let db = &state()?.db;
     accounts::set_force_2fa(db, signed_in.account.id, force_2fa)
@@ -37,6 +38,20 @@ pub async fn save_settings(
         force_2fa,
         "account 2FA setting saved"
     );
+    if force_2fa != signed_in.account.force_2fa {
+        notify::audit(
+            Some(signed_in.account.id),
+            Some(signed_in.admin.id),
+            None,
+            "enforcement_changed",
+            &format!(
+                "Force two-factor authentication {}",
+                if force_2fa { "on" } else { "off" }
+            ),
+            client,
+        )
+        .await?;
+    }
     Ok(AccountSettings {
         account_name: signed_in.account.name.clone(),
         force_2fa,
@@ -157,6 +172,7 @@ pub struct NewAdminForm<'a> {
 pub async fn add_admin(
     signed_in: &SignedIn,
     form: NewAdminForm<'_>,
+    client: &Client,
 ) -> Result<AddedAdmin, AppError> {
     let email = identity::email(form.email)?;
     let username = identity::username(form.username)?;
@@ -199,6 +215,15 @@ pub async fn add_admin(
         admin = id,
         "admin added"
     );
+    notify::audit(
+        Some(signed_in.account.id),
+        Some(signed_in.admin.id),
+        Some(id),
+        "admin_created",
+        &format!("{email} as {}", role.as_str()),
+        client,
+    )
+    .await?;
     Ok(AddedAdmin { id, name })
 }
 
@@ -209,7 +234,12 @@ pub struct EditForm<'a> {
     pub enforce_2fa: &'a str,
 }
 
-pub async fn edit_admin(signed_in: &SignedIn, id: i64, form: EditForm<'_>) -> Result<(), AppError> {
+pub async fn edit_admin(
+    signed_in: &SignedIn,
+    id: i64,
+    form: EditForm<'_>,
+    client: &Client,
+) -> Result<(), AppError> {
     let name = identity::display_name("name", form.name)?;
     let role = parse_role(form.role)?;
     let enforce_2fa = parse_enforce(form.enforce_2fa)?;
@@ -218,6 +248,10 @@ pub async fn edit_admin(signed_in: &SignedIn, id: i64, form: EditForm<'_>) -> Re
         active: form.active,
     };
     let db = &state()?.db;
+    let before = admins::find_in_account(db, signed_in.account.id, id)
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
     admin_table::edit(
         db,
         signed_in.account.id,
@@ -251,5 +285,36 @@ pub async fn edit_admin(signed_in: &SignedIn, id: i64, form: EditForm<'_>) -> Re
         enforce_2fa = ?enforce_2fa,
         "admin changed"
     );
+    let account = Some(signed_in.account.id);
+    notify::audit(
+        account,
+        Some(signed_in.admin.id),
+        Some(id),
+        "admin_changed",
+        &format!(
+            "name {:?}, role {}, active {}",
+            name,
+            role.as_str(),
+            form.active
+        ),
+        client,
+    )
+    .await?;
+    if before.enforce_2fa != enforce_2fa {
+        let value = match enforce_2fa {
+            None => "account setting",
+            Some(true) => "on",
+            Some(false) => "off",
+        };
+        notify::audit(
+            account,
+            Some(signed_in.admin.id),
+            Some(id),
+            "enforcement_changed",
+            &format!("Enforce 2FA: {value}"),
+            client,
+        )
+        .await?;
+    }
     Ok(())
 }

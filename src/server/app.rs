@@ -4,10 +4,11 @@
 use crate::api::error::AppError;
 use crate::app::{App, shell};
 use crate::domain::access::{PageAccess, needs_super_admin, page_access};
-use crate::server::auth::current_auth;
+use crate::server::auth::current_auth_with;
 use crate::server::config::Config;
 use crate::server::db::sessions::SqlSessionStore;
 use crate::server::db::{Db, admins};
+use crate::server::guards::{self, CspNonce};
 use crate::server::live::{self, Hub};
 use crate::server::mailer::Mailer;
 use crate::server::password::Passwords;
@@ -19,14 +20,19 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::{PeerIpKeyExtractor, SmartIpKeyExtractor};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain http (development).
 pub const SESSION_COOKIE: &str = "mssp_session";
+/// Name of the session cookie when served over https.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-mssp_session";
 
 /// Opens the database (applying migrations) and builds the shared state.
 pub async fn build_state(config: Config, leptos: LeptosOptions) -> Result<AppState, String> {
@@ -41,6 +47,19 @@ pub async fn build_state(config: Config, leptos: LeptosOptions) -> Result<AppSta
         Some(url) => Some(Mailer::new(url, &config.smtp_from)?),
         None => None,
     };
+    let keyring =
+        crate::server::keyring::Keyring::load(config.secret_keys.as_deref(), &config.key_file)
+            .map_err(|e| e.to_string())?;
+    // Secrets stored before encryption (or under a retired key) are sealed with the current key.
+    let resealed = crate::server::db::totp::reseal_all(&db, &keyring)
+        .await
+        .map_err(|e| format!("encrypting stored secrets: {e}"))?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "encrypted stored TOTP secrets with the current key"
+        );
+    }
     let hub = Hub::new(db.clone());
     hub.spawn_postgres_relay(config.database_url.clone());
     Ok(AppState {
@@ -49,6 +68,7 @@ pub async fn build_state(config: Config, leptos: LeptosOptions) -> Result<AppSta
         config: Arc::new(config),
         leptos,
         hub,
+        keyring,
         mailer,
     })
 }
@@ -57,8 +77,15 @@ pub async fn build_state(config: Config, leptos: LeptosOptions) -> Result<AppSta
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let store = SqlSessionStore::new(state.db.clone());
+    // Over https the cookie gets the __Host- prefix: Secure, Path=/ and no Domain, enforced by
+    // the browser.
+    let cookie_name = if state.config.cookie_secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    };
     let sessions = SessionManagerLayer::new(store)
-        .with_name(SESSION_COOKIE)
+        .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.cookie_secure)
@@ -67,19 +94,31 @@ pub fn router(state: AppState) -> Router {
             state.config.session_idle_minutes,
         ))));
     let leptos = state.leptos.clone();
-    Router::new()
+    let router = Router::new()
         .route("/api/events", axum::routing::get(live::events))
         // Administration opens on Admin Management (the page guard has checked the role).
         .route(
             "/admin",
             axum::routing::get(|| async { Redirect::to("/admin/admins") }),
         )
+        .route(
+            "/admin/audit.csv",
+            axum::routing::get(crate::server::audit_log::csv),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
             {
                 let state = state.clone();
-                move || provide_context(state.clone())
+                move || {
+                    provide_context(state.clone());
+                    // The nonce the security-headers layer put in this response's CSP.
+                    let nonce = use_context::<http::request::Parts>()
+                        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+                    if let Some(CspNonce(nonce)) = nonce {
+                        provide_context(leptos::nonce::Nonce::from_value(nonce));
+                    }
+                }
             },
             move || shell(leptos.clone()),
         )
@@ -87,7 +126,40 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))
         .layer(sessions)
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guards::same_origin_only,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guards::security_headers,
+        ));
+    rate_limited(router, &state).with_state(state)
+}
+
+/// Requests per second per client address (tower_governor), answered like server-function
+/// errors when exceeded.
+fn rate_limited(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let per_second = u64::from(state.config.requests_per_second.max(1));
+    let period_ms = (1000 / per_second).max(1);
+    let burst = state.config.requests_per_second.max(1).saturating_mul(10);
+    if state.config.trust_proxy {
+        let config = GovernorConfigBuilder::default()
+            .per_millisecond(period_ms)
+            .burst_size(burst)
+            .key_extractor(SmartIpKeyExtractor)
+            .finish()
+            .expect("valid rate limit");
+        router.layer(GovernorLayer::new(config).error_handler(guards::too_many_requests))
+    } else {
+        let config = GovernorConfigBuilder::default()
+            .per_millisecond(period_ms)
+            .burst_size(burst)
+            .key_extractor(PeerIpKeyExtractor)
+            .finish()
+            .expect("valid rate limit");
+        router.layer(GovernorLayer::new(config).error_handler(guards::too_many_requests))
+    }
 }
 
 /// Pages check the session on the server before anything renders: not signed in goes to the
@@ -102,7 +174,7 @@ async fn page_guard(
     if path.starts_with("/api/") || path.starts_with("/pkg/") {
         return next.run(req).await;
     }
-    let auth = match current_auth(&session).await {
+    let auth = match current_auth_with(&session, state.config.session_max_hours).await {
         Ok(auth) => auth,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };

@@ -28,6 +28,9 @@ pub struct SessionAuth {
     pub signed_in_at: i64,
     pub user_agent: Option<String>,
     pub client_ip: Option<String>,
+    /// Unix time of the last request seen (updated at most once a minute).
+    #[serde(default)]
+    pub last_seen: i64,
 }
 
 impl SessionAuth {
@@ -95,16 +98,37 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
     internal(format!("session store: {e}"))
 }
 
-/// The session's sign-in state; a pending second factor that ran out ends the session.
+/// The session's sign-in state. A pending step that ran out, or a session older than its
+/// absolute lifetime, ends the session. Activity is noted at most once a minute, which keeps
+/// the idle timeout (the cookie's and the store's expiry) moving.
 pub async fn current_auth(session: &Session) -> Result<Option<SessionAuth>, AppError> {
+    let max_hours = state()?.config.session_max_hours;
+    current_auth_with(session, max_hours).await
+}
+
+/// `current_auth` outside a server function (middleware), with the lifetime given.
+pub async fn current_auth_with(
+    session: &Session,
+    max_hours: u32,
+) -> Result<Option<SessionAuth>, AppError> {
     let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
-    match auth {
-        Some(auth) if auth.stage.is_expired(now()) => {
-            session.flush().await.map_err(session_error)?;
-            Ok(None)
-        }
-        other => Ok(other),
+    let Some(mut auth) = auth else {
+        return Ok(None);
+    };
+    let now = now();
+    let too_old = now - auth.signed_in_at >= i64::from(max_hours) * 3600;
+    if auth.stage.is_expired(now) || too_old {
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
     }
+    if now - auth.last_seen >= 60 {
+        auth.last_seen = now;
+        session
+            .insert(AUTH_KEY, &auth)
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(Some(auth))
 }
 
 /// Moves the session to `stage` for `admin`, under a new session id (no fixation).
@@ -115,9 +139,14 @@ pub async fn enter_stage(
     client: &Client,
 ) -> Result<(), AppError> {
     let previous = current_auth(session).await?;
+    // The steps after the password keep the time of the password step (the absolute
+    // lifetime counts from it).
     let signed_in_at = match (&previous, stage) {
-        // Passing the code step keeps the time of the password step.
-        (Some(prev), Stage::Complete) if prev.admin_id == admin.id => prev.signed_in_at,
+        (Some(prev), later)
+            if prev.admin_id == admin.id && !matches!(later, Stage::AwaitingCode { .. }) =>
+        {
+            prev.signed_in_at
+        }
         _ => now(),
     };
     session.cycle_id().await.map_err(session_error)?;
@@ -128,6 +157,7 @@ pub async fn enter_stage(
         signed_in_at,
         user_agent: client.user_agent.clone(),
         client_ip: client.ip.clone(),
+        last_seen: now(),
     };
     session
         .insert(AUTH_KEY, auth)

@@ -18,6 +18,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Serve(args)) => serve(cli.config, args).await,
         Some(Command::CreateAccount(args)) => create_account(cli.config, args).await,
         Some(Command::Reset2fa(args)) => reset_2fa(cli.config, args).await,
+        Some(Command::RotateKey) => rotate_key(cli.config).await,
     }
 }
 
@@ -219,5 +220,18 @@ async fn reset_2fa(config: Config, args: Reset2faArgs) -> Result<(), String> {
             admin.email
         );
     }
+    Ok(())
+}
+
+async fn rotate_key(config: Config) -> Result<(), String> {
+    let state = state_for(config).await?;
+    let id = state.keyring.rotate().map_err(|e| e.to_string())?;
+    let resealed = totp::reseal_all(&state.db, &state.keyring)
+        .await
+        .map_err(|e| format!("re-encrypting: {e}"))?;
+    println!(
+        "Added key {id} to {} and re-encrypted {resealed} stored secret(s) with it. Older keys stay in the file.",
+        state.config.key_file.display()
+    );
     Ok(())
 }

@@ -21,6 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Add a new key to the key file and re-encrypt every stored secret with it. Old keys stay
+    /// in the file (values not yet re-encrypted, and other running instances, still need them).
+    RotateKey,
     /// Serve the dashboard (the default).
     Serve(ServeArgs),
     /// Create an MSSP account and its super admin. The password is read from standard input
@@ -107,6 +110,103 @@ pub struct Config {
     )]
     pub totp_issuer: String,
 
+    /// Key file for secrets at rest (created with mode 0600 when missing). Back it up: without
+    /// it the stored TOTP secrets cannot be read.
+    #[arg(
+        long,
+        env = "MSSP_KEY_FILE",
+        default_value = "mssp-dashboard.key",
+        global = true
+    )]
+    pub key_file: std::path::PathBuf,
+
+    /// Keys given directly instead of the key file: `id:base64,id:base64` (32-byte keys, the
+    /// last one current).
+    #[arg(long, env = "MSSP_SECRET_KEYS", hide_env_values = true, global = true)]
+    pub secret_keys: Option<String>,
+
+    /// Absolute lifetime of a session in hours, however active it is.
+    #[arg(
+        long,
+        env = "MSSP_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub session_max_hours: u32,
+
+    /// Wrong 2FA codes in a row before the code step locks for the admin.
+    #[arg(
+        long,
+        env = "MSSP_CODE_MAX_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub code_max_failures: u32,
+
+    /// First lock of the code step in seconds; each further wrong code doubles it.
+    #[arg(
+        long,
+        env = "MSSP_CODE_LOCK_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub code_lock_seconds: u32,
+
+    /// Wrong passwords in a row for one admin (or one unknown name) before its password step
+    /// locks.
+    #[arg(
+        long,
+        env = "MSSP_PASSWORD_MAX_FAILURES",
+        default_value_t = 10,
+        global = true
+    )]
+    pub password_max_failures: u32,
+
+    /// First lock of the password step in seconds; doubles with each further failure.
+    #[arg(
+        long,
+        env = "MSSP_PASSWORD_LOCK_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub password_lock_seconds: u32,
+
+    /// Failed sign-in steps from one client address (within an hour) before it is slowed.
+    #[arg(
+        long,
+        env = "MSSP_ADDRESS_MAX_FAILURES",
+        default_value_t = 30,
+        global = true
+    )]
+    pub address_max_failures: u32,
+
+    /// First lock of a client address in seconds; doubles with each further failure.
+    #[arg(
+        long,
+        env = "MSSP_ADDRESS_LOCK_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub address_lock_seconds: u32,
+
+    /// The longest lock of any kind, in seconds.
+    #[arg(
+        long,
+        env = "MSSP_MAX_LOCK_SECONDS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub max_lock_seconds: u32,
+
+    /// Requests per second one client address may make to the server functions (burst: 10×).
+    #[arg(
+        long,
+        env = "MSSP_REQUESTS_PER_SECOND",
+        default_value_t = 20,
+        global = true
+    )]
+    pub requests_per_second: u32,
+
     /// Session idle timeout in minutes.
     #[arg(
         long,
@@ -149,6 +249,26 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn code_policy(&self) -> crate::domain::throttle::Policy {
+        self.policy(self.code_max_failures, self.code_lock_seconds)
+    }
+
+    pub fn password_policy(&self) -> crate::domain::throttle::Policy {
+        self.policy(self.password_max_failures, self.password_lock_seconds)
+    }
+
+    pub fn address_policy(&self) -> crate::domain::throttle::Policy {
+        self.policy(self.address_max_failures, self.address_lock_seconds)
+    }
+
+    fn policy(&self, max_failures: u32, lock_seconds: u32) -> crate::domain::throttle::Policy {
+        crate::domain::throttle::Policy {
+            max_failures: i64::from(max_failures.max(1)),
+            base_lock_seconds: i64::from(lock_seconds.max(1)),
+            max_lock_seconds: i64::from(self.max_lock_seconds.max(1)),
+        }
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()

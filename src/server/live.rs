@@ -8,7 +8,7 @@
 
 use crate::api::types::LiveEvent;
 use crate::domain::access::Stage;
-use crate::server::auth::current_auth;
+use crate::server::auth::current_auth_with;
 use crate::server::db::{Backend, Db, admins};
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -146,7 +146,9 @@ impl Subscriber {
 
 /// Decides from the session (and the admin's current role) who may listen.
 async fn subscriber(state: &AppState, session: &Session) -> Option<Subscriber> {
-    let auth = current_auth(session).await.ok()??;
+    let auth = current_auth_with(session, state.config.session_max_hours)
+        .await
+        .ok()??;
     let admin = admins::find_in_account(&state.db, auth.account_id, auth.admin_id)
         .await
         .ok()??;

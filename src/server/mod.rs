@@ -3,17 +3,22 @@
 
 pub mod administration;
 pub mod app;
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod guards;
+pub mod keyring;
 pub mod live;
 pub mod mailer;
+pub mod notify;
 pub mod password;
 pub mod qr;
 pub mod resets;
 pub mod secrets;
 pub mod seed;
+pub mod session_admin;
 pub mod signin;
 pub mod state;
 pub mod two_factor;

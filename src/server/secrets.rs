@@ -15,6 +15,13 @@ impl TotpSecret {
         TotpSecret(bytes)
     }
 
+    /// From stored bytes; `None` unless 16 to 64 bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<TotpSecret> {
+        (16..=64)
+            .contains(&bytes.len())
+            .then_some(TotpSecret(bytes))
+    }
+
     pub fn from_base32(value: &str) -> Option<TotpSecret> {
         totp_rs::Secret::try_from_base32(value)
             .ok()

@@ -3,12 +3,13 @@
 
 use crate::api::error::AppError;
 use crate::domain::access::{SignInFacts, Stage, stage_after_password, stage_after_second_factor};
-use crate::domain::{enforcement, identity, totp as policy};
+use crate::domain::throttle::Policy;
+use crate::domain::{enforcement, identity, recovery, totp as policy};
 use crate::server::auth::{
     Client, SignedIn, enter_stage, require_password_change, require_pending_code, session, state,
 };
-use crate::server::db::{accounts, admins, sessions, totp};
-use crate::server::{internal, now};
+use crate::server::db::{accounts, admins, auth_failures, recovery_codes, sessions, totp};
+use crate::server::{internal, notify, now};
 
 async fn facts(admin: &admins::Admin, account_forces_2fa: bool) -> Result<SignInFacts, AppError> {
     let db = &state()?.db;
@@ -32,13 +33,57 @@ async fn advance(
         admins::record_sign_in(&state()?.db, admin.id, now())
             .await
             .map_err(internal)?;
+        notify::audit(
+            Some(admin.account_id),
+            Some(admin.id),
+            Some(admin.id),
+            "sign_in_succeeded",
+            "",
+            client,
+        )
+        .await?;
         tracing::info!(admin = admin.id, "signed in");
     }
     Ok(stage.page().to_string())
 }
 
+/// The counters a sign-in step consults, by key.
+fn address_key(step: &str, client: &Client) -> Option<String> {
+    client.ip.as_ref().map(|ip| format!("{step}:ip:{ip}"))
+}
+
+/// Refuses with 429 while any of `keys` is locked.
+async fn check_locks(keys: &[(String, Policy)]) -> Result<(), AppError> {
+    let db = &state()?.db;
+    let now = now();
+    for (key, policy) in keys {
+        let counter = auth_failures::get(db, key).await.map_err(internal)?;
+        policy
+            .check(counter, now)
+            .map_err(|retry_after_seconds| AppError::TooManyRequests {
+                retry_after_seconds,
+            })?;
+    }
+    Ok(())
+}
+
+/// Counts a failure on each of `keys`; answers whether one of them locked now.
+async fn count_failure(keys: &[(String, Policy)]) -> Result<bool, AppError> {
+    let db = &state()?.db;
+    let now = now();
+    let mut locked = false;
+    for (key, policy) in keys {
+        locked |= auth_failures::record_failure(db, key, *policy, now)
+            .await
+            .map_err(internal)?
+            .is_some();
+    }
+    Ok(locked)
+}
+
 /// Checks the password and moves the session to its next stage. Unknown admin, wrong
-/// password: the same answer after the same work.
+/// password: the same answer after the same work. Wrong passwords are counted per admin (per
+/// name when no admin has it, so both behave alike) and per client address.
 pub async fn password_step(
     identifier: &str,
     password: &str,
@@ -47,22 +92,55 @@ pub async fn password_step(
     let identifier = identity::sign_in_identifier(identifier)?;
     let password = identity::sign_in_password(password)?;
     let st = state()?;
+    let address = address_key("password", client).map(|k| (k, st.config.address_policy()));
+    // A locked address costs no hash.
+    check_locks(address.as_slice()).await?;
     let admin = admins::find_by_identifier(&st.db, &identifier)
         .await
         .map_err(internal)?;
+    let name_key = match &admin {
+        Some(a) => format!("password:admin:{}", a.id),
+        None => format!("password:name:{identifier}"),
+    };
+    let mut keys: Vec<(String, Policy)> = vec![(name_key.clone(), st.config.password_policy())];
+    keys.extend(address);
+    check_locks(&keys).await?;
     let matches = st
         .passwords
         .verify(password, admin.as_ref().map(|a| &a.password_hash))
         .await?;
     let admin = match admin {
         Some(admin) if matches => admin,
-        _ => {
+        other => {
+            count_failure(&keys).await?;
+            let target = other.as_ref();
+            notify::audit(
+                target.map(|a| a.account_id),
+                None,
+                target.map(|a| a.id),
+                "sign_in_failed",
+                "wrong password",
+                client,
+            )
+            .await?;
             tracing::info!(ip = ?client.ip, "sign-in failed");
             return Err(AppError::BadCredentials);
         }
     };
+    auth_failures::clear(&st.db, &name_key)
+        .await
+        .map_err(internal)?;
     if !admin.active {
         // Only said to someone who knows the password.
+        notify::audit(
+            Some(admin.account_id),
+            None,
+            Some(admin.id),
+            "sign_in_failed",
+            "inactive admin",
+            client,
+        )
+        .await?;
         return Err(AppError::Forbidden(
             "This admin is deactivated. Ask your super admin to reactivate you.".into(),
         ));
@@ -81,13 +159,144 @@ pub async fn password_step(
     .await
 }
 
-/// Checks the 2FA security code of a session that passed the password step.
+/// What the admin typed at the code step.
+enum SecondFactor {
+    Totp,
+    RecoveryCode(String),
+}
+
+fn second_factor(input: &str) -> Result<SecondFactor, AppError> {
+    if policy::normalize_code(input).is_ok() {
+        Ok(SecondFactor::Totp)
+    } else if let Some(code) = recovery::normalize(input) {
+        Ok(SecondFactor::RecoveryCode(code))
+    } else {
+        Err(AppError::invalid(
+            "code",
+            "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+        ))
+    }
+}
+
+/// Checks the 2FA security code (or a recovery code) of a session that passed the password
+/// step. Wrong codes are counted: after a few in a row the code step locks for a growing
+/// delay, and the account's super admins are told (the password is known to whoever tries).
 pub async fn code_step(code: &str, client: &Client) -> Result<String, AppError> {
     // Shape first: a malformed code costs nothing and tells the admin what to type.
-    policy::normalize_code(code).map_err(|e| AppError::invalid("code", e.to_string()))?;
+    let factor = second_factor(code)?;
     let signed = require_pending_code().await?;
-    let db = &state()?.db;
-    let credential = totp::find(db, signed.admin.id)
+    let st = state()?;
+    let admin = &signed.admin;
+    let mut keys = vec![(format!("code:admin:{}", admin.id), st.config.code_policy())];
+    keys.extend(address_key("code", client).map(|k| (k, st.config.address_policy())));
+    check_locks(&keys).await?;
+    let outcome = match &factor {
+        SecondFactor::Totp => check_totp(admin.id, code).await?,
+        SecondFactor::RecoveryCode(normalized) => {
+            if recovery_codes::consume(&st.db, &st.keyring, admin.id, normalized, now())
+                .await
+                .map_err(internal)?
+            {
+                Ok(())
+            } else {
+                Err(AppError::invalid(
+                    "code",
+                    "That recovery code is not valid or was already used.",
+                ))
+            }
+        }
+    };
+    if let Err(refused) = outcome {
+        let locked = count_failure(&keys).await?;
+        notify::audit(
+            Some(admin.account_id),
+            Some(admin.id),
+            Some(admin.id),
+            "sign_in_failed",
+            "wrong 2FA code",
+            client,
+        )
+        .await?;
+        if locked {
+            notify::audit(
+                Some(admin.account_id),
+                None,
+                Some(admin.id),
+                "lockout",
+                "repeated wrong 2FA codes",
+                client,
+            )
+            .await?;
+            notify::super_admins(
+                admin.account_id,
+                None,
+                "repeated_wrong_codes",
+                &format!("Repeated wrong 2FA codes for {}", admin.name),
+                &format!(
+                    "Repeated wrong 2FA codes for {} ({}): their code step is locked for a while. \
+                     Whoever tries knows their password.",
+                    admin.name, admin.email
+                ),
+                "/admin/admins",
+            )
+            .await?;
+        }
+        return Err(refused);
+    }
+    auth_failures::clear(&st.db, &keys[0].0)
+        .await
+        .map_err(internal)?;
+    if let SecondFactor::RecoveryCode(_) = factor {
+        let left = recovery_codes::remaining(&st.db, admin.id)
+            .await
+            .map_err(internal)?;
+        notify::audit(
+            Some(admin.account_id),
+            Some(admin.id),
+            Some(admin.id),
+            "recovery_code_used",
+            &format!("{left} left"),
+            client,
+        )
+        .await?;
+        notify::admin(
+            admin,
+            "recovery_code_used",
+            "A recovery code was used",
+            &format!("A recovery code was used to sign in to your account; {left} left."),
+        )
+        .await?;
+        notify::super_admins(
+            admin.account_id,
+            Some(admin.id),
+            "recovery_code_used",
+            &format!("{} used a recovery code", admin.name),
+            &format!(
+                "{} signed in with a recovery code ({left} left).",
+                admin.name
+            ),
+            "/admin/admins",
+        )
+        .await?;
+    }
+    // The authenticator (or a recovery code) works: a pending reset request is moot.
+    crate::server::resets::withdraw_pending(signed.account.id, admin.id, &admin.name, client)
+        .await?;
+    let facts = facts(admin, signed.account.force_2fa).await?;
+    advance(
+        &signed.session,
+        admin,
+        stage_after_second_factor(facts, now()),
+        client,
+    )
+    .await
+}
+
+/// A TOTP code against the admin's credential; the outer error is internal, the inner one the
+/// refusal to count.
+async fn check_totp(admin_id: i64, code: &str) -> Result<Result<(), AppError>, AppError> {
+    let st = state()?;
+    let credential = totp::find(&st.db, &st.keyring, admin_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
@@ -95,40 +304,26 @@ pub async fn code_step(code: &str, client: &Client) -> Result<String, AppError> 
                 "Two-factor authentication is no longer set up for you. Sign in again.".into(),
             )
         })?;
-    let step = policy::verify_code(
+    let step = match policy::verify_code(
         credential.secret.bytes(),
         code,
         now_u64(),
         Some(u64::try_from(credential.last_used_step).unwrap_or(0)),
-    )
-    .map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let step = i64::try_from(step).map_err(internal)?;
-    if !totp::consume_step(db, signed.admin.id, step)
+    ) {
+        Ok(step) => i64::try_from(step).map_err(internal)?,
+        Err(e) => return Ok(Err(AppError::invalid("code", e.to_string()))),
+    };
+    if !totp::consume_step(&st.db, admin_id, step)
         .await
         .map_err(internal)?
     {
         // Another request used this code between our read and our write.
-        return Err(AppError::invalid(
+        return Ok(Err(AppError::invalid(
             "code",
             policy::CodeError::Replayed.to_string(),
-        ));
+        )));
     }
-    // The authenticator works after all: a pending reset request is moot.
-    crate::server::resets::withdraw_pending(
-        signed.account.id,
-        signed.admin.id,
-        &signed.admin.name,
-        client,
-    )
-    .await?;
-    let facts = facts(&signed.admin, signed.account.force_2fa).await?;
-    advance(
-        &signed.session,
-        &signed.admin,
-        stage_after_second_factor(facts, now()),
-        client,
-    )
-    .await
+    Ok(Ok(()))
 }
 
 /// "Skip for now" on a setup offered after a reset; refused when 2FA is enforced.
@@ -203,6 +398,15 @@ pub async fn set_initial_password(
         .await
         .map_err(rename_field)?;
     tracing::info!(admin = signed.admin.id, "initial password replaced");
+    notify::audit(
+        Some(signed.admin.account_id),
+        Some(signed.admin.id),
+        Some(signed.admin.id),
+        "password_changed",
+        "initial password replaced",
+        client,
+    )
+    .await?;
     let mut facts = facts(&signed.admin, signed.account.force_2fa).await?;
     facts.must_change_password = false;
     advance(
@@ -231,6 +435,7 @@ pub async fn change_password(
     current: &str,
     new_password: &str,
     confirm: &str,
+    client: &Client,
 ) -> Result<(), AppError> {
     let st = state()?;
     if current.is_empty() || current.chars().count() > identity::MAX_PASSWORD_CHARS {
@@ -263,6 +468,15 @@ pub async fn change_password(
             .map_err(internal)?;
     }
     tracing::info!(admin = signed.admin.id, "password changed");
+    notify::audit(
+        Some(signed.admin.account_id),
+        Some(signed.admin.id),
+        Some(signed.admin.id),
+        "password_changed",
+        "",
+        client,
+    )
+    .await?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
     pub hub: Hub,
+    pub keyring: crate::server::keyring::Keyring,
     /// Set when SMTP is configured.
     pub mailer: Option<Mailer>,
 }

@@ -242,7 +242,8 @@ async fn force_two_factor_sends_admins_to_setup_after_their_new_password(app: Te
         Authenticator::from_page(setup.assert_ok()["secret_grouped"].as_str().unwrap());
     let code = authenticator.next_code().await;
     let done = browser.call("confirm_totp_setup", &[("code", &code)]).await;
-    assert_eq!(done.assert_ok(), "/");
+    assert_eq!(done.assert_ok()["next"], "/");
+    assert_eq!(done.body["recovery_codes"].as_array().unwrap().len(), 10);
     assert_eq!(
         browser.call("current_admin", &[]).await.assert_ok()["email"],
         admin.email.as_str()

@@ -54,10 +54,23 @@ pub struct TestApp {
     _db: DbGuard,
 }
 
-/// Removes the test's database when the test ends.
+/// Removes the test's database (and its directory) when the test ends.
 enum DbGuard {
     File(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+        dir: std::path::PathBuf,
+    },
+}
+
+impl DbGuard {
+    /// A directory of the test's own.
+    fn dir(&self) -> &std::path::Path {
+        match self {
+            DbGuard::File(dir) | DbGuard::Postgres { dir, .. } => dir,
+        }
+    }
 }
 
 impl Drop for DbGuard {
@@ -66,7 +79,12 @@ impl Drop for DbGuard {
             DbGuard::File(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            DbGuard::Postgres { admin_url, name } => {
+            DbGuard::Postgres {
+                admin_url,
+                name,
+                dir,
+            } => {
+                let _ = std::fs::remove_dir_all(&*dir);
                 let (url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside the test's runtime: use a thread with its own.
                 let _ = std::thread::spawn(move || {
@@ -138,9 +156,15 @@ async fn fresh_database(backend: Backend) -> (String, DbGuard) {
                 .map(|(b, _)| b)
                 .unwrap()
                 .to_string();
+            let dir = std::env::temp_dir().join(unique("mssp_it_pg"));
+            std::fs::create_dir_all(&dir).unwrap();
             (
                 format!("{base}/{name}"),
-                DbGuard::Postgres { admin_url, name },
+                DbGuard::Postgres {
+                    admin_url,
+                    name,
+                    dir,
+                },
             )
         }
     }
@@ -154,6 +178,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) -> TestApp {
     let (url, guard) = fresh_database(backend).await;
     let mut config = Config::for_database(&url);
+    // A key file of this test's own, and no request-rate limit unless a test sets one.
+    config.key_file = guard.dir().join("secrets.key");
+    config.secret_keys = None;
+    config.requests_per_second = 100_000;
     change(&mut config);
     spawn_on(config, guard).await
 }
@@ -533,6 +561,26 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("list_reset_requests", &[("admin_id", "1")]),
     ("list_notifications", &[]),
     ("mark_notifications_read", &[]),
+    ("regenerate_recovery_codes", &[("code", "123456")]),
+    ("list_sessions", &[]),
+    (
+        "end_session",
+        &[(
+            "handle",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+        )],
+    ),
+    ("end_other_sessions", &[]),
+    (
+        "list_audit_log",
+        &[
+            ("admin", ""),
+            ("event", ""),
+            ("from", ""),
+            ("to", ""),
+            ("page", "1"),
+        ],
+    ),
 ];
 
 /// Server functions of the sign-in itself, callable before it is complete (each checks the

@@ -4,6 +4,7 @@
 //! One binary with modules (see kanidm's DO_NOT_ADD_MORE_TESTS_HERE for why).
 
 mod administration;
+mod attacks;
 mod bad_input;
 mod helpers;
 mod resets;

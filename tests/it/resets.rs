@@ -50,15 +50,18 @@ async fn row_of(browser: &Browser, admin_id: i64) -> Value {
         .unwrap()
 }
 
+/// The 2FA reset events of the audit log about `target`, in order.
 async fn audit_events(app: &TestApp, target: i64) -> Vec<String> {
-    sqlx::query("SELECT event FROM audit_log WHERE target_id = $1 ORDER BY id")
-        .bind(target)
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>("event"))
-        .collect()
+    sqlx::query(
+        "SELECT event FROM audit_log WHERE target_id = $1 AND event LIKE '2fa_reset%' ORDER BY id",
+    )
+    .bind(target)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>("event"))
+    .collect()
 }
 
 async fn request_notify_live_and_approve(app: TestApp) {
@@ -108,9 +111,16 @@ async fn request_notify_live_and_approve(app: TestApp) {
         .as_i64()
         .expect("the badge's request");
     // The email reached the loopback SMTP listener.
+    let is_reset_mail = |m: &crate::smtp::Received| m.data.contains("2FA reset requested by");
     let mut mail = None;
     for _ in 0..50 {
-        mail = smtp.inbox.lock().unwrap().first().cloned();
+        mail = smtp
+            .inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| is_reset_mail(m))
+            .cloned();
         if mail.is_some() {
             break;
         }
@@ -123,7 +133,24 @@ async fn request_notify_live_and_approve(app: TestApp) {
         "{}",
         mail.data
     );
-    assert_eq!(smtp.inbox.lock().unwrap().len(), 1);
+    assert_eq!(
+        smtp.inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| is_reset_mail(m))
+            .count(),
+        1
+    );
+    // The admin heard by email when their 2FA was turned on.
+    assert!(
+        smtp.inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.rcpt_to == vec![admin.email.clone()]
+                && m.data.contains("Two-factor authentication turned on"))
+    );
 
     // Approve: the credential and the admin's sessions are gone, live, in every tab.
     super_admin
@@ -178,7 +205,7 @@ async fn request_notify_live_and_approve(app: TestApp) {
     assert_eq!(
         next.call("confirm_totp_setup", &[("code", &code)])
             .await
-            .assert_ok(),
+            .assert_ok()["next"],
         "/"
     );
     // The history and the audit log.

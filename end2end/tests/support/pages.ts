@@ -17,20 +17,45 @@ export async function arriveAt(page: Page, pathname: string): Promise<void> {
   await waitForHydration(page);
 }
 
-/** The header every page shares; its navigation appears only when signed in. */
+/**
+ * The header every page shares; its navigation, the notification bell and the toasts appear
+ * only when signed in.
+ */
 export class Header {
   readonly nav: Locator;
   readonly dashboardLink: Locator;
   readonly administrationLink: Locator;
   readonly profileLink: Locator;
   readonly signOutButton: Locator;
+  /** The bell; its accessible name says how many are unread ("Notifications, 2 unread"). */
+  readonly bellButton: Locator;
+  /** What the bell opens: the newest notifications under an h2 "Notifications". */
+  readonly bellPanel: Locator;
+  readonly bellItems: Locator;
+  /** The live region that shows live events for a few seconds. */
+  readonly toasts: Locator;
 
   constructor(readonly page: Page) {
+    const banner = page.getByRole('banner');
     this.nav = page.getByRole('navigation', { name: 'Main' });
     this.dashboardLink = this.nav.getByRole('link', { name: 'Dashboard', exact: true });
     this.administrationLink = this.nav.getByRole('link', { name: 'Administration', exact: true });
     this.profileLink = this.nav.getByRole('link', { name: 'Profile', exact: true });
-    this.signOutButton = page.getByRole('banner').getByRole('button', { name: 'Sign out' });
+    this.signOutButton = banner.getByRole('button', { name: 'Sign out' });
+    this.bellButton = banner.getByRole('button', { name: /^Notifications, \d+ unread$/ });
+    this.bellPanel = banner.locator('#bell-panel');
+    this.bellItems = this.bellPanel.getByRole('listitem');
+    this.toasts = banner.locator('.toasts[role="status"]');
+  }
+
+  /** The bell's accessible name for this many unread notifications. */
+  static bellLabel(unread: number): string {
+    return `Notifications, ${unread} unread`;
+  }
+
+  /** One toast, by its message. */
+  toast(message: string): Locator {
+    return this.toasts.locator('.toast').filter({ hasText: message });
   }
 
   async signOut(): Promise<void> {
@@ -76,16 +101,30 @@ export class SignInPage {
   }
 }
 
-/** /login/code: the "2FA security code" step. */
+/** /login/code: the "2FA security code" step, with "Request 2FA Reset" below the form. */
 export class CodeStepPage {
   readonly heading: Locator;
   readonly code: Locator;
   readonly verify: Locator;
+  readonly resetPanel: Locator;
+  readonly resetHint: Locator;
+  readonly requestResetButton: Locator;
+  /** "Your super admin has been notified." / "… reset your two-factor authentication." */
+  readonly resetStatus: Locator;
+  /** The denial (or a failed request). */
+  readonly resetAlert: Locator;
+  readonly signInAgainLink: Locator;
 
   constructor(readonly page: Page) {
     this.heading = page.getByRole('heading', { level: 1, name: 'Two-factor authentication' });
     this.code = page.getByLabel('2FA security code');
     this.verify = page.getByRole('button', { name: 'Verify', exact: true });
+    this.resetPanel = page.locator('main .reset-request');
+    this.resetHint = this.resetPanel.getByText('Lost your authenticator app?', { exact: true });
+    this.requestResetButton = this.resetPanel.getByRole('button', { name: 'Request 2FA Reset', exact: true });
+    this.resetStatus = this.resetPanel.getByRole('status');
+    this.resetAlert = this.resetPanel.getByRole('alert');
+    this.signInAgainLink = this.resetStatus.getByRole('link', { name: 'Sign in again', exact: true });
   }
 
   async goto(): Promise<void> {
@@ -134,7 +173,8 @@ export class ProfilePage {
     this.header = new Header(page);
     this.heading = page.getByRole('heading', { level: 1, name: 'Profile' });
     this.twoFactorSwitch = page.getByRole('switch', { name: 'Enable Two-Factor Authentication' });
-    this.status = page.getByRole('status');
+    // The page's own message (the header's toast region is a status region too).
+    this.status = page.locator('main .notice-slot[role="status"]');
     this.setupPanel = page.getByRole('group', { name: 'Set up your authenticator app' });
     this.qr = this.setupPanel.locator('.qr');
     this.secret = this.setupPanel.getByTestId('totp-secret');
@@ -262,6 +302,21 @@ export class AdminManagementPage {
     return this.row(email).locator('td.cell-2fa');
   }
 
+  /** The yellow "Reset requested" badge in "2FA Activation" while a 2FA reset request waits. */
+  resetBadge(email: string): Locator {
+    return this.twoFactorCell(email).locator('span.badge-reset');
+  }
+
+  /** Approves a waiting 2FA reset request (aria-label "Reset 2FA of {name}"). */
+  resetButton(name: string): Locator {
+    return this.table.getByRole('button', { name: `Reset 2FA of ${name}`, exact: true });
+  }
+
+  /** Denies a waiting 2FA reset request (aria-label "Deny 2FA reset of {name}"). */
+  denyButton(name: string): Locator {
+    return this.table.getByRole('button', { name: `Deny 2FA reset of ${name}`, exact: true });
+  }
+
   /** "Enforce 2FA": see `Enforcement`. */
   enforceCell(email: string): Locator {
     return this.row(email).locator('td.cell-enforce');
@@ -301,7 +356,8 @@ export class AdminManagementPage {
     await this.createButton.click();
     // The panel closes once the admin exists.
     await expect(this.addPanel).toBeHidden();
-    // Soft: a wrong message fails the test but lets the rest of the story run.
+    // Soft: a wrong message (e.g. without the name) fails the test but lets the rest of the
+    // story run.
     await expect.soft(this.notice).toHaveText(
       `Added ${admin.name}. Give them their initial password; they choose a new one at their first sign-in.`,
     );
@@ -401,6 +457,9 @@ export class NewPasswordPage {
 /** /login/setup-2fa: the required 2FA setup when it is enforced and not set up. */
 export class ForcedSetupPage {
   readonly heading: Locator;
+  readonly lead: Locator;
+  /** Only when 2FA is not enforced for the admin (after a reset by their super admin). */
+  readonly skipButton: Locator;
   readonly setupPanel: Locator;
   readonly qr: Locator;
   readonly secret: Locator;
@@ -410,6 +469,8 @@ export class ForcedSetupPage {
 
   constructor(readonly page: Page) {
     this.heading = page.getByRole('heading', { level: 1, name: 'Set up two-factor authentication' });
+    this.lead = page.locator('main p.lead');
+    this.skipButton = page.getByRole('button', { name: 'Skip for now', exact: true });
     this.setupPanel = page.getByRole('group', { name: 'Set up your authenticator app' });
     this.qr = this.setupPanel.locator('.qr');
     this.secret = this.setupPanel.getByTestId('totp-secret');
@@ -427,6 +488,35 @@ export class ForcedSetupPage {
   async submitCode(code: string): Promise<void> {
     await this.code.fill(code);
     await this.turnOn.click();
+  }
+}
+
+/**
+ * "Your recovery codes", shown once right after 2FA is turned on (on the profile and in the
+ * required setup of a sign-in), before the page goes on.
+ */
+export class RecoveryCodesPanel {
+  readonly group: Locator;
+  readonly codes: Locator;
+  readonly savedButton: Locator;
+
+  constructor(readonly page: Page) {
+    this.group = page.getByRole('group', { name: 'Your recovery codes' });
+    this.codes = this.group.getByTestId('recovery-codes').getByRole('listitem');
+    this.savedButton = this.group.getByRole('button', { name: 'I have saved my recovery codes', exact: true });
+  }
+
+  /**
+   * After "Turn on": waits until either the recovery codes or `done` (what the page shows once
+   * 2FA is on) are visible. Recovery codes are confirmed as saved, so the page goes on to
+   * `done`. Builds without recovery codes go to `done` straight away.
+   */
+  async saveIfShown(done: Locator): Promise<void> {
+    await expect(this.group.or(done).first()).toBeVisible();
+    if (await this.group.isVisible()) {
+      await expect(this.codes.first()).toBeVisible();
+      await this.savedButton.click();
+    }
   }
 }
 

@@ -1,0 +1,115 @@
+//! Profile cards: recovery codes left (and new ones), and the admin's active sessions.
+
+use super::errors::{FieldError, FormAlert, is_invalid};
+use super::recovery_codes::RecoveryCodes;
+use crate::api::profile::{EndOtherSessions, EndSession, RegenerateRecoveryCodes, list_sessions};
+use crate::domain::time::format_utc;
+use leptos::prelude::*;
+
+#[component]
+pub fn RecoveryCard(left: i64, #[prop(into)] on_change: Callback<String>) -> impl IntoView {
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let error = Signal::derive(move || regenerate.value().get().and_then(Result::err));
+    let open = RwSignal::new(false);
+    let pending = regenerate.pending();
+    view! {
+        <section class="card" aria-labelledby="recovery-card-title">
+            <h2 id="recovery-card-title">"Recovery codes"</h2>
+            <p>
+                <strong data-testid="recovery-left">{left}</strong>
+                " of 10 recovery codes left. Each signs you in once if you lose your phone."
+            </p>
+            {move || match regenerate.value().get() {
+                Some(Ok(codes)) => view! {
+                    <RecoveryCodes codes on_saved=move |_| {
+                        on_change.run("New recovery codes saved. The old ones no longer work.".to_string());
+                    } />
+                }.into_any(),
+                _ => view! {
+                    <button type="button" class="button-quiet" hidden=move || open.get()
+                        on:click=move |_| open.set(true)>"Get new recovery codes"</button>
+                    <div hidden=move || !open.get()>
+                        <FormAlert error />
+                        <ActionForm action=regenerate>
+                            <div class="field">
+                                <label for="regenerate-code">"2FA security code"</label>
+                                <input id="regenerate-code" name="code" type="text" class="code-input"
+                                    inputmode="numeric" autocomplete="one-time-code" maxlength="9" required
+                                    aria-invalid=is_invalid(error, "code") aria-describedby="regenerate-hint regenerate-error" />
+                                <p class="hint" id="regenerate-hint">"New codes replace all the old ones."</p>
+                                <FieldError id="regenerate-error" field="code" error />
+                            </div>
+                            <button type="submit" class="button-primary" disabled=move || pending.get()>
+                                "Create new codes"
+                            </button>
+                        </ActionForm>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn SessionsCard() -> impl IntoView {
+    let end_one = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let sessions = Resource::new(
+        move || (end_one.version().get(), end_others.version().get()),
+        |_| list_sessions(),
+    );
+    let error = Signal::derive(move || {
+        end_one
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| end_others.value().get().and_then(Result::err))
+    });
+    view! {
+        <section class="card" aria-labelledby="sessions-title">
+            <h2 id="sessions-title">"Where you are signed in"</h2>
+            <FormAlert error />
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || sessions.get().map(|result| match result {
+                    Ok(list) => {
+                        let others = list.iter().filter(|s| !s.current).count();
+                        view! {
+                            <ul class="session-list">
+                                {list.into_iter().map(|s| {
+                                    let handle = s.handle.clone();
+                                    let label = format!("Sign out {} ({})", s.device, s.address.clone().unwrap_or_default());
+                                    view! {
+                                        <li>
+                                            <div>
+                                                <strong>{s.device.clone()}</strong>
+                                                {s.current.then(|| view! { " " <span class="badge badge-ok">"This browser"</span> })}
+                                                <p class="hint">
+                                                    {format!("{} · signed in {} · last seen {}",
+                                                        s.address.clone().unwrap_or_else(|| "unknown address".into()),
+                                                        format_utc(s.signed_in_at), format_utc(s.last_seen_at))}
+                                                </p>
+                                            </div>
+                                            {(!s.current).then(|| view! {
+                                                <button type="button" class="button-quiet button-small" aria-label=label
+                                                    on:click=move |_| { end_one.dispatch(EndSession { handle: handle.clone() }); }>
+                                                    "Sign out"
+                                                </button>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            {(others > 0).then(|| view! {
+                                <button type="button" class="button-quiet"
+                                    on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>
+                                    "Sign out all other sessions"
+                                </button>
+                            })}
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="hint">{e.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
