@@ -17,7 +17,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from '../tests/support/fixtures';
 import { createAccount, newAdminDetails } from '../tests/support/accounts';
 import {
   firstSignInWith2fa,
@@ -54,10 +55,12 @@ test('2FA reset request: click → badge on the open Admin Management page', asy
   const management = new AdminManagementPage(page);
 
   // A: the super admin on Admin Management, with its live connection open.
-  await new SignInPage(page).signIn(owner.username, owner.password);
   const live = liveConnection(page);
-  await management.goto();
+  await new SignInPage(page).signIn(owner.username, owner.password);
   await live;
+  await new Header(page).administrationLink.click();
+  await expect(page).toHaveURL(/\/admin\/admins$/);
+  await expect(management.heading).toBeVisible();
   const details = Array.from({ length: ADMINS }, (_, i) => newAdminDetails(`bench${i}`, 'Admin'));
   for (const d of details) await management.addAdmin(d);
 

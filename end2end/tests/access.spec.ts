@@ -2,7 +2,7 @@
 // account's super admin. The server enforces this before rendering (a redirect or HTTP 403), so
 // these tests request the pages directly instead of clicking through the UI.
 
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 import { chosenPassword, createAccount, newAdminDetails } from './support/accounts';
 import { checkA11y } from './support/axe';
 import {

@@ -4,7 +4,7 @@
 // reaching anything else, the exempted one goes straight to the dashboard. Admin Management
 // shows it all: the chart, the table's "2FA Activation" and "Enforce 2FA", search and sort.
 
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 import { chosenPassword, createAccount, newAdminDetails } from './support/accounts';
 import { checkA11y } from './support/axe';
 import { otherBrowser } from './support/flows';

@@ -8,7 +8,8 @@
 // Two browser contexts side by side: A is the super admin, B the admin. Neither page is reloaded
 // between the request and the outcome: what changes there arrives over the live connection.
 
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 import { createAccount, newAdminDetails } from './support/accounts';
 import { checkA11y } from './support/axe';
 import {
@@ -64,11 +65,14 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
 
   let adminId = '';
   await test.step('the super admin adds an admin and keeps Admin Management open', async () => {
-    await new SignInPage(page).signIn(owner.username, owner.password);
-    await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(0));
+    // The header opens the live connection on every page of a signed-in super admin.
     const live = liveConnection(page);
-    await management.goto();
+    await new SignInPage(page).signIn(owner.username, owner.password);
     await live;
+    await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(0));
+    await header.administrationLink.click();
+    await expect(page).toHaveURL(/\/admin\/admins$/);
+    await expect(management.heading).toBeVisible();
     await management.addAdmin(details);
     await expect(management.twoFactorCell(details.email)).toHaveText('Not set up');
     adminId = (await management.row(details.email).getAttribute('data-admin-id')) ?? '';
@@ -196,10 +200,12 @@ test('the super admin denies a 2FA reset; the authenticator keeps working', asyn
   const details = newAdminDetails('erin', 'Admin');
   const management = new AdminManagementPage(page);
 
-  await new SignInPage(page).signIn(owner.username, owner.password);
   const live = liveConnection(page);
-  await management.goto();
+  await new SignInPage(page).signIn(owner.username, owner.password);
   await live;
+  await new Header(page).administrationLink.click();
+  await expect(page).toHaveURL(/\/admin\/admins$/);
+  await expect(management.heading).toBeVisible();
   await management.addAdmin(details);
   const badge = management.resetBadge(details.email);
 

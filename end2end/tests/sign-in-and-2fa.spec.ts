@@ -3,7 +3,7 @@
 // on every sign-in asks for a fresh 6-digit code.
 
 import { spawnSync } from 'node:child_process';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/fixtures';
 import { createAccount } from './support/accounts';
 import { checkA11y } from './support/axe';
 import {

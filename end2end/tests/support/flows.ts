@@ -1,5 +1,6 @@
 import { expect, test, type Browser, type Page, type Response } from '@playwright/test';
 import { chosenPassword } from './accounts';
+import { watchForAppErrors } from './fixtures';
 import {
   arriveAt,
   CodeStepPage,
@@ -16,6 +17,7 @@ import { freshCode } from './totp';
 /** A separate browser context (own cookies) for another admin, with the suite's base URL. */
 export async function otherBrowser(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
+  watchForAppErrors(context);
   return context.newPage();
 }
 
