@@ -11,12 +11,8 @@ pub fn AddAdminPanel(#[prop(into)] on_added: Callback<String>) -> impl IntoView 
     let add = ServerAction::<AddAdmin>::new();
     let error = Signal::derive(move || add.value().get().and_then(Result::err));
     Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            let name = add
-                .input()
-                .get_untracked()
-                .map(|i| i.name)
-                .unwrap_or_default();
+        if let Some(Ok(added)) = add.value().get() {
+            let name = added.name;
             open.set(false);
             on_added.run(format!(
                 "Added {name}. Give them their initial password; they choose a new one at their first sign-in."

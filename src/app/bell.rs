@@ -10,12 +10,21 @@ pub fn Bell() -> impl IntoView {
     let live = use_live();
     let mark = ServerAction::<MarkNotificationsRead>::new();
     // Refetched on every live event and after marking read.
-    let list = Resource::new(
-        move || (live.0.get().map(|(seq, _)| seq), mark.version().get()),
-        |_| list_notifications(),
-    );
+    let list = LocalResource::new(move || {
+        // Tracked so that a live event or marking read fetches again. `try_get`: on the server
+        // this runs after the page's reactive owner is gone and must not panic.
+        let _ = (live.0.try_get(), mark.version().try_get());
+        list_notifications()
+    });
     let open = RwSignal::new(false);
-    let unread = move || list.get().and_then(Result::ok).map_or(0, |n| n.unread);
+    // `try_get` throughout: the header is rendered inside a Suspend, and on the server a first
+    // render can be dropped while its attributes are still resolved.
+    let unread = move || {
+        list.try_get()
+            .flatten()
+            .and_then(Result::ok)
+            .map_or(0, |n| n.unread)
+    };
     let toggle = move |_| {
         let opening = !open.get_untracked();
         open.set(opening);
@@ -28,18 +37,19 @@ pub fn Bell() -> impl IntoView {
             <button
                 type="button"
                 class="bell-button"
-                aria-expanded=move || open.get().to_string()
+                aria-expanded=move || open.try_get().unwrap_or(false).to_string()
                 aria-controls="bell-panel"
                 aria-label=move || format!("Notifications, {} unread", unread())
                 on:click=toggle
             >
-                <span aria-hidden="true">"🔔"</span>
+                <svg class="bell-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                    <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" />
+                </svg>
                 <span class="bell-count" aria-hidden="true" hidden=move || unread() == 0>{unread}</span>
             </button>
-            <div id="bell-panel" class="bell-panel" hidden=move || !open.get()>
+            <div id="bell-panel" class="bell-panel" hidden=move || !open.try_get().unwrap_or(false)>
                 <h2 class="bell-title">"Notifications"</h2>
-                <Transition fallback=|| ()>
-                    {move || list.get().map(|result| match result {
+                {move || list.try_get().flatten().map(|result| match result {
                         Ok(n) if n.items.is_empty() => view! { <p class="hint">"Nothing yet."</p> }.into_any(),
                         Ok(n) => view! {
                             <ul class="bell-list">
@@ -56,7 +66,6 @@ pub fn Bell() -> impl IntoView {
                         }.into_any(),
                         Err(e) => view! { <p class="hint">{e.to_string()}</p> }.into_any(),
                     })}
-                </Transition>
             </div>
         </div>
     }

@@ -61,6 +61,19 @@ pub fn ResetRequestPanel() -> impl IntoView {
     let pending = request.pending();
     view! {
         <div class="reset-request">
+            <p class="hint">"Lost your authenticator app?"</p>
+            <button
+                type="button"
+                class="button-quiet"
+                disabled=move || pending.get() || !can_request()
+                on:click=move |_| {
+                    // A new request: an earlier outcome (a denial) no longer applies.
+                    live.0.set(None);
+                    request.dispatch(Request2faReset {});
+                }
+            >
+                "Request 2FA Reset"
+            </button>
             <Transition fallback=|| ()>
                 {move || {
                     // Read the resource inside Transition so the server waits for it.
@@ -101,17 +114,7 @@ pub fn ResetRequestPanel() -> impl IntoView {
                     }
                 }}
             </Transition>
-            <p class="hint">"Lost your authenticator app?"</p>
-            <button
-                type="button"
-                class="button-quiet"
-                disabled=move || pending.get() || !can_request()
-                on:click=move |_| {
-                    request.dispatch(Request2faReset {});
-                }
-            >
-                "Request 2FA Reset"
-            </button>
+
         </div>
     }
 }

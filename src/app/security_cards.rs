@@ -54,10 +54,12 @@ pub fn RecoveryCard(left: i64, #[prop(into)] on_change: Callback<String>) -> imp
 pub fn SessionsCard() -> impl IntoView {
     let end_one = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
-    let sessions = Resource::new(
-        move || (end_one.version().get(), end_others.version().get()),
-        |_| list_sessions(),
-    );
+    let sessions = LocalResource::new(move || {
+        // Tracked to fetch again after a sign-out; `try_get` because on the server this may
+        // run after the page's reactive owner is gone.
+        let _ = (end_one.version().try_get(), end_others.version().try_get());
+        list_sessions()
+    });
     let error = Signal::derive(move || {
         end_one
             .value()
@@ -69,8 +71,9 @@ pub fn SessionsCard() -> impl IntoView {
         <section class="card" aria-labelledby="sessions-title">
             <h2 id="sessions-title">"Where you are signed in"</h2>
             <FormAlert error />
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || sessions.get().map(|result| match result {
+
+                {move || sessions.try_get().flatten().is_none().then(|| view! { <p class="loading">"Loading…"</p> })}
+                {move || sessions.try_get().flatten().map(|result| match result {
                     Ok(list) => {
                         let others = list.iter().filter(|s| !s.current).count();
                         view! {
@@ -109,7 +112,7 @@ pub fn SessionsCard() -> impl IntoView {
                     }
                     Err(e) => view! { <p class="hint">{e.to_string()}</p> }.into_any(),
                 })}
-            </Transition>
+
         </section>
     }
 }

@@ -40,7 +40,7 @@ pub fn Toasts() -> impl IntoView {
             toasts.update(|t| t.push(toast));
             set_timeout(
                 move || toasts.update(|t| t.retain(|x| x.id != seq)),
-                Duration::from_secs(12),
+                Duration::from_secs(8),
             );
         }
     });
