@@ -2,6 +2,7 @@
 
 use super::CurrentAdmin;
 use super::bell::Bell;
+use super::client_only::ClientOnly;
 use super::live::connect_live;
 use super::sign_out_button::SignOutButton;
 use super::toasts::Toasts;
@@ -52,11 +53,11 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <A href="/profile">"Profile"</A>
         </nav>
         <div class="who">
-            <Bell />
+            <ClientOnly><Bell /></ClientOnly>
             <span class="who-name">{me.name.clone()}</span>
             <span class="who-role">{me.role.label()}</span>
             <SignOutButton />
         </div>
-        <Toasts />
+        <ClientOnly><Toasts /></ClientOnly>
     }
 }

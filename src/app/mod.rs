@@ -7,6 +7,7 @@ mod admin_nav;
 mod admin_settings;
 mod audit_log;
 mod bell;
+mod client_only;
 mod code_step;
 mod dashboard;
 mod errors;

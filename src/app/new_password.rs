@@ -27,7 +27,7 @@ pub fn NewPasswordPage() -> impl IntoView {
                 <div class="field">
                     <label for="new-password">"New password"</label>
                     <input id="new-password" name="new_password" type="password" autocomplete="new-password"
-                        required minlength="12" maxlength="256"
+                        required minlength="12" maxlength="128"
                         aria-invalid=is_invalid(error, "new_password") aria-describedby="new-password-hint new-password-error" />
                     <p class="hint" id="new-password-hint">"At least 12 characters."</p>
                     <FieldError id="new-password-error" field="new_password" error />
@@ -35,7 +35,7 @@ pub fn NewPasswordPage() -> impl IntoView {
                 <div class="field">
                     <label for="confirm-password">"Repeat the new password"</label>
                     <input id="confirm-password" name="confirm_password" type="password" autocomplete="new-password"
-                        required maxlength="256"
+                        required maxlength="128"
                         aria-invalid=is_invalid(error, "confirm_password") aria-describedby="confirm-password-error" />
                     <FieldError id="confirm-password-error" field="confirm_password" error />
                 </div>

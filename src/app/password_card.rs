@@ -25,7 +25,7 @@ pub fn PasswordCard(#[prop(into)] on_change: Callback<String>) -> impl IntoView 
         view! {
             <div class="field">
                 <label for=id.clone()>{label}</label>
-                <input id=id name=name type="password" autocomplete=autocomplete required maxlength="256"
+                <input id=id name=name type="password" autocomplete=autocomplete required maxlength="128"
                     aria-invalid=is_invalid(error, name) aria-describedby=error_id.clone() />
                 <p class="field-error" id=error_id hidden=move || error.get().and_then(|e| e.for_field(name)).is_none()>
                     {move || error.get().and_then(|e| e.for_field(name))}

@@ -1,5 +1,6 @@
 //! The admin's profile: who they are and their two-factor authentication.
 
+use super::client_only::ClientOnly;
 use super::errors::error_page;
 use super::password_card::PasswordCard;
 use super::security_cards::{RecoveryCard, SessionsCard};
@@ -53,7 +54,7 @@ pub fn ProfilePage() -> impl IntoView {
                             } />
                         })}
                         <PasswordCard on_change=move |message: String| notice.set(Some(message)) />
-                        <SessionsCard />
+                        <ClientOnly><SessionsCard /></ClientOnly>
                     </div>
                 }
                 .into_any()

@@ -47,7 +47,7 @@ pub fn SignInPage() -> impl IntoView {
                         name="password"
                         type="password"
                         autocomplete="current-password"
-                        maxlength="256"
+                        maxlength="128"
                         required
                         aria-invalid=is_invalid(error, "password")
                         aria-describedby="password-error"

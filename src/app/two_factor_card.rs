@@ -19,6 +19,8 @@ pub fn TwoFactorCard(
     let locked = enabled && enforcement.enforced;
 
     let setup: RwSignal<Option<TotpSetup>> = RwSignal::new(None);
+    // Turned on in this visit (the recovery codes are on screen, the profile not yet reloaded).
+    let confirmed = RwSignal::new(false);
     let disabling = RwSignal::new(false);
 
     let start = ServerAction::<StartTotpSetup>::new();
@@ -70,10 +72,15 @@ pub fn TwoFactorCard(
                 <label for="enable-2fa">"Enable Two-Factor Authentication"</label>
             </div>
             <p id="twofa-status" class="hint">
-                {if enabled { view! { <span class="badge badge-ok">"On"</span> }.into_any() }
-                 else { view! { <span class="badge badge-warn">"Off"</span> }.into_any() }}
+                {move || if enabled || confirmed.get() {
+                    view! { <span class="badge badge-ok">"On"</span> }.into_any()
+                } else {
+                    view! { <span class="badge badge-warn">"Off"</span> }.into_any()
+                }}
                 " "
-                {move || if setup.get().is_some() {
+                {move || if confirmed.get() {
+                    "On: every sign-in asks for a code from your authenticator app.".to_string()
+                } else if setup.get().is_some() {
                     "Not on yet: scan the QR code and enter a code from the app to finish.".to_string()
                 } else {
                     status.clone()
@@ -84,6 +91,7 @@ pub fn TwoFactorCard(
                 <SetupPanel
                     setup=s
                     on_cancel=Callback::new(move |_| setup.set(None))
+                    on_confirmed=Callback::new(move |_| confirmed.set(true))
                     on_done=move |_| on_change.run(ENABLED_MESSAGE.to_string())
                 />
             })}
@@ -102,11 +110,19 @@ pub fn SetupPanel(
     /// Shows a Cancel button when given.
     #[prop(optional)]
     on_cancel: Option<Callback<()>>,
+    /// Told as soon as the code was right (before the recovery codes are acknowledged).
+    #[prop(optional)]
+    on_confirmed: Option<Callback<()>>,
     #[prop(into)] on_done: Callback<Option<String>>,
 ) -> impl IntoView {
     let confirm = ServerAction::<ConfirmTotpSetup>::new();
     let error = Signal::derive(move || confirm.value().get().and_then(Result::err));
     let pending = confirm.pending();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(confirmed)) = (confirm.value().get(), on_confirmed) {
+            confirmed.run(());
+        }
+    });
     move || match confirm.value().get() {
         // Turned on: the recovery codes first, then on.
         Some(Ok(done)) => {

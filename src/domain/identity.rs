@@ -3,7 +3,7 @@
 //! Each function returns the normalised value or a message meant for the person at the form.
 
 /// Longest password accepted anywhere. Bounds the work argon2 is asked to do.
-pub const MAX_PASSWORD_CHARS: usize = 256;
+pub const MAX_PASSWORD_CHARS: usize = 128;
 /// Shortest password an admin may choose.
 pub const MIN_NEW_PASSWORD_CHARS: usize = 12;
 pub const MAX_EMAIL_CHARS: usize = 254;

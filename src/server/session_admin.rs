@@ -20,7 +20,8 @@ pub async fn list(signed_in: &SignedIn) -> Result<Vec<SessionInfo>, AppError> {
     .fetch_all(&db.pool)
     .await
     .map_err(internal)?;
-    rows.iter()
+    let mut list = rows
+        .iter()
         .map(|r| {
             let handle: String = r.try_get("id_hash")?;
             Ok(SessionInfo {
@@ -35,8 +36,11 @@ pub async fn list(signed_in: &SignedIn) -> Result<Vec<SessionInfo>, AppError> {
                 last_seen_at: r.try_get("last_seen_at")?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(internal)
+        .collect::<Result<Vec<SessionInfo>, sqlx::Error>>()
+        .map_err(internal)?;
+    // This browser first, then the others by last activity.
+    list.sort_by_key(|s| (!s.current, -s.last_seen_at));
+    Ok(list)
 }
 
 pub async fn end_one(signed_in: &SignedIn, handle: &str, client: &Client) -> Result<(), AppError> {
