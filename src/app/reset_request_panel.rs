@@ -20,8 +20,26 @@ enum Shown {
 pub fn ResetRequestPanel() -> impl IntoView {
     // Tells this page live when the super admin decides.
     connect_live();
-    let live = use_live();
     let initial = Resource::new(|| (), |_| get_reset_request_state());
+    view! {
+        <div class="reset-request">
+            <p class="hint">"Lost your authenticator app?"</p>
+            // The server waits for the request's state, so the page arrives (and hydrates)
+            // with the right button and message.
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let initial = initial.await.ok();
+                    view! { <RequestControls initial /> }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+/// The button and what became of the request, from the state at page load onwards.
+#[component]
+fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
+    let live = use_live();
     let request = ServerAction::<Request2faReset>::new();
     let shown = Memo::new(move |_| {
         if let Some((_, LiveEvent::ResetResolved { status, .. })) = live.0.get() {
@@ -41,12 +59,12 @@ pub fn ResetRequestPanel() -> impl IntoView {
             Some(Err(e)) => return Shown::Failed(e.to_string()),
             _ => {}
         }
-        match initial.get() {
-            Some(Ok(ResetRequestState::Pending { requested_at })) => Shown::Pending {
+        match initial {
+            Some(ResetRequestState::Pending { requested_at }) => Shown::Pending {
                 requested_at,
                 just_now: false,
             },
-            Some(Ok(ResetRequestState::Denied { decided_at })) => Shown::Denied {
+            Some(ResetRequestState::Denied { decided_at }) => Shown::Denied {
                 decided_at: Some(decided_at),
             },
             _ => Shown::Nothing,
@@ -60,61 +78,53 @@ pub fn ResetRequestPanel() -> impl IntoView {
     };
     let pending = request.pending();
     view! {
-        <div class="reset-request">
-            <p class="hint">"Lost your authenticator app?"</p>
-            <button
-                type="button"
-                class="button-quiet"
-                disabled=move || pending.get() || !can_request()
-                on:click=move |_| {
-                    // A new request: an earlier outcome (a denial) no longer applies.
-                    live.0.set(None);
-                    request.dispatch(Request2faReset {});
-                }
-            >
-                "Request 2FA Reset"
-            </button>
-            <Transition fallback=|| ()>
-                {move || {
-                    // Read the resource inside Transition so the server waits for it.
-                    let _ = initial.get();
-                    match shown.get() {
-                        Shown::Nothing => ().into_any(),
-                        Shown::Pending { requested_at, just_now } => view! {
-                            <div class="alert alert-info" role="status">
-                                <p>
-                                    {if just_now { "Your super admin has been notified." } else { "Your 2FA reset request is waiting for your super admin." }}
-                                    {format!(" (requested {})", format_utc(requested_at))}
-                                </p>
-                                <p>
-                                    "Once they reset your two-factor authentication, sign in with your password
-                                    and set up your authenticator app again. You can keep this page open: it
-                                    tells you when that happens."
-                                </p>
-                            </div>
-                        }.into_any(),
-                        Shown::Approved => view! {
-                            <div class="alert alert-ok" role="status">
-                                <p>"Your super admin reset your two-factor authentication."</p>
-                                <p><a href="/login" rel="external">"Sign in again"</a>" with your password to set it up."</p>
-                            </div>
-                        }.into_any(),
-                        Shown::Denied { decided_at } => view! {
-                            <div class="alert alert-error" role="alert">
-                                <p>
-                                    "Your super admin denied your 2FA reset request"
-                                    {decided_at.map(|t| format!(" ({})", format_utc(t)))}
-                                    ". Contact them if you still cannot use your authenticator app."
-                                </p>
-                            </div>
-                        }.into_any(),
-                        Shown::Failed(message) => view! {
-                            <div class="alert alert-error" role="alert"><p>{message}</p></div>
-                        }.into_any(),
-                    }
-                }}
-            </Transition>
-
-        </div>
+        <button
+            type="button"
+            class="button-quiet"
+            disabled=move || pending.get() || !can_request()
+            on:click=move |_| {
+                // A new request: an earlier outcome (a denial) no longer applies.
+                live.0.set(None);
+                request.dispatch(Request2faReset {});
+            }
+        >
+            "Request 2FA Reset"
+        </button>
+        {move || {
+            match shown.get() {
+                Shown::Nothing => ().into_any(),
+                Shown::Pending { requested_at, just_now } => view! {
+                    <div class="alert alert-info" role="status">
+                        <p>
+                            {if just_now { "Your super admin has been notified." } else { "Your 2FA reset request is waiting for your super admin." }}
+                            {format!(" (requested {})", format_utc(requested_at))}
+                        </p>
+                        <p>
+                            "Once they reset your two-factor authentication, sign in with your password
+                            and set up your authenticator app again. You can keep this page open: it
+                            tells you when that happens."
+                        </p>
+                    </div>
+                }.into_any(),
+                Shown::Approved => view! {
+                    <div class="alert alert-ok" role="status">
+                        <p>"Your super admin reset your two-factor authentication."</p>
+                        <p><a href="/login" rel="external">"Sign in again"</a>" with your password to set it up."</p>
+                    </div>
+                }.into_any(),
+                Shown::Denied { decided_at } => view! {
+                    <div class="alert alert-error" role="alert">
+                        <p>
+                            "Your super admin denied your 2FA reset request"
+                            {decided_at.map(|t| format!(" ({})", format_utc(t)))}
+                            ". Contact them if you still cannot use your authenticator app."
+                        </p>
+                    </div>
+                }.into_any(),
+                Shown::Failed(message) => view! {
+                    <div class="alert alert-error" role="alert"><p>{message}</p></div>
+                }.into_any(),
+            }
+        }}
     }
 }

@@ -1,4 +1,4 @@
-import { expect, test, type Browser, type Page, type Response } from '@playwright/test';
+import { expect, test, type Browser, type BrowserContextOptions, type Page, type Response } from '@playwright/test';
 import { chosenPassword } from './accounts';
 import { watchForAppErrors } from './fixtures';
 import {
@@ -14,10 +14,13 @@ import {
 } from './pages';
 import { freshCode } from './totp';
 
-/** A separate browser context (own cookies) for another admin, with the suite's base URL. */
-export async function otherBrowser(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
-  watchForAppErrors(context);
+/**
+ * A separate browser context (own cookies) for another admin, with the suite's base URL;
+ * `options` may give it, say, another user agent.
+ */
+export async function otherBrowser(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
+  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL, ...options });
+  await watchForAppErrors(context);
   return context.newPage();
 }
 
@@ -89,4 +92,35 @@ export async function signInToCodeStep(page: Page, identifier: string, password:
   await live;
   await expect(codeStep.heading).toBeVisible();
   await expect(codeStep.requestResetButton).toBeEnabled();
+}
+
+/** What turning 2FA on from the profile gave. */
+export interface TwoFactorOn {
+  /** The authenticator key (base32, as the profile shows it). */
+  secret: string;
+  /** The TOTP time step of the code the setup accepted. */
+  step: number;
+  /** The recovery codes shown once after "Turn on". */
+  recoveryCodes: string[];
+}
+
+/**
+ * A signed-in admin without 2FA turns it on from the profile with a code from oathtool,
+ * keeps the recovery codes it shows, and confirms they were saved.
+ */
+export async function turnOnTwoFactor(page: Page): Promise<TwoFactorOn> {
+  const profile = new ProfilePage(page);
+  const panel = new RecoveryCodesPanel(page);
+  await profile.goto();
+  await expect(profile.twoFactorSwitch).not.toBeChecked();
+  await profile.twoFactorSwitch.check();
+  await expect(profile.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+  const secret = (await profile.secret.innerText()).trim();
+  const { code, step } = await freshCode(secret);
+  await profile.submitSetupCode(code);
+  await expect(panel.codes).toHaveCount(10);
+  const recoveryCodes = await panel.read();
+  await panel.savedButton.click();
+  await expect(profile.status).toContainText('Two-factor authentication is on');
+  return { secret, step, recoveryCodes };
 }

@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page } from '@playwright/test';
+import { expect, type Locator, type Page, type Response } from '@playwright/test';
 
 /**
  * Waits until the WASM has hydrated the page (the app then sets `data-hydrated` on <body>).
@@ -114,11 +114,28 @@ export class CodeStepPage {
   /** The denial (or a failed request). */
   readonly resetAlert: Locator;
   readonly signInAgainLink: Locator;
+  /** The same field once "Use a recovery code instead" relabelled it. */
+  readonly recoveryCode: Locator;
+  readonly useRecoveryCodeButton: Locator;
+  readonly useAuthenticatorButton: Locator;
+  /** The message under the field (a wrong, used or malformed code). */
+  readonly codeError: Locator;
+  /** An error about the whole step, above the form (e.g. "Too many attempts…"). */
+  readonly alert: Locator;
 
   constructor(readonly page: Page) {
     this.heading = page.getByRole('heading', { level: 1, name: 'Two-factor authentication' });
     this.code = page.getByLabel('2FA security code');
     this.verify = page.getByRole('button', { name: 'Verify', exact: true });
+    this.recoveryCode = page.getByLabel('Recovery code', { exact: true });
+    this.useRecoveryCodeButton = page.getByRole('button', { name: 'Use a recovery code instead', exact: true });
+    this.useAuthenticatorButton = page.getByRole('button', {
+      name: 'Use a code from your authenticator app',
+      exact: true,
+    });
+    this.codeError = page.locator('main .field #code-error');
+    // The form's own alert, not the one of "Request 2FA Reset" below it.
+    this.alert = page.locator('main section.auth-card > [role="alert"]');
     this.resetPanel = page.locator('main .reset-request');
     this.resetHint = this.resetPanel.getByText('Lost your authenticator app?', { exact: true });
     this.requestResetButton = this.resetPanel.getByRole('button', { name: 'Request 2FA Reset', exact: true });
@@ -136,6 +153,23 @@ export class CodeStepPage {
   async submitCode(code: string): Promise<void> {
     await this.code.fill(code);
     await this.verify.click();
+  }
+
+  /** Switches the field to recovery codes (unless it already is) and submits `code`. */
+  async submitRecoveryCode(code: string): Promise<void> {
+    if (!(await this.recoveryCode.isVisible())) {
+      await this.useRecoveryCodeButton.click();
+    }
+    await expect(this.recoveryCode).toBeVisible();
+    await this.recoveryCode.fill(code);
+    await this.verify.click();
+  }
+
+  /** Resolves with the server's answer to the next "Verify". */
+  nextVerifyResponse(): Promise<Response> {
+    return this.page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/api/verify_sign_in_code' && r.request().method() === 'POST',
+    );
   }
 }
 
@@ -168,10 +202,21 @@ export class ProfilePage {
   readonly secret: Locator;
   readonly setupCode: Locator;
   readonly turnOn: Locator;
+  /** "Two-factor authentication is on." in the card, above the recovery codes. */
+  readonly setupDone: Locator;
+  readonly recoveryCard: RecoveryCard;
+  readonly sessionsCard: SessionsCard;
+  readonly passwordCard: PasswordCard;
 
   constructor(readonly page: Page) {
     this.header = new Header(page);
     this.heading = page.getByRole('heading', { level: 1, name: 'Profile' });
+    this.setupDone = page
+      .getByRole('region', { name: 'Two-factor authentication' })
+      .locator('.alert-ok[role="status"]');
+    this.recoveryCard = new RecoveryCard(page);
+    this.sessionsCard = new SessionsCard(page);
+    this.passwordCard = new PasswordCard(page);
     this.twoFactorSwitch = page.getByRole('switch', { name: 'Enable Two-Factor Authentication' });
     // The page's own message (the header's toast region is a status region too).
     this.status = page.locator('main .notice-slot[role="status"]');
@@ -208,11 +253,13 @@ export class AdminNav {
   readonly nav: Locator;
   readonly adminManagementLink: Locator;
   readonly settingsLink: Locator;
+  readonly auditLogLink: Locator;
 
   constructor(readonly page: Page) {
     this.nav = page.getByRole('navigation', { name: 'Administration' });
     this.adminManagementLink = this.nav.getByRole('link', { name: 'Admin Management', exact: true });
     this.settingsLink = this.nav.getByRole('link', { name: 'Settings', exact: true });
+    this.auditLogLink = this.nav.getByRole('link', { name: 'Audit log', exact: true });
   }
 }
 
@@ -499,11 +546,21 @@ export class RecoveryCodesPanel {
   readonly group: Locator;
   readonly codes: Locator;
   readonly savedButton: Locator;
+  /** The `<code>` of each list item: "XXXXX-XXXXX". */
+  readonly codeTexts: Locator;
+  readonly downloadLink: Locator;
 
   constructor(readonly page: Page) {
     this.group = page.getByRole('group', { name: 'Your recovery codes' });
     this.codes = this.group.getByTestId('recovery-codes').getByRole('listitem');
+    this.codeTexts = this.group.getByTestId('recovery-codes').locator('li code');
     this.savedButton = this.group.getByRole('button', { name: 'I have saved my recovery codes', exact: true });
+    this.downloadLink = this.group.getByRole('link', { name: 'Download', exact: true });
+  }
+
+  /** The codes shown, in order. */
+  async read(): Promise<string[]> {
+    return (await this.codeTexts.allInnerTexts()).map((c) => c.trim());
   }
 
   /**
@@ -517,6 +574,182 @@ export class RecoveryCodesPanel {
       await expect(this.codes.first()).toBeVisible();
       await this.savedButton.click();
     }
+  }
+}
+
+/** Recovery codes: two groups of five from digits 2-9 and capitals without I and O. */
+export const RECOVERY_CODE = /^[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}$/;
+
+/** "Recovery codes" on the profile (only while 2FA is on): how many are left, new ones. */
+export class RecoveryCard {
+  readonly card: Locator;
+  /** The number of codes left. */
+  readonly left: Locator;
+  readonly getNewCodesButton: Locator;
+  readonly code: Locator;
+  readonly createButton: Locator;
+  readonly codeError: Locator;
+  readonly alert: Locator;
+  /** The new codes, once created. */
+  readonly panel: RecoveryCodesPanel;
+
+  constructor(readonly page: Page) {
+    this.card = page.getByRole('region', { name: 'Recovery codes' });
+    this.left = this.card.getByTestId('recovery-left');
+    this.getNewCodesButton = this.card.getByRole('button', { name: 'Get new recovery codes', exact: true });
+    this.code = this.card.getByLabel('2FA security code', { exact: true });
+    this.createButton = this.card.getByRole('button', { name: 'Create new codes', exact: true });
+    this.codeError = this.card.locator('#regenerate-error');
+    this.alert = this.card.getByRole('alert');
+    this.panel = new RecoveryCodesPanel(page);
+  }
+
+  /** Opens "Get new recovery codes" and submits `code`; the caller asserts the outcome. */
+  async regenerate(code: string): Promise<void> {
+    if (!(await this.code.isVisible())) {
+      await this.getNewCodesButton.click();
+    }
+    await expect(this.code).toBeVisible();
+    await this.code.fill(code);
+    await this.createButton.click();
+  }
+}
+
+/** "Where you are signed in" on the profile: the admin's sessions, and signing them out. */
+export class SessionsCard {
+  readonly card: Locator;
+  readonly items: Locator;
+  /** The item marked "This browser". */
+  readonly current: Locator;
+  /** The items of other browsers. */
+  readonly others: Locator;
+  readonly signOutOthersButton: Locator;
+  readonly alert: Locator;
+
+  constructor(readonly page: Page) {
+    this.card = page.getByRole('region', { name: 'Where you are signed in' });
+    this.items = this.card.locator('ul.session-list > li');
+    const thisBrowser = page.locator('.badge', { hasText: /^This browser$/ });
+    this.current = this.items.filter({ has: thisBrowser });
+    this.others = this.items.filter({ hasNot: thisBrowser });
+    this.signOutOthersButton = this.card.getByRole('button', { name: 'Sign out all other sessions', exact: true });
+    this.alert = this.card.getByRole('alert');
+  }
+
+  /** The device of an item ("Chrome on Linux"). */
+  device(item: Locator): Locator {
+    return item.locator('strong');
+  }
+
+  /** "{address} · signed in {time} · last seen {time}" of an item. */
+  details(item: Locator): Locator {
+    return item.locator('p.hint');
+  }
+
+  /** The item of the session on this device from this address. */
+  item(device: string, address: string): Locator {
+    return this.items.filter({
+      has: this.page.getByRole('button', { name: `Sign out ${device} (${address})`, exact: true }),
+    });
+  }
+
+  /** "Sign out" of one other session (aria-label "Sign out {device} ({address})"). */
+  endButton(device: string, address: string): Locator {
+    return this.card.getByRole('button', { name: `Sign out ${device} (${address})`, exact: true });
+  }
+}
+
+/** "Change password" on the profile. */
+export class PasswordCard {
+  readonly card: Locator;
+  readonly currentPassword: Locator;
+  readonly newPassword: Locator;
+  readonly repeat: Locator;
+  readonly submit: Locator;
+  readonly alert: Locator;
+
+  constructor(readonly page: Page) {
+    this.card = page.getByRole('region', { name: 'Change password' });
+    this.currentPassword = this.card.getByLabel('Current password', { exact: true });
+    this.newPassword = this.card.getByLabel('New password', { exact: true });
+    this.repeat = this.card.getByLabel('Repeat the new password', { exact: true });
+    this.submit = this.card.getByRole('button', { name: 'Change password', exact: true });
+    this.alert = this.card.getByRole('alert');
+  }
+
+  async change(current: string, next: string): Promise<void> {
+    await this.currentPassword.fill(current);
+    await this.newPassword.fill(next);
+    await this.repeat.fill(next);
+    await this.submit.click();
+  }
+}
+
+/** The columns of the audit log, in order. */
+export const AUDIT_COLUMNS = ['Time (UTC)', 'Event', 'By', 'About', 'Detail', 'Address'] as const;
+
+/** /admin/audit: the account's security events, filters, pages and "Export CSV". */
+export class AuditLogPage {
+  readonly header: Header;
+  readonly adminNav: AdminNav;
+  readonly pageHeading: Locator;
+  readonly heading: Locator;
+  readonly card: Locator;
+  readonly exportLink: Locator;
+  readonly filters: Locator;
+  readonly adminFilter: Locator;
+  readonly eventFilter: Locator;
+  readonly fromFilter: Locator;
+  readonly toFilter: Locator;
+  readonly filterButton: Locator;
+  readonly table: Locator;
+  /** Each event is a row with `data-event` (e.g. "2fa_enabled"). */
+  readonly rows: Locator;
+  readonly empty: Locator;
+  readonly pagination: Locator;
+  readonly pageInfo: Locator;
+
+  constructor(readonly page: Page) {
+    this.header = new Header(page);
+    this.adminNav = new AdminNav(page);
+    this.pageHeading = page.getByRole('heading', { level: 1, name: 'Administration' });
+    this.heading = page.getByRole('heading', { level: 2, name: 'Audit log' });
+    this.card = page.getByRole('region', { name: 'Audit log' });
+    this.exportLink = this.card.getByRole('link', { name: 'Export CSV', exact: true });
+    this.filters = this.card.getByRole('search');
+    this.adminFilter = this.filters.getByLabel('Admin', { exact: true });
+    this.eventFilter = this.filters.getByLabel('Event', { exact: true });
+    this.fromFilter = this.filters.getByLabel('From (UTC)', { exact: true });
+    this.toFilter = this.filters.getByLabel('To (UTC)', { exact: true });
+    this.filterButton = this.filters.getByRole('button', { name: 'Filter', exact: true });
+    this.table = this.card.getByRole('table', { name: 'Security events, newest first' });
+    this.rows = this.table.locator('tbody tr[data-event]');
+    this.empty = this.card.getByText('No event matches these filters.', { exact: true });
+    this.pagination = page.getByRole('navigation', { name: 'Pages of the audit log' });
+    this.pageInfo = this.pagination.locator('.page-info');
+  }
+
+  async goto(query = ''): Promise<void> {
+    await this.page.goto(`/admin/audit${query}`);
+    await waitForHydration(this.page);
+    await expect(this.heading).toBeVisible();
+  }
+
+  /** The rows of one event type ("sign_in_succeeded"). */
+  rowsOf(event: string): Locator {
+    return this.table.locator(`tbody tr[data-event="${event}"]`);
+  }
+
+  /** One column's cell of a row, by the column's name. */
+  cell(row: Locator, column: (typeof AUDIT_COLUMNS)[number]): Locator {
+    return row.locator('td').nth(AUDIT_COLUMNS.indexOf(column));
+  }
+
+  /** Chooses filters by their visible labels ("Any admin", "2fa enabled") and submits. */
+  async filter(by: { admin?: string; event?: string }): Promise<void> {
+    if (by.admin !== undefined) await this.adminFilter.selectOption({ label: by.admin });
+    if (by.event !== undefined) await this.eventFilter.selectOption({ label: by.event });
+    await this.filterButton.click();
   }
 }
 

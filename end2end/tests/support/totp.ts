@@ -44,3 +44,18 @@ export async function freshCode(
   const step = currentStep();
   return { code: codeForStep(secretBase32, step), step };
 }
+
+/**
+ * A 6-digit code that is certainly wrong for `secretBase32` now: none of the codes of the
+ * time steps around now (the server accepts one step either side). Random, so repeated calls
+ * give different wrong codes.
+ */
+export function wrongCode(secretBase32: string): string {
+  const now = currentStep();
+  const near = new Set<string>();
+  for (let step = now - 3; step <= now + 3; step++) near.add(codeForStep(secretBase32, step));
+  for (;;) {
+    const candidate = String(Math.floor(Math.random() * 1_000_000)).padStart(6, '0');
+    if (!near.has(candidate)) return candidate;
+  }
+}
