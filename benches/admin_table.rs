@@ -60,8 +60,10 @@ async fn main() {
     .unwrap();
     seed(&state.db, account_id).await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = mssp_dashboard::server::app::listen(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
     let app = router(state);
     tokio::spawn(async move {
         axum::serve(
@@ -188,6 +190,9 @@ async fn seed(db: &mssp_dashboard::server::db::Db, account_id: i64) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    // Statistics as a running database has them (PostgreSQL's autovacuum gathers them soon
+    // after a bulk insert).
+    sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
 }
 
 async fn measure<F, Fut>(label: &str, run: F)

@@ -46,7 +46,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
     }
     spawn_session_cleanup(state.clone());
     let app = router(state);
-    let listener = tokio::net::TcpListener::bind(bind)
+    let listener = crate::server::app::listen(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     println!("\nmssp-dashboard is listening: open {url}\n");

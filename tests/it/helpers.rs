@@ -201,8 +201,10 @@ async fn spawn_on(config: Config, guard: DbGuard) -> TestApp {
 
 /// Serves a router for `state` on a new port; answers its base URL.
 pub async fn serve(state: AppState) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = mssp_dashboard::server::app::listen(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
     let app = router(state);
     tokio::spawn(async move {
         axum::serve(
