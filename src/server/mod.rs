@@ -12,6 +12,7 @@ pub mod guards;
 pub mod keyring;
 pub mod live;
 pub mod mailer;
+pub mod memory;
 pub mod notify;
 pub mod password;
 pub mod qr;
