@@ -1,6 +1,8 @@
 //! The attack suite: each test is an attack that fails if its defence is removed.
 
-use crate::helpers::{Authenticator, Backend, Browser, Creds, SESSION, TestApp, spawn_app_with};
+use crate::helpers::{
+    Answer, Authenticator, Backend, Browser, Creds, SESSION, TestApp, spawn_app_with,
+};
 use mssp_dashboard::server::app::SECURE_SESSION_COOKIE;
 use mssp_dashboard::server::db::totp as credentials;
 use serde_json::Value;
@@ -749,18 +751,7 @@ async fn the_audit_log_records_and_exports_for_super_admins_only(app: TestApp) {
         .call("save_account_settings", &[("force_2fa", "true")])
         .await
         .assert_ok();
-    let log = super_admin
-        .call(
-            "list_audit_log",
-            &[
-                ("admin", ""),
-                ("event", ""),
-                ("from", ""),
-                ("to", ""),
-                ("page", "1"),
-            ],
-        )
-        .await;
+    let log = audit_log(&super_admin, "", "", "").await;
     let events: Vec<String> = log.assert_ok()["entries"]
         .as_array()
         .unwrap()
@@ -781,45 +772,19 @@ async fn the_audit_log_records_and_exports_for_super_admins_only(app: TestApp) {
         );
     }
     // Filters: by admin, by event, by date.
-    let by_admin = super_admin
-        .call(
-            "list_audit_log",
-            &[
-                ("admin", &admin.admin_id.to_string()),
-                ("event", "sign_in_failed"),
-                ("from", ""),
-                ("to", ""),
-                ("page", "1"),
-            ],
-        )
-        .await;
+    let by_admin = audit_log(
+        &super_admin,
+        &admin.admin_id.to_string(),
+        "sign_in_failed",
+        "",
+    )
+    .await;
     let entries = by_admin.assert_ok()["entries"].as_array().unwrap().clone();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["address"], "127.0.0.1");
-    let future = super_admin
-        .call(
-            "list_audit_log",
-            &[
-                ("admin", ""),
-                ("event", ""),
-                ("from", "2999-01-01"),
-                ("to", ""),
-                ("page", "1"),
-            ],
-        )
-        .await;
+    let future = audit_log(&super_admin, "", "", "2999-01-01").await;
     assert_eq!(future.assert_ok()["total"], 0);
-    super_admin
-        .call(
-            "list_audit_log",
-            &[
-                ("admin", ""),
-                ("event", ""),
-                ("from", "last week"),
-                ("to", ""),
-                ("page", "1"),
-            ],
-        )
+    audit_log(&super_admin, "", "", "last week")
         .await
         .assert_error(422, "Invalid");
     // CSV for the super admin; refused to others.
@@ -862,18 +827,7 @@ async fn the_audit_log_records_and_exports_for_super_admins_only(app: TestApp) {
     let stranger = app.account("auditstranger").await;
     let theirs = app.browser();
     theirs.sign_in_fully(&stranger, None).await;
-    let their_log = theirs
-        .call(
-            "list_audit_log",
-            &[
-                ("admin", &admin.admin_id.to_string()),
-                ("event", ""),
-                ("from", ""),
-                ("to", ""),
-                ("page", "1"),
-            ],
-        )
-        .await;
+    let their_log = audit_log(&theirs, &admin.admin_id.to_string(), "", "").await;
     assert_eq!(their_log.assert_ok()["total"], 0);
 }
 
@@ -904,4 +858,21 @@ async fn rotating_the_key_keeps_every_secret_readable(app: TestApp) {
     browser
         .sign_in_fully(&creds, Some(&mut authenticator))
         .await;
+}
+
+/// Page 1 of the audit log as `browser` sees it, filtered by admin id, event and start date
+/// ("" for any).
+async fn audit_log(browser: &Browser, admin: &str, event: &str, from: &str) -> Answer {
+    browser
+        .call(
+            "list_audit_log",
+            &[
+                ("admin", admin),
+                ("event", event),
+                ("from", from),
+                ("to", ""),
+                ("page", "1"),
+            ],
+        )
+        .await
 }
