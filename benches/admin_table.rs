@@ -7,9 +7,11 @@
 //! Prints min / median / p95 / max over 200 requests after 20 warm-up requests, measured from a
 //! client on loopback (so it includes HTTP, session lookup and the authorisation checks).
 
-use mssp_dashboard::server::app::{build_state, router};
+use mssp_dashboard::server::Ctx;
+use mssp_dashboard::server::clock::Clock;
 use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
+use mssp_dashboard::web::router;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -43,11 +45,10 @@ async fn main() {
     // A key file of the run's own, and no request-rate limit in the way of the measurement.
     config.key_file = dir.join("bench.key");
     config.requests_per_second = 100_000;
-    let state = build_state(config, leptos).await.unwrap();
+    let ctx = Ctx::open(config, Clock::system()).await.unwrap();
     let password = "benchmark password 1";
     let (account_id, _) = create_account(
-        &state.db,
-        &state.passwords,
+        &ctx,
         NewAccount {
             account_name: "Bench MSSP",
             email: "super@bench.example",
@@ -58,13 +59,13 @@ async fn main() {
     )
     .await
     .unwrap();
-    seed(&state.db, account_id).await;
+    seed(&ctx.db, account_id).await;
 
-    let listener = mssp_dashboard::server::app::listen(([127, 0, 0, 1], 0).into())
+    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
         .await
         .unwrap();
     let addr = axum::serve::Listener::local_addr(&listener).unwrap();
-    let app = router(state);
+    let app = router(ctx, leptos);
     tokio::spawn(async move {
         axum::serve(
             listener,

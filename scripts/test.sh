@@ -3,16 +3,44 @@
 # formatting, clippy (server and browser builds, warnings denied), unit and integration tests
 # (SQLite and PostgreSQL), and the browser end-to-end suite (Playwright, headless Chromium).
 #
-# PostgreSQL for the integration tests: MSSP_TEST_POSTGRES_URL
-# (default postgres://postgres@127.0.0.1:5432/test; the tests create and drop their own databases).
+# PostgreSQL for the integration tests: MSSP_TEST_POSTGRES_URL when set; else the server on
+# 127.0.0.1:5432 (postgres user, trust auth, database `test`); else a private cluster that this
+# script installs (Debian's postgresql), starts on a free port and removes at the end
+# (MSSP_TEST_PRIVATE_POSTGRES=1 forces that). The tests create and drop their own databases.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$SECONDS
+declare -a timings=()
 
-step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "apt-get install ${missing[*]}"
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+step_started=$SECONDS
+step_name=""
+step() {
+  [ -n "$step_name" ] && timings+=("$(printf '%6s s  %s' "$((SECONDS - step_started))" "$step_name")")
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n\033[1;34m==> %s\033[0m\n' "$*"
+}
 
 step "tools"
 scripts/install-tools.sh --browser
 export PATH="$HOME/.cargo/bin:${MSSP_TOOLS_PREFIX:-$HOME/.local/mssp-tools}/bin:$PATH"
+
+step "PostgreSQL for the integration tests"
+# shellcheck source=scripts/test-postgres.sh
+source scripts/test-postgres.sh
+trap mssp_pg_stop EXIT
+echo "MSSP_TEST_POSTGRES_URL=$MSSP_TEST_POSTGRES_URL"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -32,4 +60,6 @@ cargo leptos build
 step "end-to-end tests (Playwright, headless Chromium)"
 (cd end2end && npx playwright test)
 
-step "all tests passed"
+step "done"
+printf '\nAll tests passed in %s s:\n' "$((SECONDS - started))"
+printf '%s\n' "${timings[@]}"

@@ -28,8 +28,8 @@ async fn run() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = mssp_dashboard::server::config::Cli::parse();
-    match mssp_dashboard::server::cli::run(cli).await {
+    let cli = mssp_dashboard::cli::Cli::parse();
+    match mssp_dashboard::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

@@ -1,26 +1,28 @@
 //! Administration, for the super admin of an account. Each function checks on the server that
 //! the caller is a fully signed-in super admin, and works inside the caller's account only.
 
-use super::error::AppError;
-use super::types::{AccountSettings, AddedAdmin, AdminDetail, AdminTable, AuditPage};
+use crate::model::AppError;
+use crate::model::types::{AccountSettings, AddedAdmin, AdminDetail, AdminTable, AuditPage};
 use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {
+    super::edge,
+    crate::server::{administration, audit_log},
+};
 
 #[server(endpoint = "get_account_settings")]
 pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
-    let signed_in = crate::server::auth::require_super_admin().await?;
-    Ok(crate::server::administration::settings(&signed_in))
+    let me = edge::call()?.super_admin().await?;
+    Ok(administration::settings(&me))
 }
 
 /// Saves "Force two-factor authentication".
 #[server(endpoint = "save_account_settings")]
 pub async fn save_account_settings(force_2fa: bool) -> Result<AccountSettings, AppError> {
-    let signed_in = crate::server::auth::require_super_admin().await?;
-    crate::server::administration::save_settings(
-        &signed_in,
-        force_2fa,
-        &crate::server::auth::client(),
-    )
-    .await
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    administration::save_settings(&call.ctx, &me, &call.client, force_2fa).await
 }
 
 /// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in;
@@ -32,15 +34,17 @@ pub async fn list_admins(
     dir: String,
     page: i64,
 ) -> Result<AdminTable, AppError> {
-    let signed_in = crate::server::auth::require_super_admin().await?;
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
     let query = crate::domain::admin_list::TableQuery::parse(&q, &sort, &dir, page);
-    crate::server::administration::table(&signed_in, &query).await
+    administration::table(&call.ctx, &me, &query).await
 }
 
 #[server(endpoint = "get_admin")]
 pub async fn get_admin(id: i64) -> Result<AdminDetail, AppError> {
-    let signed_in = crate::server::auth::require_super_admin().await?;
-    crate::server::administration::detail(&signed_in, id).await
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    administration::detail(&call.ctx, &me, id).await
 }
 
 /// "Add admin". The initial password must be changed at the admin's first sign-in.
@@ -52,20 +56,16 @@ pub async fn add_admin(
     role: String,
     password: String,
 ) -> Result<AddedAdmin, AppError> {
-    use crate::server::administration::{NewAdminForm, add_admin};
-    let signed_in = crate::server::auth::require_super_admin().await?;
-    add_admin(
-        &signed_in,
-        NewAdminForm {
-            email: &email,
-            username: &username,
-            name: &name,
-            role: &role,
-            password: &password,
-        },
-        &crate::server::auth::client(),
-    )
-    .await
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    let form = administration::NewAdminForm {
+        email: &email,
+        username: &username,
+        name: &name,
+        role: &role,
+        password: &password,
+    };
+    administration::add_admin(&call.ctx, &me, &call.client, form).await
 }
 
 /// The edit form: name, role, active, and "Enforce 2FA" (`account`, `on` or `off`).
@@ -77,20 +77,15 @@ pub async fn update_admin(
     active: bool,
     enforce_2fa: String,
 ) -> Result<(), AppError> {
-    use crate::server::administration::{EditForm, edit_admin};
-    let signed_in = crate::server::auth::require_super_admin().await?;
-    edit_admin(
-        &signed_in,
-        id,
-        EditForm {
-            name: &name,
-            role: &role,
-            active,
-            enforce_2fa: &enforce_2fa,
-        },
-        &crate::server::auth::client(),
-    )
-    .await
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    let form = administration::EditForm {
+        name: &name,
+        role: &role,
+        active,
+        enforce_2fa: &enforce_2fa,
+    };
+    administration::edit_admin(&call.ctx, &me, &call.client, id, form).await
 }
 
 /// Administration → Audit log, filtered by admin (id), event type and dates (YYYY-MM-DD).
@@ -102,12 +97,13 @@ pub async fn list_audit_log(
     to: String,
     page: i64,
 ) -> Result<AuditPage, AppError> {
-    let signed_in = crate::server::auth::require_super_admin().await?;
-    let form = crate::server::audit_log::FilterForm {
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    let form = audit_log::FilterForm {
         admin,
         event,
         from,
         to,
     };
-    crate::server::audit_log::page(&signed_in, &form, page).await
+    audit_log::page(&call.ctx, &me, &form, page).await
 }

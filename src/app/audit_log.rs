@@ -3,8 +3,8 @@
 use super::admin_nav::AdminNav;
 use super::errors::error_page;
 use crate::api::admin::list_audit_log;
-use crate::api::types::AuditPage;
 use crate::domain::time::format_utc;
+use crate::model::types::AuditPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};

@@ -1,6 +1,6 @@
 //! Showing errors: at the top of a form, next to a field, or in place of a page.
 
-use crate::api::error::AppError;
+use crate::model::AppError;
 use leptos::prelude::*;
 
 /// An error that is not about one field, above the form.

@@ -6,7 +6,7 @@ use super::client_only::ClientOnly;
 use super::live::connect_live;
 use super::sign_out_button::SignOutButton;
 use super::toasts::Toasts;
-use crate::api::types::Me;
+use crate::model::types::Me;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;

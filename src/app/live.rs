@@ -1,6 +1,6 @@
 //! The live connection (server-sent events from `/api/events`) and what it last said.
 
-use crate::api::types::LiveEvent;
+use crate::model::types::LiveEvent;
 use leptos::prelude::*;
 
 /// The newest live event, numbered so that two equal events still notify.

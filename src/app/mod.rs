@@ -28,8 +28,8 @@ mod two_factor_card;
 mod two_factor_chart;
 
 use crate::api::auth::current_admin;
-use crate::api::error::AppError;
-use crate::api::types::Me;
+use crate::model::AppError;
+use crate::model::types::Me;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};

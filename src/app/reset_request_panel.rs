@@ -2,9 +2,9 @@
 
 use super::live::{connect_live, use_live};
 use crate::api::resets::{Request2faReset, get_reset_request_state};
-use crate::api::types::{LiveEvent, ResetRequestState};
 use crate::domain::reset::RequestStatus;
 use crate::domain::time::format_utc;
+use crate::model::types::{LiveEvent, ResetRequestState};
 use leptos::prelude::*;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,7 @@
 //! Toasts: live events shown for a few seconds on whatever page is open.
 
 use super::live::use_live;
-use crate::api::types::LiveEvent;
+use crate::model::types::LiveEvent;
 use leptos::prelude::*;
 use std::time::Duration;
 

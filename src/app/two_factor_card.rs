@@ -2,9 +2,9 @@
 
 use super::errors::{FieldError, FormAlert, is_invalid};
 use super::recovery_codes::RecoveryCodes;
-use crate::api::error::AppError;
 use crate::api::profile::{ConfirmTotpSetup, DisableTotp, StartTotpSetup};
-use crate::api::types::{Profile, TotpSetup};
+use crate::model::AppError;
+use crate::model::types::{Profile, TotpSetup};
 use leptos::prelude::*;
 
 #[component]

@@ -1,7 +1,7 @@
 //! The overview above the admin table: how many active admins have 2FA, how many must set it
 //! up, as a bar people read at a glance (with the numbers in words beside it).
 
-use crate::api::types::TwoFactorOverview;
+use crate::model::types::TwoFactorOverview;
 use leptos::prelude::*;
 
 #[component]

@@ -2,19 +2,20 @@
 //! takes the signed-in super admin and works inside their account only; ids of other accounts
 //! are "not found", like ids that do not exist.
 
-use crate::api::error::AppError;
-use crate::api::types::{
-    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, TwoFactorOverview,
-};
 use crate::domain::admin_list::{TableQuery, page_count};
 use crate::domain::admin_rules::{self, AdminState};
 use crate::domain::enforcement;
 use crate::domain::identity;
 use crate::domain::role::Role;
-use crate::server::auth::{Client, SignedIn, state};
+use crate::model::AppError;
+use crate::model::types::{
+    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, TwoFactorOverview,
+};
+use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admin_table::{self, Changes, EditError, TableRow};
 use crate::server::db::{accounts, admins};
-use crate::server::{internal, notify, now};
+use crate::server::notify::{self, Event};
+use crate::server::{Ctx, OrInternal, internal};
 
 pub fn settings(signed_in: &SignedIn) -> AccountSettings {
     AccountSettings {
@@ -24,14 +25,15 @@ pub fn settings(signed_in: &SignedIn) -> AccountSettings {
 }
 
 pub async fn save_settings(
+    ctx: &Ctx,
     signed_in: &SignedIn,
-    force_2fa: bool,
     client: &Client,
+    force_2fa: bool,
 ) -> Result<AccountSettings, AppError> {
-    let db = &state()?.db;
-    accounts::set_force_2fa(db, signed_in.account.id, force_2fa)
+    let now = ctx.now();
+    accounts::set_force_2fa(&ctx.db, signed_in.account.id, force_2fa)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     tracing::info!(
         account = signed_in.account.id,
         by = signed_in.admin.id,
@@ -40,15 +42,19 @@ pub async fn save_settings(
     );
     if force_2fa != signed_in.account.force_2fa {
         notify::audit(
-            Some(signed_in.account.id),
-            Some(signed_in.admin.id),
-            None,
-            "enforcement_changed",
-            &format!(
-                "Force two-factor authentication {}",
-                if force_2fa { "on" } else { "off" }
-            ),
+            ctx,
+            Event {
+                account_id: Some(signed_in.account.id),
+                actor_id: Some(signed_in.admin.id),
+                target_id: None,
+                event: "enforcement_changed",
+                detail: &format!(
+                    "Force two-factor authentication {}",
+                    if force_2fa { "on" } else { "off" }
+                ),
+            },
             client,
+            now,
         )
         .await?;
     }
@@ -79,15 +85,19 @@ fn row(r: TableRow, account_force_2fa: bool) -> AdminRow {
     }
 }
 
-pub async fn table(signed_in: &SignedIn, query: &TableQuery) -> Result<AdminTable, AppError> {
-    let db = &state()?.db;
+pub async fn table(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    query: &TableQuery,
+) -> Result<AdminTable, AppError> {
+    let db = &ctx.db;
     let account = &signed_in.account;
     let (rows, total, overview) = tokio::try_join!(
         admin_table::page(db, account.id, query),
         admin_table::count(db, account.id, query),
         admin_table::overview(db, account.id, account.force_2fa),
     )
-    .map_err(internal)?;
+    .or_internal()?;
     Ok(AdminTable {
         rows: rows
             .into_iter()
@@ -105,15 +115,15 @@ pub async fn table(signed_in: &SignedIn, query: &TableQuery) -> Result<AdminTabl
     })
 }
 
-pub async fn detail(signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppError> {
-    let db = &state()?.db;
+pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppError> {
+    let db = &ctx.db;
     let admin = admins::find_in_account(db, signed_in.account.id, id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or(AppError::NotFound)?;
     let has_totp = crate::server::db::totp::exists(db, admin.id)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     let force = signed_in.account.force_2fa;
     Ok(AdminDetail {
         row: AdminRow {
@@ -129,7 +139,7 @@ pub async fn detail(signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppErr
             last_sign_in_at: admin.last_sign_in_at,
             reset_request: crate::server::db::reset_requests::latest_for_admin(db, admin.id)
                 .await
-                .map_err(internal)?
+                .or_internal()?
                 .filter(|r| r.status == crate::domain::reset::RequestStatus::Pending)
                 .map(|r| PendingReset {
                     request_id: r.id,
@@ -170,19 +180,20 @@ pub struct NewAdminForm<'a> {
 
 /// "Add admin": the admin must change the initial password at first sign-in.
 pub async fn add_admin(
+    ctx: &Ctx,
     signed_in: &SignedIn,
-    form: NewAdminForm<'_>,
     client: &Client,
+    form: NewAdminForm<'_>,
 ) -> Result<AddedAdmin, AppError> {
+    let now = ctx.now();
     let email = identity::email(form.email)?;
     let username = identity::username(form.username)?;
     let name = identity::display_name("name", form.name)?;
     let role = parse_role(form.role)?;
     admin_rules::check_new_role(role).map_err(|e| AppError::invalid("role", e.to_string()))?;
     let password = identity::new_password(form.password)?;
-    let st = state()?;
-    let hash = st.passwords.hash(password).await?;
-    let mut conn = st.db.pool.acquire().await.map_err(internal)?;
+    let hash = ctx.passwords.hash(password).await?;
+    let mut conn = ctx.db.pool.acquire().await.or_internal()?;
     let id = admins::create(
         &mut conn,
         admins::NewAdmin {
@@ -194,7 +205,7 @@ pub async fn add_admin(
             role,
             must_change_password: true,
         },
-        now(),
+        now,
     )
     .await
     .map_err(|e| match e {
@@ -216,12 +227,16 @@ pub async fn add_admin(
         "admin added"
     );
     notify::audit(
-        Some(signed_in.account.id),
-        Some(signed_in.admin.id),
-        Some(id),
-        "admin_created",
-        &format!("{email} as {}", role.as_str()),
+        ctx,
+        Event {
+            account_id: Some(signed_in.account.id),
+            actor_id: Some(signed_in.admin.id),
+            target_id: Some(id),
+            event: "admin_created",
+            detail: &format!("{email} as {}", role.as_str()),
+        },
         client,
+        now,
     )
     .await?;
     Ok(AddedAdmin { id, name })
@@ -235,11 +250,13 @@ pub struct EditForm<'a> {
 }
 
 pub async fn edit_admin(
+    ctx: &Ctx,
     signed_in: &SignedIn,
+    client: &Client,
     id: i64,
     form: EditForm<'_>,
-    client: &Client,
 ) -> Result<(), AppError> {
+    let now = ctx.now();
     let name = identity::display_name("name", form.name)?;
     let role = parse_role(form.role)?;
     let enforce_2fa = parse_enforce(form.enforce_2fa)?;
@@ -247,10 +264,10 @@ pub async fn edit_admin(
         role,
         active: form.active,
     };
-    let db = &state()?.db;
+    let db = &ctx.db;
     let before = admins::find_in_account(db, signed_in.account.id, id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or(AppError::NotFound)?;
     admin_table::edit(
         db,
@@ -262,7 +279,7 @@ pub async fn edit_admin(
             active: form.active,
             enforce_2fa,
         },
-        now(),
+        now,
         |before, others| admin_rules::check_edit(before, after, others),
     )
     .await
@@ -285,34 +302,32 @@ pub async fn edit_admin(
         enforce_2fa = ?enforce_2fa,
         "admin changed"
     );
-    let account = Some(signed_in.account.id);
-    notify::audit(
-        account,
-        Some(signed_in.admin.id),
-        Some(id),
-        "admin_changed",
-        &format!(
-            "name {:?}, role {}, active {}",
-            name,
-            role.as_str(),
-            form.active
-        ),
-        client,
-    )
-    .await?;
+    let by_super_admin = |event, detail| Event {
+        account_id: Some(signed_in.account.id),
+        actor_id: Some(signed_in.admin.id),
+        target_id: Some(id),
+        event,
+        detail,
+    };
+    let detail = format!(
+        "name {:?}, role {}, active {}",
+        name,
+        role.as_str(),
+        form.active
+    );
+    notify::audit(ctx, by_super_admin("admin_changed", &detail), client, now).await?;
     if before.enforce_2fa != enforce_2fa {
         let value = match enforce_2fa {
             None => "account setting",
             Some(true) => "on",
             Some(false) => "off",
         };
+        let detail = format!("Enforce 2FA: {value}");
         notify::audit(
-            account,
-            Some(signed_in.admin.id),
-            Some(id),
-            "enforcement_changed",
-            &format!("Enforce 2FA: {value}"),
+            ctx,
+            by_super_admin("enforcement_changed", &detail),
             client,
+            now,
         )
         .await?;
     }

@@ -1,18 +1,16 @@
 //! Administration → Audit log: the account's security events, filtered, and as CSV.
 
-use crate::api::error::AppError;
-use crate::api::types::{AuditEntry, AuditPage};
 use crate::domain::admin_list::{PAGE_SIZE, page_count};
 use crate::domain::time::{format_utc, parse_date};
-use crate::server::auth::{SignedIn, current_auth_with, state};
+use crate::model::AppError;
+use crate::model::types::{AuditEntry, AuditPage};
+use crate::server::auth::{SignedIn, current_auth};
 use crate::server::db::{admins, audit};
-use crate::server::internal;
-use crate::server::state::AppState;
+use crate::server::{Ctx, OrInternal};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use serde::Deserialize;
-use sqlx::Row;
 use tower_sessions::Session;
 
 /// The filters as the page and the CSV link send them; empty means any.
@@ -79,30 +77,21 @@ fn entry(r: audit::Row) -> AuditEntry {
 }
 
 pub async fn page(
+    ctx: &Ctx,
     signed_in: &SignedIn,
     form: &FilterForm,
     page: i64,
 ) -> Result<AuditPage, AppError> {
     let filter = form.parse()?;
-    let db = &state()?.db;
+    let db = &ctx.db;
     let account = signed_in.account.id;
     let page = page.clamp(1, i64::MAX / PAGE_SIZE);
     let rows = audit::list(db, account, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
         .await
-        .map_err(internal)?;
-    let total = audit::count(db, account, &filter).await.map_err(internal)?;
-    let event_types = audit::event_types(db, account).await.map_err(internal)?;
-    let admins = sqlx::query(
-        "SELECT id, name FROM admins WHERE account_id = $1 ORDER BY LOWER(name) LIMIT 1000",
-    )
-    .bind(account)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(internal)?
-    .iter()
-    .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
-    .collect::<Result<_, sqlx::Error>>()
-    .map_err(internal)?;
+        .or_internal()?;
+    let total = audit::count(db, account, &filter).await.or_internal()?;
+    let event_types = audit::event_types(db, account).await.or_internal()?;
+    let admins = admins::names(db, account, 1000).await.or_internal()?;
     Ok(AuditPage {
         entries: rows.into_iter().map(entry).collect(),
         total,
@@ -127,18 +116,18 @@ fn csv_field(value: &str) -> String {
 /// `GET /admin/audit.csv?admin=&event=&from=&to=`: the filtered log as CSV, for the account's
 /// super admin (checked here: this is a plain route, not a server function).
 pub async fn csv(
-    State(state): State<AppState>,
+    State(ctx): State<Ctx>,
     session: Session,
     Query(form): Query<FilterForm>,
 ) -> Response {
     let refuse = |status: StatusCode, message: &str| (status, message.to_string()).into_response();
-    let Ok(Some(auth)) = current_auth_with(&session, state.config.session_max_hours).await else {
+    let Ok(Some(auth)) = current_auth(&ctx, &session).await else {
         return refuse(StatusCode::UNAUTHORIZED, "Sign in first.");
     };
     if !auth.is_complete() {
         return refuse(StatusCode::UNAUTHORIZED, "Finish signing in first.");
     }
-    let admin = admins::find_in_account(&state.db, auth.account_id, auth.admin_id)
+    let admin = admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
         .await
         .ok()
         .flatten();
@@ -152,7 +141,7 @@ pub async fn csv(
         Ok(filter) => filter,
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    let rows = match audit::list(&state.db, auth.account_id, &filter, 100_000, 0).await {
+    let rows = match audit::list(&ctx.db, auth.account_id, &filter, 100_000, 0).await {
         Ok(rows) => rows,
         Err(e) => {
             tracing::error!("audit export: {e}");

@@ -1,43 +1,18 @@
 //! Who is asking: the session, its sign-in stage, and the admin behind it.
 //!
-//! Every server function starts with one of `require_admin`, `require_super_admin` or
-//! `require_pending_code`; they read the session on the server and check stage, expiry, the
+//! Every server function starts with one of `require_admin`, `require_super_admin`,
+//! `require_pending_code`...; they read the session on the server and check stage, expiry, the
 //! admin's account and that the admin is still active.
 
-use crate::api::error::AppError;
 use crate::domain::access::Stage;
+use crate::model::AppError;
+use crate::server::db::sessions::{AUTH_KEY, SessionAuth};
 use crate::server::db::{accounts, admins};
-use crate::server::state::AppState;
-use crate::server::{internal, now};
+use crate::server::{Ctx, OrInternal, internal};
 use axum::extract::ConnectInfo;
 use http::request::Parts;
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use tower_sessions::Session;
-
-/// Session key of [`SessionAuth`].
-pub const AUTH_KEY: &str = "auth";
-
-/// What the session knows about sign-in. Stored server-side only.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SessionAuth {
-    pub admin_id: i64,
-    pub account_id: i64,
-    pub stage: Stage,
-    /// Unix time of the password step.
-    pub signed_in_at: i64,
-    pub user_agent: Option<String>,
-    pub client_ip: Option<String>,
-    /// Unix time of the last request seen (updated at most once a minute).
-    #[serde(default)]
-    pub last_seen: i64,
-}
-
-impl SessionAuth {
-    pub fn is_complete(&self) -> bool {
-        self.stage == Stage::Complete
-    }
-}
 
 /// The client as the server sees it.
 #[derive(Clone, Debug, Default)]
@@ -46,51 +21,29 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
-pub fn state() -> Result<AppState, AppError> {
-    leptos::prelude::use_context::<AppState>()
-        .ok_or_else(|| internal("AppState missing from context"))
-}
-
-fn parts() -> Result<Parts, AppError> {
-    leptos::prelude::use_context::<Parts>()
-        .ok_or_else(|| internal("request parts missing from context"))
-}
-
-pub fn session() -> Result<Session, AppError> {
-    parts()?
-        .extensions
-        .get::<Session>()
-        .cloned()
-        .ok_or_else(|| internal("session layer missing"))
-}
-
-pub fn client() -> Client {
-    let Ok(parts) = parts() else {
-        return Client::default();
-    };
-    let trust_proxy = state().map(|s| s.config.trust_proxy).unwrap_or(false);
-    client_from_parts(&parts, trust_proxy)
-}
-
-pub fn client_from_parts(parts: &Parts, trust_proxy: bool) -> Client {
-    let forwarded = trust_proxy
-        .then(|| parts.headers.get("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string());
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
-    let user_agent = parts
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(300).collect());
-    Client {
-        ip: forwarded.or(peer),
-        user_agent,
+impl Client {
+    /// The client of a request: its address (from `X-Forwarded-For` only behind a trusted
+    /// proxy) and user agent.
+    pub fn from_parts(parts: &Parts, trust_proxy: bool) -> Client {
+        let forwarded = trust_proxy
+            .then(|| parts.headers.get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect());
+        Client {
+            ip: forwarded.or(peer),
+            user_agent,
+        }
     }
 }
 
@@ -98,26 +51,20 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
     internal(format!("session store: {e}"))
 }
 
-/// The session's sign-in state. A pending step that ran out, or a session older than its
-/// absolute lifetime, ends the session. Activity is noted at most once a minute, which keeps
-/// the idle timeout (the cookie's and the store's expiry) moving.
-pub async fn current_auth(session: &Session) -> Result<Option<SessionAuth>, AppError> {
-    let max_hours = state()?.config.session_max_hours;
-    current_auth_with(session, max_hours).await
-}
-
-/// `current_auth` outside a server function (middleware), with the lifetime given.
-pub async fn current_auth_with(
-    session: &Session,
-    max_hours: u32,
-) -> Result<Option<SessionAuth>, AppError> {
+/// The session's sign-in state. A pending step that ran out, a session idle for longer than
+/// the idle timeout, or one older than its absolute lifetime ends the session. Activity is
+/// noted at most once a minute, which keeps the idle timeout (the cookie's and the store's
+/// expiry) moving.
+pub async fn current_auth(ctx: &Ctx, session: &Session) -> Result<Option<SessionAuth>, AppError> {
     let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
     let Some(mut auth) = auth else {
         return Ok(None);
     };
-    let now = now();
-    let too_old = now - auth.signed_in_at >= i64::from(max_hours) * 3600;
-    if auth.stage.is_expired(now) || too_old {
+    let now = ctx.now();
+    let config = &ctx.config;
+    let too_old = now - auth.signed_in_at >= i64::from(config.session_max_hours) * 3600;
+    let idle = now - auth.last_seen >= i64::from(config.session_idle_minutes) * 60;
+    if auth.stage.is_expired(now) || too_old || idle {
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
@@ -133,12 +80,14 @@ pub async fn current_auth_with(
 
 /// Moves the session to `stage` for `admin`, under a new session id (no fixation).
 pub async fn enter_stage(
+    ctx: &Ctx,
     session: &Session,
     admin: &admins::Admin,
     stage: Stage,
     client: &Client,
+    now: i64,
 ) -> Result<(), AppError> {
-    let previous = current_auth(session).await?;
+    let previous = current_auth(ctx, session).await?;
     // The steps after the password keep the time of the password step (the absolute
     // lifetime counts from it).
     let signed_in_at = match (&previous, stage) {
@@ -147,7 +96,7 @@ pub async fn enter_stage(
         {
             prev.signed_in_at
         }
-        _ => now(),
+        _ => now,
     };
     session.cycle_id().await.map_err(session_error)?;
     let auth = SessionAuth {
@@ -157,7 +106,7 @@ pub async fn enter_stage(
         signed_in_at,
         user_agent: client.user_agent.clone(),
         client_ip: client.ip.clone(),
-        last_seen: now(),
+        last_seen: now,
     };
     session
         .insert(AUTH_KEY, auth)
@@ -193,28 +142,30 @@ fn not_at(stage: Stage) -> AppError {
 }
 
 /// The admin of a session whose stage `allowed` accepts.
-async fn require_stage(allowed: impl Fn(Stage) -> bool) -> Result<SignedIn, AppError> {
-    let session = session()?;
-    let auth = current_auth(&session)
+async fn require_stage(
+    ctx: &Ctx,
+    session: &Session,
+    allowed: impl Fn(Stage) -> bool,
+) -> Result<SignedIn, AppError> {
+    let auth = current_auth(ctx, session)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if !allowed(auth.stage) {
         return Err(not_at(auth.stage));
     }
-    let db = &state()?.db;
-    let admin = admins::find_in_account(db, auth.account_id, auth.admin_id)
+    let admin = admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     let Some(admin) = admin.filter(|a| a.active) else {
-        end_session(&session).await?;
+        end_session(session).await?;
         return Err(AppError::Unauthenticated);
     };
-    let account = accounts::find(db, admin.account_id)
+    let account = accounts::find(&ctx.db, admin.account_id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or_else(|| internal("admin without account"))?;
     Ok(SignedIn {
-        session,
+        session: session.clone(),
         auth,
         admin,
         account,
@@ -222,13 +173,13 @@ async fn require_stage(allowed: impl Fn(Stage) -> bool) -> Result<SignedIn, AppE
 }
 
 /// A fully signed-in admin (second factor passed, required steps done).
-pub async fn require_admin() -> Result<SignedIn, AppError> {
-    require_stage(|s| s == Stage::Complete).await
+pub async fn require_admin(ctx: &Ctx, session: &Session) -> Result<SignedIn, AppError> {
+    require_stage(ctx, session, |s| s == Stage::Complete).await
 }
 
 /// A super admin of their account, fully signed in.
-pub async fn require_super_admin() -> Result<SignedIn, AppError> {
-    let signed_in = require_admin().await?;
+pub async fn require_super_admin(ctx: &Ctx, session: &Session) -> Result<SignedIn, AppError> {
+    let signed_in = require_admin(ctx, session).await?;
     if !signed_in.admin.role.is_super_admin() {
         return Err(AppError::Forbidden(
             "Only the super admin of this account can use Administration.".into(),
@@ -238,8 +189,8 @@ pub async fn require_super_admin() -> Result<SignedIn, AppError> {
 }
 
 /// A session between the password step and the code step.
-pub async fn require_pending_code() -> Result<SignedIn, AppError> {
-    require_stage(|s| matches!(s, Stage::AwaitingCode { .. }))
+pub async fn require_pending_code(ctx: &Ctx, session: &Session) -> Result<SignedIn, AppError> {
+    require_stage(ctx, session, |s| matches!(s, Stage::AwaitingCode { .. }))
         .await
         .map_err(|e| match e {
             AppError::Unauthenticated => {
@@ -251,12 +202,18 @@ pub async fn require_pending_code() -> Result<SignedIn, AppError> {
 }
 
 /// A session that must choose a new password (initial password set by a super admin).
-pub async fn require_password_change() -> Result<SignedIn, AppError> {
-    require_stage(|s| matches!(s, Stage::ChangingPassword { .. })).await
+pub async fn require_password_change(ctx: &Ctx, session: &Session) -> Result<SignedIn, AppError> {
+    require_stage(ctx, session, |s| {
+        matches!(s, Stage::ChangingPassword { .. })
+    })
+    .await
 }
 
 /// A session that may set up 2FA: a signed-in admin from the profile, or one for whom the
 /// setup is the required next step.
-pub async fn require_enrolment() -> Result<SignedIn, AppError> {
-    require_stage(|s| matches!(s, Stage::Complete | Stage::SettingUpTwoFactor { .. })).await
+pub async fn require_enrolment(ctx: &Ctx, session: &Session) -> Result<SignedIn, AppError> {
+    require_stage(ctx, session, |s| {
+        matches!(s, Stage::Complete | Stage::SettingUpTwoFactor { .. })
+    })
+    .await
 }

@@ -1,70 +1,11 @@
-//! Command line and configuration. Every option can also come from an environment variable
-//! (or a `.env` file), which is how deployments set them; see `.env.example`.
+//! Configuration. Every option is a command-line flag and an environment variable (or a line of
+//! a `.env` file), which is how deployments set them; see `.env.example`. The commands of the
+//! binary are in `cli`.
 //!
 //! clap's `env` feature gives one definition for flags, environment, defaults and `--help`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::net::SocketAddr;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "mssp-dashboard",
-    version,
-    about = "Sign-in and two-factor core of the MSSP dashboard"
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Add a new key to the key file and re-encrypt every stored secret with it. Old keys stay
-    /// in the file (values not yet re-encrypted, and other running instances, still need them).
-    RotateKey,
-    /// Serve the dashboard (the default).
-    Serve(ServeArgs),
-    /// Create an MSSP account and its super admin. The password is read from standard input
-    /// (one line) or asked for when standard input is a terminal; never from the command line.
-    CreateAccount(CreateAccountArgs),
-    /// Remove an admin's two-factor credential so they set it up again at their next sign-in,
-    /// and end all of their sessions. For the operator with shell access.
-    #[command(name = "reset-2fa")]
-    Reset2fa(Reset2faArgs),
-}
-
-#[derive(Debug, Args, Default)]
-pub struct ServeArgs {
-    /// Create a demo MSSP account with a super admin and two admins when the database has no
-    /// accounts, and print how to sign in. For development only.
-    #[arg(long, env = "MSSP_DEMO")]
-    pub demo: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct CreateAccountArgs {
-    /// The MSSP account's name.
-    #[arg(long)]
-    pub name: String,
-    /// The super admin's email.
-    #[arg(long)]
-    pub email: String,
-    /// The super admin's username.
-    #[arg(long)]
-    pub username: String,
-    /// The super admin's display name (defaults to the username).
-    #[arg(long)]
-    pub admin_name: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct Reset2faArgs {
-    /// Email or username of the admin.
-    #[arg(long)]
-    pub user: String,
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -275,10 +216,16 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.bind))
     }
 
-    /// A configuration for tests: a given database, everything else default.
+    /// A configuration for tests: a given database, everything else default (the
+    /// environment is read as at start-up).
     pub fn for_database(database_url: &str) -> Config {
-        let mut cli = Cli::parse_from(["mssp-dashboard"]);
-        cli.config.database_url = database_url.to_string();
-        cli.config
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut config = Defaults::parse_from(["mssp-dashboard"]).config;
+        config.database_url = database_url.to_string();
+        config
     }
 }

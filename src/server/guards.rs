@@ -1,8 +1,8 @@
 //! Request and response guards around the whole app: refusing cross-site requests, security
 //! headers with a per-response CSP nonce, and a request-rate limit per client address.
 
-use crate::api::error::AppError;
-use crate::server::state::AppState;
+use crate::model::AppError;
+use crate::server::Ctx;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -43,7 +43,7 @@ fn origin_of(url: &str) -> Option<String> {
 /// State-changing requests must come from our own pages: the `Origin` (or, without it, the
 /// `Referer`) must be this site, on top of SameSite cookies. Requests with neither header do
 /// not come from a browser page and carry no ambient authority worth forging.
-pub async fn same_origin_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn same_origin_only(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -66,7 +66,7 @@ pub async fn same_origin_only(State(state): State<AppState>, req: Request, next:
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let mut allowed = vec![format!("http://{host}"), format!("https://{host}")];
-    allowed.extend(origin_of(&state.config.public_url()));
+    allowed.extend(origin_of(&ctx.config.public_url()));
     if allowed.iter().any(|a| a.eq_ignore_ascii_case(&claimed)) {
         next.run(req).await
     } else {
@@ -76,11 +76,7 @@ pub async fn same_origin_only(State(state): State<AppState>, req: Request, next:
 }
 
 /// Security headers on every response; a fresh CSP nonce for every page.
-pub async fn security_headers(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Next) -> Response {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
@@ -110,7 +106,7 @@ pub async fn security_headers(
         HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=()",
     );
-    if state.config.cookie_secure {
+    if ctx.config.cookie_secure {
         set(
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=31536000; includeSubDomains",

@@ -1,50 +1,33 @@
 //! Security events: written to the audit log, and told to the people they concern (in the app,
 //! live, and by email when SMTP is configured).
 
-use crate::api::error::AppError;
-use crate::api::types::LiveEvent;
-use crate::server::auth::{Client, state};
+use crate::model::AppError;
+use crate::model::types::LiveEvent;
+use crate::server::auth::Client;
 use crate::server::db::{admins, audit, notifications};
-use crate::server::live::Audience;
-use crate::server::{internal, now};
-use sqlx::Row;
+use crate::server::hub::Audience;
+use crate::server::{Ctx, OrInternal};
+
+pub use crate::server::db::audit::Event;
 
 /// One audit log entry, written on its own.
-pub async fn audit(
-    account_id: Option<i64>,
-    actor_id: Option<i64>,
-    target_id: Option<i64>,
-    event: &str,
-    detail: &str,
-    client: &Client,
-) -> Result<(), AppError> {
-    let st = state()?;
-    let mut conn = st.db.pool.acquire().await.map_err(internal)?;
-    audit::record(
-        &mut conn,
-        audit::Entry {
-            account_id,
-            actor_id,
-            target_id,
-            event,
-            detail,
-            client_ip: client.ip.as_deref(),
-        },
-        now(),
-    )
-    .await
-    .map_err(internal)
+pub async fn audit(ctx: &Ctx, entry: Event<'_>, client: &Client, now: i64) -> Result<(), AppError> {
+    let mut conn = ctx.db.pool.acquire().await.or_internal()?;
+    audit::record(&mut conn, entry, client.ip.as_deref(), now)
+        .await
+        .or_internal()
 }
 
 /// Tells an admin about their own account (bell, and email when SMTP is set).
 pub async fn admin(
+    ctx: &Ctx,
     admin: &admins::Admin,
     kind: &str,
     subject: &str,
     message: &str,
+    now: i64,
 ) -> Result<(), AppError> {
-    let st = state()?;
-    let mut conn = st.db.pool.acquire().await.map_err(internal)?;
+    let mut conn = ctx.db.pool.acquire().await.or_internal()?;
     notifications::insert(
         &mut conn,
         notifications::NewNotification {
@@ -55,79 +38,85 @@ pub async fn admin(
             message,
             link: Some("/profile"),
         },
-        now(),
+        now,
     )
     .await
-    .map_err(internal)?;
-    if let Some(mailer) = &st.mailer {
+    .or_internal()?;
+    if let Some(mailer) = &ctx.mailer {
         mailer.send_later(
             vec![admin.email.clone()],
             subject.to_string(),
             format!(
                 "{message}\n\nIf this was not you, tell your super admin at once.\n{}/profile\n",
-                st.config.public_url()
+                ctx.config.public_url()
             ),
         );
     }
     Ok(())
 }
 
+/// What is told to the super admins.
+pub struct Notice<'a> {
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub message: &'a str,
+    pub link: &'a str,
+}
+
 /// Tells every active super admin of the account (but `except`): bell, live toast, email.
 pub async fn super_admins(
+    ctx: &Ctx,
     account_id: i64,
     except: Option<i64>,
-    kind: &str,
-    subject: &str,
-    message: &str,
-    link: &str,
+    notice: Notice<'_>,
+    now: i64,
 ) -> Result<(), AppError> {
-    let st = state()?;
-    let rows = sqlx::query(
-        "SELECT id, email FROM admins WHERE account_id = $1 AND role = 'super_admin' AND active = 1",
-    )
-    .bind(account_id)
-    .fetch_all(&st.db.pool)
-    .await
-    .map_err(internal)?;
+    let recipients = admins::super_admins(&ctx.db, account_id)
+        .await
+        .or_internal()?;
     let mut emails = Vec::new();
-    let mut conn = st.db.pool.acquire().await.map_err(internal)?;
-    for row in rows {
-        let id: i64 = row.try_get("id").map_err(internal)?;
+    let mut conn = ctx.db.pool.acquire().await.or_internal()?;
+    for (id, email) in recipients {
         if Some(id) == except {
             continue;
         }
-        emails.push(row.try_get::<String, _>("email").map_err(internal)?);
+        emails.push(email);
         notifications::insert(
             &mut conn,
             notifications::NewNotification {
                 account_id,
                 recipient_id: id,
-                kind,
+                kind: notice.kind,
                 subject_id: None,
-                message,
-                link: Some(link),
+                message: notice.message,
+                link: Some(notice.link),
             },
-            now(),
+            now,
         )
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     }
     drop(conn);
-    st.hub
+    ctx.hub
         .publish(
             account_id,
             Audience::SuperAdmins,
             LiveEvent::Notice {
-                message: message.to_string(),
-                link: Some(link.to_string()),
+                message: notice.message.to_string(),
+                link: Some(notice.link.to_string()),
             },
         )
         .await;
-    if let Some(mailer) = &st.mailer {
+    if let Some(mailer) = &ctx.mailer {
         mailer.send_later(
             emails,
-            subject.to_string(),
-            format!("{message}\n\n{}{link}\n", st.config.public_url()),
+            notice.subject.to_string(),
+            format!(
+                "{}\n\n{}{}\n",
+                notice.message,
+                ctx.config.public_url(),
+                notice.link
+            ),
         );
     }
     Ok(())

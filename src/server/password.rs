@@ -4,7 +4,7 @@
 //! pool behind a semaphore of about one permit per core with a short queue; when the queue is
 //! full the caller gets `Busy` at once instead of piling up memory.
 
-use crate::api::error::AppError;
+use crate::model::AppError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::fmt;

@@ -1,7 +1,7 @@
 //! The `otpauth://` URI and its QR code, both made on the server.
 
-use crate::api::error::AppError;
 use crate::domain::totp as policy;
+use crate::model::AppError;
 use crate::server::internal;
 use crate::server::secrets::TotpSecret;
 use qrcode::QrCode;

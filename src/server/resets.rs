@@ -1,19 +1,22 @@
 //! "Request 2FA Reset": the admin asks from the code step, every super admin of the account is
 //! notified (in the app, live, and by email when SMTP is set), and one of them approves or
 //! denies. Every step is written to the audit log.
+//!
+//! [`reset_second_factor`] is the one implementation of a reset: the approval of a request and
+//! the operator's `reset-2fa` command both call it.
 
-use crate::api::error::AppError;
-use crate::api::types::{
-    LiveEvent, NotificationItem, Notifications, ResetHistoryItem, ResetRequestState,
-};
 use crate::domain::rate_limit::Limit;
 use crate::domain::reset::{self, Decision, RequestStatus};
 use crate::domain::time::format_utc;
-use crate::server::auth::{Client, SignedIn, state};
+use crate::model::AppError;
+use crate::model::types::{
+    LiveEvent, NotificationItem, Notifications, ResetHistoryItem, ResetRequestState,
+};
+use crate::server::auth::{Client, SignedIn};
+use crate::server::db::admins::{self, Admin};
 use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
-use crate::server::live::Audience;
-use crate::server::{internal, now};
-use sqlx::Row;
+use crate::server::hub::Audience;
+use crate::server::{Ctx, OrInternal};
 
 /// Requests per admin and per client address (a pending request is answered again, but each
 /// call counts).
@@ -26,55 +29,50 @@ const PER_ADDRESS: Limit = Limit {
     window_seconds: 3600,
 };
 
-async fn limit(key: String, limit: Limit) -> Result<(), AppError> {
-    let db = &state()?.db;
-    rate_limits::hit(db, &key, limit, now())
+async fn limit(ctx: &Ctx, key: String, limit: Limit, now: i64) -> Result<(), AppError> {
+    rate_limits::hit(&ctx.db, &key, limit, now)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .map_err(|retry_after_seconds| AppError::TooManyRequests {
             retry_after_seconds,
         })
 }
 
-struct SuperAdmin {
-    id: i64,
-    email: String,
-}
-
-async fn super_admins(account_id: i64, except: i64) -> Result<Vec<SuperAdmin>, AppError> {
-    let db = &state()?.db;
-    let rows = sqlx::query(
-        "SELECT id, email FROM admins WHERE account_id = $1 AND role = 'super_admin' AND active = 1 AND id <> $2",
-    )
-    .bind(account_id)
-    .bind(except)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(internal)?;
-    rows.iter()
-        .map(|r| {
-            Ok(SuperAdmin {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(internal)
+/// The account's active super admins other than `except`: (id, email).
+async fn other_super_admins(
+    ctx: &Ctx,
+    account_id: i64,
+    except: i64,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let mut all = admins::super_admins(&ctx.db, account_id)
+        .await
+        .or_internal()?;
+    all.retain(|(id, _)| *id != except);
+    Ok(all)
 }
 
 /// "Request 2FA Reset" from a sign-in waiting for its code (so after a correct password, and
 /// only for an admin who has 2FA). One pending request per admin: asking again answers the
 /// same request without notifying again.
-pub async fn request(signed: &SignedIn, client: &Client) -> Result<ResetRequestState, AppError> {
+pub async fn request(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
+) -> Result<ResetRequestState, AppError> {
+    let now = ctx.now();
     let admin = &signed.admin;
-    limit(format!("reset-request:admin:{}", admin.id), PER_ADMIN).await?;
+    limit(
+        ctx,
+        format!("reset-request:admin:{}", admin.id),
+        PER_ADMIN,
+        now,
+    )
+    .await?;
     if let Some(ip) = &client.ip {
-        limit(format!("reset-request:ip:{ip}"), PER_ADDRESS).await?;
+        limit(ctx, format!("reset-request:ip:{ip}"), PER_ADDRESS, now).await?;
     }
-    let st = state()?;
-    let now = now();
-    let recipients = super_admins(admin.account_id, admin.id).await?;
-    let mut tx = st.db.pool.begin().await.map_err(internal)?;
+    let recipients = other_super_admins(ctx, admin.account_id, admin.id).await?;
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
     let (request, created) = reset_requests::create_pending(
         &mut tx,
         admin.account_id,
@@ -83,34 +81,34 @@ pub async fn request(signed: &SignedIn, client: &Client) -> Result<ResetRequestS
         now,
     )
     .await
-    .map_err(internal)?;
+    .or_internal()?;
     if created {
         audit::record(
             &mut tx,
-            audit::Entry {
+            audit::Event {
                 account_id: Some(admin.account_id),
                 actor_id: Some(admin.id),
                 target_id: Some(admin.id),
                 event: "2fa_reset_requested",
                 detail: &format!("request {}", request.id),
-                client_ip: client.ip.as_deref(),
             },
+            client.ip.as_deref(),
             now,
         )
         .await
-        .map_err(internal)?;
+        .or_internal()?;
         let message = format!("{} requested a 2FA reset.", admin.name);
-        let channels = if st.mailer.is_some() {
+        let channels = if ctx.mailer.is_some() {
             "in-app, email"
         } else {
             "in-app"
         };
-        for recipient in &recipients {
+        for (recipient, _) in &recipients {
             notifications::insert(
                 &mut tx,
                 notifications::NewNotification {
                     account_id: admin.account_id,
-                    recipient_id: recipient.id,
+                    recipient_id: *recipient,
                     kind: "2fa_reset_requested",
                     subject_id: Some(admin.id),
                     message: &message,
@@ -119,31 +117,31 @@ pub async fn request(signed: &SignedIn, client: &Client) -> Result<ResetRequestS
                 now,
             )
             .await
-            .map_err(internal)?;
+            .or_internal()?;
             audit::record(
                 &mut tx,
-                audit::Entry {
+                audit::Event {
                     account_id: Some(admin.account_id),
                     actor_id: Some(admin.id),
-                    target_id: Some(recipient.id),
+                    target_id: Some(*recipient),
                     event: "2fa_reset_notified",
                     detail: &format!("request {} ({channels})", request.id),
-                    client_ip: client.ip.as_deref(),
                 },
+                client.ip.as_deref(),
                 now,
             )
             .await
-            .map_err(internal)?;
+            .or_internal()?;
         }
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.or_internal()?;
     if created {
         tracing::info!(
             admin = admin.id,
             request = request.id,
             "2FA reset requested"
         );
-        st.hub
+        ctx.hub
             .publish(
                 admin.account_id,
                 Audience::SuperAdmins,
@@ -155,10 +153,10 @@ pub async fn request(signed: &SignedIn, client: &Client) -> Result<ResetRequestS
                 },
             )
             .await;
-        if let Some(mailer) = &st.mailer {
-            let link = format!("{}/admin/admins", st.config.public_url());
+        if let Some(mailer) = &ctx.mailer {
+            let link = format!("{}/admin/admins", ctx.config.public_url());
             mailer.send_later(
-                recipients.into_iter().map(|r| r.email).collect(),
+                recipients.into_iter().map(|(_, email)| email).collect(),
                 format!("2FA reset requested by {}", admin.name),
                 format!(
                     "{} ({}) lost access to their authenticator app and asked for a reset of their \
@@ -180,11 +178,11 @@ pub async fn request(signed: &SignedIn, client: &Client) -> Result<ResetRequestS
 }
 
 /// What the code step shows: a pending request, or a denial not told yet (told once).
-pub async fn own_state(signed: &SignedIn) -> Result<ResetRequestState, AppError> {
-    let db = &state()?.db;
+pub async fn own_state(ctx: &Ctx, signed: &SignedIn) -> Result<ResetRequestState, AppError> {
+    let db = &ctx.db;
     let latest = reset_requests::latest_for_admin(db, signed.admin.id)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     Ok(match latest {
         Some(r) if r.status == RequestStatus::Pending => ResetRequestState::Pending {
             requested_at: r.requested_at,
@@ -192,7 +190,7 @@ pub async fn own_state(signed: &SignedIn) -> Result<ResetRequestState, AppError>
         Some(r) if r.status == RequestStatus::Denied && !r.outcome_seen => {
             reset_requests::mark_outcome_seen(db, r.id)
                 .await
-                .map_err(internal)?;
+                .or_internal()?;
             ResetRequestState::Denied {
                 decided_at: r.decided_at.unwrap_or(r.requested_at),
             }
@@ -201,150 +199,273 @@ pub async fn own_state(signed: &SignedIn) -> Result<ResetRequestState, AppError>
     })
 }
 
+/// Who resets an admin's second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetBy {
+    /// A super admin of the admin's account, approving a request (its id).
+    SuperAdmin { admin_id: i64, request_id: i64 },
+    /// The operator with shell access (`mssp-dashboard reset-2fa`).
+    Operator,
+}
+
+/// What a reset did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetDone {
+    /// The admin had a TOTP credential (and its recovery codes), now removed.
+    pub removed_totp: bool,
+    /// Sessions of the admin that were ended.
+    pub ended_sessions: u64,
+    /// The reset request this answered, if one was pending.
+    pub request_id: Option<i64>,
+}
+
+/// The message for a request that someone else decided first.
+async fn already_decided(ctx: &Ctx, account_id: i64, request_id: i64) -> AppError {
+    match reset_requests::find_in_account(&ctx.db, account_id, request_id).await {
+        Ok(Some(current)) => {
+            let by = current
+                .decided_by_name
+                .map(|n| format!(" by {n}"))
+                .unwrap_or_default();
+            AppError::Conflict(format!(
+                "This request was already {}{by}.",
+                current.status.as_str()
+            ))
+        }
+        Ok(None) => AppError::NotFound,
+        Err(e) => crate::server::internal(e),
+    }
+}
+
+/// Resets `target`'s second factor, in one transaction: removes the TOTP credential and its
+/// recovery codes, ends every session of the admin, asks for a new setup at the next sign-in,
+/// answers the reset request (the one approved, or any pending one when the operator resets),
+/// and writes the audit log. Then tells the super admins and the waiting sign-in page.
+pub async fn reset_second_factor(
+    ctx: &Ctx,
+    target: &Admin,
+    by: ResetBy,
+    client: &Client,
+) -> Result<ResetDone, AppError> {
+    let now = ctx.now();
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let (request_id, actor_id, event, decided_by) = match by {
+        ResetBy::SuperAdmin {
+            admin_id,
+            request_id,
+        } => (
+            Some(request_id),
+            Some(admin_id),
+            "2fa_reset_approved",
+            Some(admin_id),
+        ),
+        ResetBy::Operator => {
+            let pending = reset_requests::pending_for_admin(&mut tx, target.id)
+                .await
+                .or_internal()?;
+            (pending.map(|r| r.id), None, "2fa_reset_by_operator", None)
+        }
+    };
+    if let Some(id) = request_id
+        && !reset_requests::decide(&mut tx, id, RequestStatus::Approved, decided_by, now)
+            .await
+            .or_internal()?
+    {
+        drop(tx);
+        // Someone else decided between our read and our write: say what happened.
+        return Err(already_decided(ctx, target.account_id, id).await);
+    }
+    let removed_totp = totp::delete_in(&mut tx, target.id).await.or_internal()?;
+    let ended_sessions = sessions::delete_for_admin_in(&mut tx, target.id)
+        .await
+        .or_internal()?;
+    admins::set_prompt_2fa_setup_in(&mut tx, target.id, true, now)
+        .await
+        .or_internal()?;
+    let detail = match (by, request_id) {
+        (ResetBy::Operator, None) => "mssp-dashboard reset-2fa".to_string(),
+        (ResetBy::Operator, Some(id)) => format!("mssp-dashboard reset-2fa (request {id})"),
+        (ResetBy::SuperAdmin { request_id, .. }, _) => format!("request {request_id}"),
+    };
+    audit::record(
+        &mut tx,
+        audit::Event {
+            account_id: Some(target.account_id),
+            actor_id,
+            target_id: Some(target.id),
+            event,
+            detail: &detail,
+        },
+        client.ip.as_deref(),
+        now,
+    )
+    .await
+    .or_internal()?;
+    tx.commit().await.or_internal()?;
+    tracing::warn!(
+        admin = target.id,
+        by = ?by,
+        removed_totp,
+        ended_sessions,
+        "two-factor authentication reset"
+    );
+    if let Some(request_id) = request_id {
+        publish_resolved(ctx, target, request_id, RequestStatus::Approved).await;
+    }
+    Ok(ResetDone {
+        removed_totp,
+        ended_sessions,
+        request_id,
+    })
+}
+
+/// Tells the super admins (the badge goes) and the requester's waiting page.
+async fn publish_resolved(ctx: &Ctx, target: &Admin, request_id: i64, status: RequestStatus) {
+    let event = LiveEvent::ResetResolved {
+        request_id,
+        admin_id: target.id,
+        admin_name: target.name.clone(),
+        status,
+    };
+    ctx.hub
+        .publish(target.account_id, Audience::SuperAdmins, event.clone())
+        .await;
+    ctx.hub
+        .publish(target.account_id, Audience::Admin(target.id), event)
+        .await;
+}
+
 /// Approve (reset) or deny, by a super admin of the same account; one outcome however many
 /// super admins click at once.
 pub async fn decide(
+    ctx: &Ctx,
     signed: &SignedIn,
+    client: &Client,
     request_id: i64,
     decision: Decision,
-    client: &Client,
 ) -> Result<(), AppError> {
-    let st = state()?;
     let account_id = signed.account.id;
-    let request = reset_requests::find_in_account(&st.db, account_id, request_id)
+    let request = reset_requests::find_in_account(&ctx.db, account_id, request_id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or(AppError::NotFound)?;
     let refused = |e: reset::DecisionRefused| match e {
         reset::DecisionRefused::OwnRequest => AppError::Forbidden(e.to_string()),
         reset::DecisionRefused::AlreadyDecided(_) => AppError::Conflict(e.to_string()),
     };
     reset::check_decision(signed.admin.id, request.admin_id, request.status).map_err(refused)?;
-    let target = crate::server::db::admins::find_in_account(&st.db, account_id, request.admin_id)
+    let target = admins::find_in_account(&ctx.db, account_id, request.admin_id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or(AppError::NotFound)?;
-    let now = now();
-    let mut tx = st.db.pool.begin().await.map_err(internal)?;
-    let status = decision.status();
-    if !reset_requests::decide(&mut tx, request.id, status, Some(signed.admin.id), now)
-        .await
-        .map_err(internal)?
-    {
-        drop(tx);
-        // Someone else decided between our read and our write: say what happened.
-        let current = reset_requests::find_in_account(&st.db, account_id, request.id)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        let by = current
-            .decided_by_name
-            .map(|n| format!(" by {n}"))
-            .unwrap_or_default();
-        return Err(AppError::Conflict(format!(
-            "This request was already {}{by}.",
-            current.status.as_str()
-        )));
+    match decision {
+        Decision::Approve => {
+            reset_second_factor(
+                ctx,
+                &target,
+                ResetBy::SuperAdmin {
+                    admin_id: signed.admin.id,
+                    request_id: request.id,
+                },
+                client,
+            )
+            .await?;
+        }
+        Decision::Deny => deny(ctx, signed, client, &target, request.id).await?,
     }
-    if decision == Decision::Approve {
-        totp::delete_in(&mut tx, target.id)
-            .await
-            .map_err(internal)?;
-        sessions::delete_for_admin_in(&mut tx, target.id)
-            .await
-            .map_err(internal)?;
-        sqlx::query("UPDATE admins SET prompt_2fa_setup = 1, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(target.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
-    }
-    audit::record(
+    Ok(())
+}
+
+async fn deny(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
+    target: &Admin,
+    request_id: i64,
+) -> Result<(), AppError> {
+    let now = ctx.now();
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    if !reset_requests::decide(
         &mut tx,
-        audit::Entry {
-            account_id: Some(account_id),
-            actor_id: Some(signed.admin.id),
-            target_id: Some(target.id),
-            event: match decision {
-                Decision::Approve => "2fa_reset_approved",
-                Decision::Deny => "2fa_reset_denied",
-            },
-            detail: &format!("request {}", request.id),
-            client_ip: client.ip.as_deref(),
-        },
+        request_id,
+        RequestStatus::Denied,
+        Some(signed.admin.id),
         now,
     )
     .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+    .or_internal()?
+    {
+        drop(tx);
+        return Err(already_decided(ctx, target.account_id, request_id).await);
+    }
+    audit::record(
+        &mut tx,
+        audit::Event {
+            account_id: Some(target.account_id),
+            actor_id: Some(signed.admin.id),
+            target_id: Some(target.id),
+            event: "2fa_reset_denied",
+            detail: &format!("request {request_id}"),
+        },
+        client.ip.as_deref(),
+        now,
+    )
+    .await
+    .or_internal()?;
+    tx.commit().await.or_internal()?;
     tracing::info!(
         admin = target.id,
         by = signed.admin.id,
-        request = request.id,
-        status = status.as_str(),
-        "2FA reset decided"
+        request = request_id,
+        "2FA reset denied"
     );
-    let event = LiveEvent::ResetResolved {
-        request_id: request.id,
-        admin_id: target.id,
-        admin_name: target.name.clone(),
-        status,
-    };
-    st.hub
-        .publish(account_id, Audience::SuperAdmins, event.clone())
-        .await;
-    st.hub
-        .publish(account_id, Audience::Admin(target.id), event)
-        .await;
+    publish_resolved(ctx, target, request_id, RequestStatus::Denied).await;
     Ok(())
 }
 
 /// A pending request becomes moot when its admin signs in with a code after all.
 pub async fn withdraw_pending(
-    account_id: i64,
-    admin_id: i64,
-    admin_name: &str,
+    ctx: &Ctx,
+    admin: &Admin,
     client: &Client,
+    now: i64,
 ) -> Result<(), AppError> {
-    let st = state()?;
-    let now = now();
-    let mut tx = st.db.pool.begin().await.map_err(internal)?;
-    let Some(pending) = reset_requests::pending_for_admin(&mut tx, admin_id)
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let Some(pending) = reset_requests::pending_for_admin(&mut tx, admin.id)
         .await
-        .map_err(internal)?
+        .or_internal()?
     else {
         return Ok(());
     };
     if !reset_requests::decide(&mut tx, pending.id, RequestStatus::Withdrawn, None, now)
         .await
-        .map_err(internal)?
+        .or_internal()?
     {
         return Ok(());
     }
     audit::record(
         &mut tx,
-        audit::Entry {
-            account_id: Some(account_id),
-            actor_id: Some(admin_id),
-            target_id: Some(admin_id),
+        audit::Event {
+            account_id: Some(admin.account_id),
+            actor_id: Some(admin.id),
+            target_id: Some(admin.id),
             event: "2fa_reset_withdrawn",
             detail: &format!("request {} (signed in with a code)", pending.id),
-            client_ip: client.ip.as_deref(),
         },
+        client.ip.as_deref(),
         now,
     )
     .await
-    .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
-    st.hub
+    .or_internal()?;
+    tx.commit().await.or_internal()?;
+    ctx.hub
         .publish(
-            account_id,
+            admin.account_id,
             Audience::SuperAdmins,
             LiveEvent::ResetResolved {
                 request_id: pending.id,
-                admin_id,
-                admin_name: admin_name.to_string(),
+                admin_id: admin.id,
+                admin_name: admin.name.clone(),
                 status: RequestStatus::Withdrawn,
             },
         )
@@ -353,15 +474,19 @@ pub async fn withdraw_pending(
 }
 
 /// The history of an admin's requests, for the super admin.
-pub async fn history(signed: &SignedIn, admin_id: i64) -> Result<Vec<ResetHistoryItem>, AppError> {
-    let db = &state()?.db;
-    crate::server::db::admins::find_in_account(db, signed.account.id, admin_id)
+pub async fn history(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    admin_id: i64,
+) -> Result<Vec<ResetHistoryItem>, AppError> {
+    let db = &ctx.db;
+    admins::find_in_account(db, signed.account.id, admin_id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or(AppError::NotFound)?;
     let items = reset_requests::history(db, signed.account.id, admin_id)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     Ok(items
         .into_iter()
         .map(|r| ResetHistoryItem {
@@ -375,11 +500,10 @@ pub async fn history(signed: &SignedIn, admin_id: i64) -> Result<Vec<ResetHistor
         .collect())
 }
 
-pub async fn notifications(signed: &SignedIn) -> Result<Notifications, AppError> {
-    let db = &state()?.db;
-    let (items, unread) = notifications::latest(db, signed.admin.id, 20)
+pub async fn notifications(ctx: &Ctx, signed: &SignedIn) -> Result<Notifications, AppError> {
+    let (items, unread) = notifications::latest(&ctx.db, signed.admin.id, 20)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     Ok(Notifications {
         unread,
         items: items
@@ -395,9 +519,8 @@ pub async fn notifications(signed: &SignedIn) -> Result<Notifications, AppError>
     })
 }
 
-pub async fn mark_read(signed: &SignedIn) -> Result<(), AppError> {
-    let db = &state()?.db;
-    notifications::mark_all_read(db, signed.admin.id, now())
+pub async fn mark_read(ctx: &Ctx, signed: &SignedIn) -> Result<(), AppError> {
+    notifications::mark_all_read(&ctx.db, signed.admin.id, ctx.now())
         .await
-        .map_err(internal)
+        .or_internal()
 }

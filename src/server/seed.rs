@@ -2,9 +2,9 @@
 
 use crate::domain::identity;
 use crate::domain::role::Role;
-use crate::server::db::{Db, accounts, admins};
-use crate::server::now;
-use crate::server::password::Passwords;
+use crate::server::Ctx;
+use crate::server::db::{accounts, admins};
+use crate::server::password::PasswordHash;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -27,39 +27,74 @@ pub struct NewAccount<'a> {
 }
 
 /// Validates and creates an account with its super admin, both or neither.
-pub async fn create_account(
-    db: &Db,
-    passwords: &Passwords,
-    new: NewAccount<'_>,
-) -> Result<(i64, i64), SeedError> {
+pub async fn create_account(ctx: &Ctx, new: NewAccount<'_>) -> Result<(i64, i64), SeedError> {
     let account_name = identity::display_name("name", new.account_name)?;
     let email = identity::email(new.email)?;
     let username = identity::username(new.username)?;
     let admin_name = identity::display_name("admin_name", new.admin_name)?;
     let password = identity::new_password(new.password)?;
-    let hash = passwords
-        .hash(password)
-        .await
-        .map_err(|e| SeedError::Other(e.to_string()))?;
-    let now = now();
-    let mut tx = db.pool.begin().await?;
-    let account = accounts::create(&mut tx, &account_name, now).await?;
-    let admin_id = admins::create(
-        &mut tx,
-        admins::NewAdmin {
-            account_id: account.id,
+    let hash = hash(ctx, password).await?;
+    let (account_id, admin_ids) = insert_account(
+        ctx,
+        &account_name,
+        &[Member {
             email: &email,
             username: &username,
             name: &admin_name,
-            password_hash: &hash,
+            hash: &hash,
             role: Role::SuperAdmin,
-            must_change_password: false,
-        },
-        now,
+        }],
     )
     .await?;
+    Ok((account_id, admin_ids[0]))
+}
+
+async fn hash(ctx: &Ctx, password: &str) -> Result<PasswordHash, SeedError> {
+    ctx.passwords
+        .hash(password)
+        .await
+        .map_err(|e| SeedError::Other(e.to_string()))
+}
+
+/// An admin of a new account, validated and with the password hashed.
+struct Member<'a> {
+    email: &'a str,
+    username: &'a str,
+    name: &'a str,
+    hash: &'a PasswordHash,
+    role: Role,
+}
+
+/// Creates an account and its admins in one transaction; answers their ids.
+async fn insert_account(
+    ctx: &Ctx,
+    name: &str,
+    members: &[Member<'_>],
+) -> Result<(i64, Vec<i64>), SeedError> {
+    let now = ctx.now();
+    let mut tx = ctx.db.pool.begin().await?;
+    let account = accounts::create(&mut tx, name, now).await?;
+    let mut ids = Vec::with_capacity(members.len());
+    for member in members {
+        ids.push(
+            admins::create(
+                &mut tx,
+                admins::NewAdmin {
+                    account_id: account.id,
+                    email: member.email,
+                    username: member.username,
+                    name: member.name,
+                    password_hash: member.hash,
+                    role: member.role,
+                    must_change_password: false,
+                },
+                now,
+            )
+            .await?,
+        );
+    }
     tx.commit().await?;
-    Ok((account.id, admin_id))
+    Ok((account.id, ids))
 }
 
 /// One demo admin.
@@ -96,39 +131,43 @@ pub const DEMO_USERS: [DemoUser; 3] = [
     },
 ];
 
-/// Creates the demo account when the database has no account at all. Answers whether it did.
-pub async fn seed_demo(db: &Db, passwords: &Passwords) -> Result<bool, SeedError> {
-    if accounts::count(db).await? > 0 {
-        return Ok(false);
+/// What `seed_demo` found or did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Demo {
+    /// The demo account was created now.
+    Created,
+    /// The demo account is there from an earlier start.
+    Present,
+    /// The database holds other accounts and no demo: nothing was created.
+    NotCreated,
+}
+
+/// Creates the demo account when the database has no account at all.
+pub async fn seed_demo(ctx: &Ctx) -> Result<Demo, SeedError> {
+    if admins::find_by_identifier(&ctx.db, DEMO_USERS[0].username)
+        .await?
+        .is_some()
+    {
+        return Ok(Demo::Present);
     }
-    let now = now();
+    if accounts::count(&ctx.db).await? > 0 {
+        return Ok(Demo::NotCreated);
+    }
     let mut hashes = Vec::new();
     for user in &DEMO_USERS {
-        hashes.push(
-            passwords
-                .hash(user.password)
-                .await
-                .map_err(|e| SeedError::Other(e.to_string()))?,
-        );
+        hashes.push(hash(ctx, user.password).await?);
     }
-    let mut tx = db.pool.begin().await?;
-    let account = accounts::create(&mut tx, "Demo MSSP", now).await?;
-    for (user, hash) in DEMO_USERS.iter().zip(&hashes) {
-        admins::create(
-            &mut tx,
-            admins::NewAdmin {
-                account_id: account.id,
-                email: user.email,
-                username: user.username,
-                name: user.name,
-                password_hash: hash,
-                role: user.role,
-                must_change_password: false,
-            },
-            now,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    let members: Vec<Member<'_>> = DEMO_USERS
+        .iter()
+        .zip(&hashes)
+        .map(|(user, hash)| Member {
+            email: user.email,
+            username: user.username,
+            name: user.name,
+            hash,
+            role: user.role,
+        })
+        .collect();
+    insert_account(ctx, "Demo MSSP", &members).await?;
+    Ok(Demo::Created)
 }

@@ -1,20 +1,23 @@
 //! The steps of sign-in: password, code, and the required steps after them (a new password
 //! when a super admin chose the current one, the 2FA setup when enforced).
 
-use crate::api::error::AppError;
 use crate::domain::access::{SignInFacts, Stage, stage_after_password, stage_after_second_factor};
 use crate::domain::throttle::Policy;
 use crate::domain::{enforcement, identity, recovery, totp as policy};
-use crate::server::auth::{
-    Client, SignedIn, enter_stage, require_password_change, require_pending_code, session, state,
-};
+use crate::model::AppError;
+use crate::server::auth::{Client, SignedIn, enter_stage, require_pending_code};
 use crate::server::db::{accounts, admins, auth_failures, recovery_codes, sessions, totp};
-use crate::server::{internal, notify, now};
+use crate::server::notify::{self, Event, Notice};
+use crate::server::{Ctx, OrInternal, internal};
+use tower_sessions::Session;
 
-async fn facts(admin: &admins::Admin, account_forces_2fa: bool) -> Result<SignInFacts, AppError> {
-    let db = &state()?.db;
+async fn facts(
+    ctx: &Ctx,
+    admin: &admins::Admin,
+    account_forces_2fa: bool,
+) -> Result<SignInFacts, AppError> {
     Ok(SignInFacts {
-        has_totp: totp::exists(db, admin.id).await.map_err(internal)?,
+        has_totp: totp::exists(&ctx.db, admin.id).await.or_internal()?,
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
         prompt_setup: admin.prompt_2fa_setup,
@@ -23,23 +26,23 @@ async fn facts(admin: &admins::Admin, account_forces_2fa: bool) -> Result<SignIn
 
 /// Moves the session to `stage`; answers the page where sign-in continues.
 async fn advance(
-    session: &tower_sessions::Session,
+    ctx: &Ctx,
+    session: &Session,
     admin: &admins::Admin,
     stage: Stage,
     client: &Client,
+    now: i64,
 ) -> Result<String, AppError> {
-    enter_stage(session, admin, stage, client).await?;
+    enter_stage(ctx, session, admin, stage, client, now).await?;
     if stage == Stage::Complete {
-        admins::record_sign_in(&state()?.db, admin.id, now())
+        admins::record_sign_in(&ctx.db, admin.id, now)
             .await
-            .map_err(internal)?;
+            .or_internal()?;
         notify::audit(
-            Some(admin.account_id),
-            Some(admin.id),
-            Some(admin.id),
-            "sign_in_succeeded",
-            "",
+            ctx,
+            Event::by_self(admin, "sign_in_succeeded", ""),
             client,
+            now,
         )
         .await?;
         tracing::info!(admin = admin.id, "signed in");
@@ -53,11 +56,9 @@ fn address_key(step: &str, client: &Client) -> Option<String> {
 }
 
 /// Refuses with 429 while any of `keys` is locked.
-async fn check_locks(keys: &[(String, Policy)]) -> Result<(), AppError> {
-    let db = &state()?.db;
-    let now = now();
+async fn check_locks(ctx: &Ctx, keys: &[(String, Policy)], now: i64) -> Result<(), AppError> {
     for (key, policy) in keys {
-        let counter = auth_failures::get(db, key).await.map_err(internal)?;
+        let counter = auth_failures::get(&ctx.db, key).await.or_internal()?;
         policy
             .check(counter, now)
             .map_err(|retry_after_seconds| AppError::TooManyRequests {
@@ -68,14 +69,12 @@ async fn check_locks(keys: &[(String, Policy)]) -> Result<(), AppError> {
 }
 
 /// Counts a failure on each of `keys`; answers whether one of them locked now.
-async fn count_failure(keys: &[(String, Policy)]) -> Result<bool, AppError> {
-    let db = &state()?.db;
-    let now = now();
+async fn count_failure(ctx: &Ctx, keys: &[(String, Policy)], now: i64) -> Result<bool, AppError> {
     let mut locked = false;
     for (key, policy) in keys {
-        locked |= auth_failures::record_failure(db, key, *policy, now)
+        locked |= auth_failures::record_failure(&ctx.db, key, *policy, now)
             .await
-            .map_err(internal)?
+            .or_internal()?
             .is_some();
     }
     Ok(locked)
@@ -85,76 +84,85 @@ async fn count_failure(keys: &[(String, Policy)]) -> Result<bool, AppError> {
 /// password: the same answer after the same work. Wrong passwords are counted per admin (per
 /// name when no admin has it, so both behave alike) and per client address.
 pub async fn password_step(
+    ctx: &Ctx,
+    session: &Session,
+    client: &Client,
     identifier: &str,
     password: &str,
-    client: &Client,
 ) -> Result<String, AppError> {
     let identifier = identity::sign_in_identifier(identifier)?;
     let password = identity::sign_in_password(password)?;
-    let st = state()?;
-    let address = address_key("password", client).map(|k| (k, st.config.address_policy()));
+    let now = ctx.now();
+    let address = address_key("password", client).map(|k| (k, ctx.config.address_policy()));
     // A locked address costs no hash.
-    check_locks(address.as_slice()).await?;
-    let admin = admins::find_by_identifier(&st.db, &identifier)
+    check_locks(ctx, address.as_slice(), now).await?;
+    let admin = admins::find_by_identifier(&ctx.db, &identifier)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     let name_key = match &admin {
         Some(a) => format!("password:admin:{}", a.id),
         None => format!("password:name:{identifier}"),
     };
-    let mut keys: Vec<(String, Policy)> = vec![(name_key.clone(), st.config.password_policy())];
+    let mut keys: Vec<(String, Policy)> = vec![(name_key.clone(), ctx.config.password_policy())];
     keys.extend(address);
-    check_locks(&keys).await?;
-    let matches = st
+    check_locks(ctx, &keys, now).await?;
+    let matches = ctx
         .passwords
         .verify(password, admin.as_ref().map(|a| &a.password_hash))
         .await?;
     let admin = match admin {
         Some(admin) if matches => admin,
         other => {
-            count_failure(&keys).await?;
+            count_failure(ctx, &keys, now).await?;
             let target = other.as_ref();
             notify::audit(
-                target.map(|a| a.account_id),
-                None,
-                target.map(|a| a.id),
-                "sign_in_failed",
-                "wrong password",
+                ctx,
+                Event {
+                    account_id: target.map(|a| a.account_id),
+                    actor_id: None,
+                    target_id: target.map(|a| a.id),
+                    event: "sign_in_failed",
+                    detail: "wrong password",
+                },
                 client,
+                now,
             )
             .await?;
             tracing::info!(ip = ?client.ip, "sign-in failed");
             return Err(AppError::BadCredentials);
         }
     };
-    auth_failures::clear(&st.db, &name_key)
+    auth_failures::clear(&ctx.db, &name_key)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     if !admin.active {
         // Only said to someone who knows the password.
         notify::audit(
-            Some(admin.account_id),
-            None,
-            Some(admin.id),
-            "sign_in_failed",
-            "inactive admin",
+            ctx,
+            Event {
+                actor_id: None,
+                ..Event::by_self(&admin, "sign_in_failed", "inactive admin")
+            },
             client,
+            now,
         )
         .await?;
         return Err(AppError::Forbidden(
             "This admin is deactivated. Ask your super admin to reactivate you.".into(),
         ));
     }
-    let account = accounts::find(&st.db, admin.account_id)
+    let account = accounts::find(&ctx.db, admin.account_id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or_else(|| internal("admin without account"))?;
-    let facts = facts(&admin, account.force_2fa).await?;
+    let facts = facts(ctx, &admin, account.force_2fa).await?;
     advance(
-        &session()?,
+        ctx,
+        session,
         &admin,
-        stage_after_password(facts, now()),
+        stage_after_password(facts, now),
         client,
+        now,
     )
     .await
 }
@@ -181,21 +189,26 @@ fn second_factor(input: &str) -> Result<SecondFactor, AppError> {
 /// Checks the 2FA security code (or a recovery code) of a session that passed the password
 /// step. Wrong codes are counted: after a few in a row the code step locks for a growing
 /// delay, and the account's super admins are told (the password is known to whoever tries).
-pub async fn code_step(code: &str, client: &Client) -> Result<String, AppError> {
+pub async fn code_step(
+    ctx: &Ctx,
+    session: &Session,
+    client: &Client,
+    code: &str,
+) -> Result<String, AppError> {
     // Shape first: a malformed code costs nothing and tells the admin what to type.
     let factor = second_factor(code)?;
-    let signed = require_pending_code().await?;
-    let st = state()?;
+    let signed = require_pending_code(ctx, session).await?;
+    let now = ctx.now();
     let admin = &signed.admin;
-    let mut keys = vec![(format!("code:admin:{}", admin.id), st.config.code_policy())];
-    keys.extend(address_key("code", client).map(|k| (k, st.config.address_policy())));
-    check_locks(&keys).await?;
+    let mut keys = vec![(format!("code:admin:{}", admin.id), ctx.config.code_policy())];
+    keys.extend(address_key("code", client).map(|k| (k, ctx.config.address_policy())));
+    check_locks(ctx, &keys, now).await?;
     let outcome = match &factor {
-        SecondFactor::Totp => check_totp(admin.id, code).await?,
+        SecondFactor::Totp => check_totp(ctx, admin.id, code, now).await?,
         SecondFactor::RecoveryCode(normalized) => {
-            if recovery_codes::consume(&st.db, &st.keyring, admin.id, normalized, now())
+            if recovery_codes::consume(&ctx.db, &ctx.keyring, admin.id, normalized, now)
                 .await
-                .map_err(internal)?
+                .or_internal()?
             {
                 Ok(())
             } else {
@@ -207,98 +220,110 @@ pub async fn code_step(code: &str, client: &Client) -> Result<String, AppError> 
         }
     };
     if let Err(refused) = outcome {
-        let locked = count_failure(&keys).await?;
+        let locked = count_failure(ctx, &keys, now).await?;
         notify::audit(
-            Some(admin.account_id),
-            Some(admin.id),
-            Some(admin.id),
-            "sign_in_failed",
-            "wrong 2FA code",
+            ctx,
+            Event::by_self(admin, "sign_in_failed", "wrong 2FA code"),
             client,
+            now,
         )
         .await?;
         if locked {
             notify::audit(
-                Some(admin.account_id),
-                None,
-                Some(admin.id),
-                "lockout",
-                "repeated wrong 2FA codes",
+                ctx,
+                Event {
+                    actor_id: None,
+                    ..Event::by_self(admin, "lockout", "repeated wrong 2FA codes")
+                },
                 client,
+                now,
             )
             .await?;
             notify::super_admins(
+                ctx,
                 admin.account_id,
                 None,
-                "repeated_wrong_codes",
-                &format!("Repeated wrong 2FA codes for {}", admin.name),
-                &format!(
-                    "Repeated wrong 2FA codes for {} ({}): their code step is locked for a while. \
-                     Whoever tries knows their password.",
-                    admin.name, admin.email
-                ),
-                "/admin/admins",
+                Notice {
+                    kind: "repeated_wrong_codes",
+                    subject: &format!("Repeated wrong 2FA codes for {}", admin.name),
+                    message: &format!(
+                        "Repeated wrong 2FA codes for {} ({}): their code step is locked for a while. \
+                         Whoever tries knows their password.",
+                        admin.name, admin.email
+                    ),
+                    link: "/admin/admins",
+                },
+                now,
             )
             .await?;
         }
         return Err(refused);
     }
-    auth_failures::clear(&st.db, &keys[0].0)
+    auth_failures::clear(&ctx.db, &keys[0].0)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     if let SecondFactor::RecoveryCode(_) = factor {
-        let left = recovery_codes::remaining(&st.db, admin.id)
+        let left = recovery_codes::remaining(&ctx.db, admin.id)
             .await
-            .map_err(internal)?;
+            .or_internal()?;
         notify::audit(
-            Some(admin.account_id),
-            Some(admin.id),
-            Some(admin.id),
-            "recovery_code_used",
-            &format!("{left} left"),
+            ctx,
+            Event::by_self(admin, "recovery_code_used", &format!("{left} left")),
             client,
+            now,
         )
         .await?;
         notify::admin(
+            ctx,
             admin,
             "recovery_code_used",
             "A recovery code was used",
             &format!("A recovery code was used to sign in to your account; {left} left."),
+            now,
         )
         .await?;
         notify::super_admins(
+            ctx,
             admin.account_id,
             Some(admin.id),
-            "recovery_code_used",
-            &format!("{} used a recovery code", admin.name),
-            &format!(
-                "{} signed in with a recovery code ({left} left).",
-                admin.name
-            ),
-            "/admin/admins",
+            Notice {
+                kind: "recovery_code_used",
+                subject: &format!("{} used a recovery code", admin.name),
+                message: &format!(
+                    "{} signed in with a recovery code ({left} left).",
+                    admin.name
+                ),
+                link: "/admin/admins",
+            },
+            now,
         )
         .await?;
     }
     // The authenticator (or a recovery code) works: a pending reset request is moot.
-    crate::server::resets::withdraw_pending(signed.account.id, admin.id, &admin.name, client)
-        .await?;
-    let facts = facts(admin, signed.account.force_2fa).await?;
+    crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
+    let facts = facts(ctx, admin, signed.account.force_2fa).await?;
     advance(
+        ctx,
         &signed.session,
         admin,
-        stage_after_second_factor(facts, now()),
+        stage_after_second_factor(facts, now),
         client,
+        now,
     )
     .await
 }
 
 /// A TOTP code against the admin's credential; the outer error is internal, the inner one the
 /// refusal to count.
-async fn check_totp(admin_id: i64, code: &str) -> Result<Result<(), AppError>, AppError> {
-    let st = state()?;
-    let credential = totp::find(&st.db, &st.keyring, admin_id)
+async fn check_totp(
+    ctx: &Ctx,
+    admin_id: i64,
+    code: &str,
+    now: i64,
+) -> Result<Result<(), AppError>, AppError> {
+    let credential = totp::find(&ctx.db, &ctx.keyring, admin_id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or_else(|| {
             AppError::Conflict(
                 "Two-factor authentication is no longer set up for you. Sign in again.".into(),
@@ -307,15 +332,15 @@ async fn check_totp(admin_id: i64, code: &str) -> Result<Result<(), AppError>, A
     let step = match policy::verify_code(
         credential.secret.bytes(),
         code,
-        now_u64(),
+        unix_u64(now),
         Some(u64::try_from(credential.last_used_step).unwrap_or(0)),
     ) {
-        Ok(step) => i64::try_from(step).map_err(internal)?,
+        Ok(step) => i64::try_from(step).or_internal()?,
         Err(e) => return Ok(Err(AppError::invalid("code", e.to_string()))),
     };
-    if !totp::consume_step(&st.db, admin_id, step)
+    if !totp::consume_step(&ctx.db, admin_id, step)
         .await
-        .map_err(internal)?
+        .or_internal()?
     {
         // Another request used this code between our read and our write.
         return Ok(Err(AppError::invalid(
@@ -327,8 +352,7 @@ async fn check_totp(admin_id: i64, code: &str) -> Result<Result<(), AppError>, A
 }
 
 /// "Skip for now" on a setup offered after a reset; refused when 2FA is enforced.
-pub async fn skip_setup(client: &Client) -> Result<String, AppError> {
-    let signed = crate::server::auth::require_enrolment().await?;
+pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result<String, AppError> {
     match signed.auth.stage {
         Stage::SettingUpTwoFactor { optional: true, .. } => {}
         Stage::SettingUpTwoFactor { .. } => {
@@ -338,10 +362,19 @@ pub async fn skip_setup(client: &Client) -> Result<String, AppError> {
         }
         _ => return Err(AppError::Conflict("There is no setup to skip.".into())),
     }
-    admins::set_prompt_2fa_setup(&state()?.db, signed.admin.id, false)
+    admins::set_prompt_2fa_setup(&ctx.db, signed.admin.id, false)
         .await
-        .map_err(internal)?;
-    advance(&signed.session, &signed.admin, Stage::Complete, client).await
+        .or_internal()?;
+    let now = ctx.now();
+    advance(
+        ctx,
+        &signed.session,
+        &signed.admin,
+        Stage::Complete,
+        client,
+        now,
+    )
+    .await
 }
 
 fn check_new_password(
@@ -367,9 +400,13 @@ fn check_new_password(
 }
 
 /// Stores a new password; refuses the current one.
-async fn store_new_password(signed: &SignedIn, new_password: &str) -> Result<(), AppError> {
-    let st = state()?;
-    if st
+async fn store_new_password(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    new_password: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    if ctx
         .passwords
         .verify(new_password, Some(&signed.admin.password_hash))
         .await?
@@ -379,41 +416,47 @@ async fn store_new_password(signed: &SignedIn, new_password: &str) -> Result<(),
             "Choose a password different from the current one.",
         ));
     }
-    let hash = st.passwords.hash(new_password).await?;
-    admins::set_password(&st.db, signed.admin.id, &hash, now())
+    let hash = ctx.passwords.hash(new_password).await?;
+    admins::set_password(&ctx.db, signed.admin.id, &hash, now)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     Ok(())
 }
 
 /// The required step after signing in with a password a super admin chose.
 pub async fn set_initial_password(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
     new_password: &str,
     confirm: &str,
-    client: &Client,
 ) -> Result<String, AppError> {
-    let signed = require_password_change().await?;
-    check_new_password(&signed, new_password, confirm).map_err(rename_field)?;
-    store_new_password(&signed, new_password)
+    let now = ctx.now();
+    check_new_password(signed, new_password, confirm).map_err(rename_field)?;
+    store_new_password(ctx, signed, new_password, now)
         .await
         .map_err(rename_field)?;
     tracing::info!(admin = signed.admin.id, "initial password replaced");
     notify::audit(
-        Some(signed.admin.account_id),
-        Some(signed.admin.id),
-        Some(signed.admin.id),
-        "password_changed",
-        "initial password replaced",
+        ctx,
+        Event::by_self(
+            &signed.admin,
+            "password_changed",
+            "initial password replaced",
+        ),
         client,
+        now,
     )
     .await?;
-    let mut facts = facts(&signed.admin, signed.account.force_2fa).await?;
+    let mut facts = facts(ctx, &signed.admin, signed.account.force_2fa).await?;
     facts.must_change_password = false;
     advance(
+        ctx,
         &signed.session,
         &signed.admin,
-        stage_after_second_factor(facts, now()),
+        stage_after_second_factor(facts, now),
         client,
+        now,
     )
     .await
 }
@@ -431,20 +474,21 @@ fn rename_field(e: AppError) -> AppError {
 /// "Change password" on the profile: needs the current password; ends the admin's other
 /// sessions.
 pub async fn change_password(
+    ctx: &Ctx,
     signed: &SignedIn,
+    client: &Client,
     current: &str,
     new_password: &str,
     confirm: &str,
-    client: &Client,
 ) -> Result<(), AppError> {
-    let st = state()?;
+    let now = ctx.now();
     if current.is_empty() || current.chars().count() > identity::MAX_PASSWORD_CHARS {
         return Err(AppError::invalid(
             "current_password",
             "Enter your current password.",
         ));
     }
-    if !st
+    if !ctx
         .passwords
         .verify(current, Some(&signed.admin.password_hash))
         .await?
@@ -455,31 +499,51 @@ pub async fn change_password(
         ));
     }
     check_new_password(signed, new_password, confirm).map_err(rename_field)?;
-    store_new_password(signed, new_password)
+    store_new_password(ctx, signed, new_password, now)
         .await
         .map_err(rename_field)?;
     // The old password may be known to someone: end every other session, and give this one a
     // new id.
-    signed.session.cycle_id().await.map_err(internal)?;
-    signed.session.save().await.map_err(internal)?;
+    signed.session.cycle_id().await.or_internal()?;
+    signed.session.save().await.or_internal()?;
     if let Some(id) = signed.session.id() {
-        sessions::delete_for_admin_except(&st.db, signed.admin.id, &id)
+        sessions::delete_for_admin_except(&ctx.db, signed.admin.id, &id)
             .await
-            .map_err(internal)?;
+            .or_internal()?;
     }
     tracing::info!(admin = signed.admin.id, "password changed");
     notify::audit(
-        Some(signed.admin.account_id),
-        Some(signed.admin.id),
-        Some(signed.admin.id),
-        "password_changed",
-        "",
+        ctx,
+        Event::by_self(&signed.admin, "password_changed", ""),
         client,
+        now,
     )
     .await?;
     Ok(())
 }
 
-pub fn now_u64() -> u64 {
-    u64::try_from(now()).unwrap_or(0)
+/// Unix time as TOTP counts it (never before 1970).
+pub fn unix_u64(now: i64) -> u64 {
+    u64::try_from(now).unwrap_or(0)
+}
+
+/// Signs out: ends the session on the server (and says so in the audit log).
+pub async fn sign_out(ctx: &Ctx, session: &Session, client: &Client) -> Result<(), AppError> {
+    if let Some(auth) = crate::server::auth::current_auth(ctx, session).await? {
+        let admin = Some(auth.admin_id);
+        notify::audit(
+            ctx,
+            Event {
+                account_id: Some(auth.account_id),
+                actor_id: admin,
+                target_id: admin,
+                event: "session_ended",
+                detail: "signed out",
+            },
+            client,
+            ctx.now(),
+        )
+        .await?;
+    }
+    crate::server::auth::end_session(session).await
 }

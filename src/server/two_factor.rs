@@ -1,14 +1,15 @@
 //! Turning TOTP two-factor authentication on and off, and its recovery codes.
 
-use crate::api::error::AppError;
-use crate::api::types::{Profile, SetupDone, TotpSetup};
 use crate::domain::access::Stage;
 use crate::domain::{enforcement, recovery, totp as policy};
-use crate::server::auth::{Client, SignedIn, enter_stage, state};
+use crate::model::AppError;
+use crate::model::types::{Profile, SetupDone, TotpSetup};
+use crate::server::auth::{Client, SignedIn, enter_stage};
 use crate::server::db::{admins, recovery_codes, sessions, totp};
+use crate::server::notify::{self, Event};
 use crate::server::secrets::TotpSecret;
-use crate::server::signin::now_u64;
-use crate::server::{internal, notify, now, qr, views};
+use crate::server::signin::unix_u64;
+use crate::server::{Ctx, OrInternal, internal, qr, views};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -35,28 +36,25 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
     internal(format!("session store: {e}"))
 }
 
-pub async fn profile(signed_in: &SignedIn) -> Result<Profile, AppError> {
-    let db = &state()?.db;
+pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppError> {
+    let db = &ctx.db;
     Ok(Profile {
         me: views::me(signed_in),
-        totp_enabled: totp::exists(db, signed_in.admin.id)
-            .await
-            .map_err(internal)?,
+        totp_enabled: totp::exists(db, signed_in.admin.id).await.or_internal()?,
         enforcement: enforcement::effective(
             signed_in.account.force_2fa,
             signed_in.admin.enforce_2fa,
         ),
         recovery_codes_left: recovery_codes::remaining(db, signed_in.admin.id)
             .await
-            .map_err(internal)?,
+            .or_internal()?,
     })
 }
 
-pub async fn start_setup(signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
-    let st = state()?;
-    if totp::exists(&st.db, signed_in.admin.id)
+pub async fn start_setup(ctx: &Ctx, signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
+    if totp::exists(&ctx.db, signed_in.admin.id)
         .await
-        .map_err(internal)?
+        .or_internal()?
     {
         return Err(AppError::Conflict(
             "Two-factor authentication is already on.".into(),
@@ -64,15 +62,15 @@ pub async fn start_setup(signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
     }
     let secret = TotpSecret::generate();
     let base32 = secret.to_base32();
-    let uri = qr::otpauth_uri(&st.config.totp_issuer, &signed_in.admin.email, &secret)?;
-    let (key_id, sealed_secret) = st
+    let uri = qr::otpauth_uri(&ctx.config.totp_issuer, &signed_in.admin.email, &secret)?;
+    let (key_id, sealed_secret) = ctx
         .keyring
         .encrypt(secret.bytes(), &setup_context(signed_in.admin.id));
     let pending = PendingSetup {
         admin_id: signed_in.admin.id,
         key_id,
         sealed_secret,
-        started_at: now(),
+        started_at: ctx.now(),
     };
     signed_in
         .session
@@ -82,7 +80,7 @@ pub async fn start_setup(signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
     Ok(TotpSetup {
         qr_svg: qr::svg(&uri)?,
         secret_grouped: policy::group_secret(&base32),
-        issuer: st.config.totp_issuer.clone(),
+        issuer: ctx.config.totp_issuer.clone(),
         account: signed_in.admin.email.clone(),
         skippable: matches!(
             signed_in.auth.stage,
@@ -111,23 +109,25 @@ fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
 }
 
 /// Ends the admin's other sessions after a change to how they sign in.
-async fn end_other_sessions(signed_in: &SignedIn) -> Result<(), AppError> {
-    let db = &state()?.db;
+async fn end_other_sessions(ctx: &Ctx, signed_in: &SignedIn) -> Result<(), AppError> {
+    let db = &ctx.db;
     match signed_in.session.id() {
         Some(id) => sessions::delete_for_admin_except(db, signed_in.admin.id, &id).await,
         None => sessions::delete_for_admin(db, signed_in.admin.id).await,
     }
-    .map_err(internal)?;
+    .or_internal()?;
     Ok(())
 }
 
 /// Stores the credential and ten recovery codes when `code` is right. When the setup was the
 /// required step of a sign-in, the sign-in completes and `next` is the page to go to.
 pub async fn confirm_setup(
+    ctx: &Ctx,
     signed_in: &SignedIn,
-    code: &str,
     client: &Client,
+    code: &str,
 ) -> Result<SetupDone, AppError> {
+    let now = ctx.now();
     policy::normalize_code(code).map_err(|e| AppError::invalid("code", e.to_string()))?;
     let session = &signed_in.session;
     let pending: Option<PendingSetup> = session.get(SETUP_KEY).await.map_err(session_error)?;
@@ -136,7 +136,7 @@ pub async fn confirm_setup(
             "There is no two-factor setup in progress. Turn on \"Enable Two-Factor Authentication\" to start one.".into(),
         ));
     };
-    if now() - pending.started_at >= SETUP_TTL_SECONDS {
+    if now - pending.started_at >= SETUP_TTL_SECONDS {
         session
             .remove_value(SETUP_KEY)
             .await
@@ -145,8 +145,7 @@ pub async fn confirm_setup(
             "This setup has expired. Turn on \"Enable Two-Factor Authentication\" again for a new QR code.".into(),
         ));
     }
-    let st = state()?;
-    let secret = st
+    let secret = ctx
         .keyring
         .decrypt(
             &pending.key_id,
@@ -156,37 +155,35 @@ pub async fn confirm_setup(
         .ok()
         .and_then(TotpSecret::from_bytes)
         .ok_or_else(|| internal("pending setup secret does not decrypt"))?;
-    let step = policy::verify_code(secret.bytes(), code, now_u64(), None)
+    let step = policy::verify_code(secret.bytes(), code, unix_u64(now), None)
         .map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let step = i64::try_from(step).map_err(internal)?;
+    let step = i64::try_from(step).or_internal()?;
     let (shown, stored) = new_recovery_codes();
-    let mut tx = st.db.pool.begin().await.map_err(internal)?;
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
     if !totp::insert(
         &mut tx,
-        &st.keyring,
+        &ctx.keyring,
         signed_in.admin.id,
         &secret,
         step,
-        now(),
+        now,
     )
     .await
-    .map_err(internal)?
+    .or_internal()?
     {
         return Err(AppError::Conflict(
             "Two-factor authentication is already on.".into(),
         ));
     }
-    recovery_codes::replace(&mut tx, &st.keyring, signed_in.admin.id, &stored, now())
+    recovery_codes::replace(&mut tx, &ctx.keyring, signed_in.admin.id, &stored, now)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     if signed_in.admin.prompt_2fa_setup {
-        sqlx::query("UPDATE admins SET prompt_2fa_setup = 0 WHERE id = $1")
-            .bind(signed_in.admin.id)
-            .execute(&mut *tx)
+        admins::set_prompt_2fa_setup_in(&mut tx, signed_in.admin.id, false, now)
             .await
-            .map_err(internal)?;
+            .or_internal()?;
     }
-    tx.commit().await.map_err(internal)?;
+    tx.commit().await.or_internal()?;
     session
         .remove_value(SETUP_KEY)
         .await
@@ -196,32 +193,26 @@ pub async fn confirm_setup(
         "two-factor authentication enabled"
     );
     let admin = &signed_in.admin;
-    notify::audit(
-        Some(admin.account_id),
-        Some(admin.id),
-        Some(admin.id),
-        "2fa_enabled",
-        "",
-        client,
-    )
-    .await?;
+    notify::audit(ctx, Event::by_self(admin, "2fa_enabled", ""), client, now).await?;
     notify::admin(
+        ctx,
         admin,
         "2fa_enabled",
         "Two-factor authentication turned on",
         "Two-factor authentication was turned on for your account.",
+        now,
     )
     .await?;
     let next = if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. }) {
-        enter_stage(session, admin, Stage::Complete, client).await?;
-        admins::record_sign_in(&st.db, admin.id, now())
+        enter_stage(ctx, session, admin, Stage::Complete, client, now).await?;
+        admins::record_sign_in(&ctx.db, admin.id, now)
             .await
-            .map_err(internal)?;
+            .or_internal()?;
         Some(Stage::Complete.page().to_string())
     } else {
         None
     };
-    end_other_sessions(signed_in).await?;
+    end_other_sessions(ctx, signed_in).await?;
     Ok(SetupDone {
         next,
         recovery_codes: shown,
@@ -229,24 +220,28 @@ pub async fn confirm_setup(
 }
 
 /// Checks a current TOTP code of the signed-in admin and uses up its time step.
-async fn check_current_code(signed_in: &SignedIn, code: &str) -> Result<(), AppError> {
+async fn check_current_code(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    code: &str,
+    now: i64,
+) -> Result<(), AppError> {
     policy::normalize_code(code).map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let st = state()?;
-    let credential = totp::find(&st.db, &st.keyring, signed_in.admin.id)
+    let credential = totp::find(&ctx.db, &ctx.keyring, signed_in.admin.id)
         .await
-        .map_err(internal)?
+        .or_internal()?
         .ok_or_else(|| AppError::Conflict("Two-factor authentication is off.".into()))?;
     let step = policy::verify_code(
         credential.secret.bytes(),
         code,
-        now_u64(),
+        unix_u64(now),
         Some(u64::try_from(credential.last_used_step).unwrap_or(0)),
     )
     .map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let step = i64::try_from(step).map_err(internal)?;
-    if !totp::consume_step(&st.db, signed_in.admin.id, step)
+    let step = i64::try_from(step).or_internal()?;
+    if !totp::consume_step(&ctx.db, signed_in.admin.id, step)
         .await
-        .map_err(internal)?
+        .or_internal()?
     {
         return Err(AppError::invalid(
             "code",
@@ -256,12 +251,18 @@ async fn check_current_code(signed_in: &SignedIn, code: &str) -> Result<(), AppE
     Ok(())
 }
 
-pub async fn disable(signed_in: &SignedIn, code: &str, client: &Client) -> Result<(), AppError> {
+pub async fn disable(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    client: &Client,
+    code: &str,
+) -> Result<(), AppError> {
+    let now = ctx.now();
     let enforcement =
         enforcement::effective(signed_in.account.force_2fa, signed_in.admin.enforce_2fa);
     enforcement::check_can_disable(enforcement)
         .map_err(|e| AppError::Forbidden(e.reason.to_string()))?;
-    check_current_code(signed_in, code)
+    check_current_code(ctx, signed_in, code, now)
         .await
         .map_err(|e| match e {
             AppError::Conflict(_) => {
@@ -269,56 +270,47 @@ pub async fn disable(signed_in: &SignedIn, code: &str, client: &Client) -> Resul
             }
             other => other,
         })?;
-    let db = &state()?.db;
-    totp::delete(db, signed_in.admin.id)
+    totp::delete(&ctx.db, signed_in.admin.id)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     tracing::info!(
         admin = signed_in.admin.id,
         "two-factor authentication disabled"
     );
     let admin = &signed_in.admin;
-    notify::audit(
-        Some(admin.account_id),
-        Some(admin.id),
-        Some(admin.id),
-        "2fa_disabled",
-        "",
-        client,
-    )
-    .await?;
+    notify::audit(ctx, Event::by_self(admin, "2fa_disabled", ""), client, now).await?;
     notify::admin(
+        ctx,
         admin,
         "2fa_disabled",
         "Two-factor authentication turned off",
         "Two-factor authentication was turned off for your account.",
+        now,
     )
     .await?;
-    end_other_sessions(signed_in).await
+    end_other_sessions(ctx, signed_in).await
 }
 
 /// New recovery codes (the old ones stop working); needs a current code.
 pub async fn regenerate_recovery_codes(
+    ctx: &Ctx,
     signed_in: &SignedIn,
-    code: &str,
     client: &Client,
+    code: &str,
 ) -> Result<Vec<String>, AppError> {
-    check_current_code(signed_in, code).await?;
-    let st = state()?;
+    let now = ctx.now();
+    check_current_code(ctx, signed_in, code, now).await?;
     let (shown, stored) = new_recovery_codes();
-    let mut conn = st.db.pool.acquire().await.map_err(internal)?;
-    recovery_codes::replace(&mut conn, &st.keyring, signed_in.admin.id, &stored, now())
+    let mut conn = ctx.db.pool.acquire().await.or_internal()?;
+    recovery_codes::replace(&mut conn, &ctx.keyring, signed_in.admin.id, &stored, now)
         .await
-        .map_err(internal)?;
+        .or_internal()?;
     drop(conn);
-    let admin = &signed_in.admin;
     notify::audit(
-        Some(admin.account_id),
-        Some(admin.id),
-        Some(admin.id),
-        "recovery_codes_regenerated",
-        "",
+        ctx,
+        Event::by_self(&signed_in.admin, "recovery_codes_regenerated", ""),
         client,
+        now,
     )
     .await?;
     Ok(shown)

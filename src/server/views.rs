@@ -1,6 +1,6 @@
 //! Wire types built from server records.
 
-use crate::api::types::Me;
+use crate::model::types::Me;
 use crate::server::auth::SignedIn;
 
 pub fn me(signed_in: &SignedIn) -> Me {

@@ -561,7 +561,7 @@ async fn two_super_admins_cannot_demote_each_other_at_once(app: TestApp) {
     // A second super admin (there is no promotion in the app: the operator does this).
     sqlx::query("UPDATE admins SET role = 'super_admin' WHERE id = $1")
         .bind(other.admin_id)
-        .execute(&app.state.db.pool)
+        .execute(&app.ctx.db.pool)
         .await
         .unwrap();
     let second = app.browser();
@@ -594,7 +594,7 @@ async fn two_super_admins_cannot_demote_each_other_at_once(app: TestApp) {
         "SELECT COUNT(*) FROM admins WHERE account_id = $1 AND role = 'super_admin'",
     )
     .bind(owner.account_id)
-    .fetch_one(&app.state.db.pool)
+    .fetch_one(&app.ctx.db.pool)
     .await
     .unwrap();
     assert_eq!(supers, 1);
@@ -661,7 +661,7 @@ async fn the_table_searches_sorts_and_pages(app: TestApp) {
                 if i % 10 == 3 { " 100%_match" } else { "" }
             ))
             .bind(creds.admin_id)
-            .execute(&app.state.db.pool)
+            .execute(&app.ctx.db.pool)
             .await
             .unwrap();
     }
@@ -788,7 +788,7 @@ async fn password_change_needs_the_current_one_and_ends_other_sessions(app: Test
     owner.password = new_password.to_string();
     app.browser().sign_in_fully(&owner, None).await;
     assert!(
-        !credentials::exists(&app.state.db, owner.admin_id)
+        !credentials::exists(&app.ctx.db, owner.admin_id)
             .await
             .unwrap()
     );

@@ -135,7 +135,7 @@ async fn codes_that_are_not_six_digits(app: TestApp) {
         );
     }
     assert!(
-        !credentials::exists(&app.state.db, creds.admin_id)
+        !credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );

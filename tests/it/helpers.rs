@@ -1,10 +1,11 @@
 //! `spawn_app()`: the real router on 127.0.0.1:0 over a fresh database.
 
 use mssp_dashboard::domain::totp;
-use mssp_dashboard::server::app::{SESSION_COOKIE, build_state, router};
+use mssp_dashboard::server::Ctx;
+use mssp_dashboard::server::clock::Clock;
 use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
-use mssp_dashboard::server::state::AppState;
+use mssp_dashboard::web::{SESSION_COOKIE, router};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -50,7 +51,9 @@ pub async fn within_limit(case: impl std::future::Future<Output = ()>) {
 
 pub struct TestApp {
     pub base: String,
-    pub state: AppState,
+    /// The server's context: its database, keys, configuration and its clock, which tests
+    /// move forward (`app.clock().advance(..)`) to prove expiry without sleeping.
+    pub ctx: Ctx,
     _db: DbGuard,
 }
 
@@ -187,25 +190,34 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) 
 }
 
 async fn spawn_on(config: Config, guard: DbGuard) -> TestApp {
-    let leptos = leptos::config::LeptosOptions::builder()
-        .output_name("mssp-dashboard")
-        .build();
-    let state = build_state(config, leptos).await.expect("app state");
-    let base = serve(state.clone()).await;
+    let ctx = open(config).await;
+    let base = serve(ctx.clone()).await;
     TestApp {
         base,
-        state,
+        ctx,
         _db: guard,
     }
 }
 
-/// Serves a router for `state` on a new port; answers its base URL.
-pub async fn serve(state: AppState) -> String {
-    let listener = mssp_dashboard::server::app::listen(([127, 0, 0, 1], 0).into())
+/// The server's context over `config`, with an adjustable clock and its background tasks.
+pub async fn open(config: Config) -> Ctx {
+    let ctx = Ctx::open(config, Clock::adjustable())
+        .await
+        .expect("server context");
+    ctx.spawn_background_tasks();
+    ctx
+}
+
+/// Serves a router for `ctx` on a new port; answers its base URL.
+pub async fn serve(ctx: Ctx) -> String {
+    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
         .await
         .unwrap();
     let addr = axum::serve::Listener::local_addr(&listener).unwrap();
-    let app = router(state);
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let app = router(ctx, leptos);
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -270,6 +282,11 @@ impl Answer {
 }
 
 impl TestApp {
+    /// The server's clock; `advance` moves it forward.
+    pub fn clock(&self) -> &mssp_dashboard::server::clock::Clock {
+        &self.ctx.clock
+    }
+
     pub fn browser(&self) -> Browser {
         browser_at(&self.base)
     }
@@ -281,8 +298,7 @@ impl TestApp {
         let username = tag.clone();
         let password = format!("pw-{tag}-long-enough");
         let (account_id, admin_id) = create_account(
-            &self.state.db,
-            &self.state.passwords,
+            &self.ctx,
             NewAccount {
                 account_name: &format!("Account {tag}"),
                 email: &email,
@@ -491,28 +507,21 @@ impl Authenticator {
     }
 }
 
-/// The same database under a new configuration (a new state and port).
+/// The same database under a new configuration (a new context and port).
 pub async fn respawn(app: TestApp, config: Config) -> TestApp {
-    let leptos = leptos::config::LeptosOptions::builder()
-        .output_name("mssp-dashboard")
-        .build();
-    let state = build_state(config, leptos).await.expect("app state");
-    let base = serve(state.clone()).await;
+    let ctx = open(config).await;
+    let base = serve(ctx.clone()).await;
     TestApp {
         base,
-        state,
+        ctx,
         _db: app._db,
     }
 }
 
-/// Restarts the app on the same database (new state, new port): what a server restart does.
+/// Restarts the app on the same database (new context, new port): what a server restart does.
 pub async fn restart(app: &TestApp) -> String {
-    let leptos = leptos::config::LeptosOptions::builder()
-        .output_name("mssp-dashboard")
-        .build();
-    let config = (*app.state.config).clone();
-    let state = build_state(config, leptos).await.expect("app state");
-    serve(state).await
+    let config = (*app.ctx.config).clone();
+    serve(open(config).await).await
 }
 
 pub const SESSION: &str = SESSION_COOKIE;

@@ -6,6 +6,8 @@
 mod administration;
 mod attacks;
 mod bad_input;
+mod cli;
+mod expiry;
 mod helpers;
 mod resets;
 mod sessions;

@@ -16,6 +16,7 @@ on_both_backends!(
     the_live_connection_is_only_for_who_may_listen,
     requests_need_a_password_and_two_factor_and_are_rate_limited,
     signing_in_with_a_code_withdraws_the_request,
+    the_operator_reset_is_the_same_reset,
 );
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -56,7 +57,7 @@ async fn audit_events(app: &TestApp, target: i64) -> Vec<String> {
         "SELECT event FROM audit_log WHERE target_id = $1 AND event LIKE '2fa_reset%' ORDER BY id",
     )
     .bind(target)
-    .fetch_all(&app.state.db.pool)
+    .fetch_all(&app.ctx.db.pool)
     .await
     .unwrap()
     .iter()
@@ -169,7 +170,7 @@ async fn request_notify_live_and_approve(app: TestApp) {
         .expect("the waiting page hears the outcome");
     assert_eq!(told["status"], "approved");
     assert!(
-        !credentials::exists(&app.state.db, admin.admin_id)
+        !credentials::exists(&app.ctx.db, admin.admin_id)
             .await
             .unwrap()
     );
@@ -231,7 +232,7 @@ async fn request_notify_live_and_approve(app: TestApp) {
 }
 
 async fn with_smtp(app: TestApp, url: &str) -> TestApp {
-    let mut config = (*app.state.config).clone();
+    let mut config = (*app.ctx.config).clone();
     config.smtp_url = Some(url.to_string());
     config.smtp_from = "MSSP Dashboard <dashboard@example.com>".into();
     crate::helpers::respawn(app, config).await
@@ -249,7 +250,7 @@ async fn deny_keeps_two_factor_and_is_told_once(app: TestApp) {
         .await
         .assert_ok();
     assert!(
-        credentials::exists(&app.state.db, admin.admin_id)
+        credentials::exists(&app.ctx.db, admin.admin_id)
             .await
             .unwrap()
     );
@@ -296,7 +297,7 @@ async fn only_another_super_admin_of_the_account_decides_once(app: TestApp) {
         .await;
     sqlx::query("UPDATE admins SET role = 'super_admin' WHERE id = $1")
         .bind(second_creds.admin_id)
-        .execute(&app.state.db.pool)
+        .execute(&app.ctx.db.pool)
         .await
         .unwrap();
     let second = app.browser();
@@ -340,7 +341,7 @@ async fn only_another_super_admin_of_the_account_decides_once(app: TestApp) {
             .contains("reset-2fa")
     );
     assert!(
-        credentials::exists(&app.state.db, owner.admin_id)
+        credentials::exists(&app.ctx.db, owner.admin_id)
             .await
             .unwrap()
     );
@@ -349,7 +350,7 @@ async fn only_another_super_admin_of_the_account_decides_once(app: TestApp) {
         .await
         .assert_ok();
     assert!(
-        !credentials::exists(&app.state.db, owner.admin_id)
+        !credentials::exists(&app.ctx.db, owner.admin_id)
             .await
             .unwrap()
     );
@@ -392,7 +393,7 @@ async fn other_accounts_see_nothing_and_touch_nothing(app: TestApp) {
         .await
         .assert_error(400, "BadRequest");
     assert!(
-        credentials::exists(&app.state.db, admin.admin_id)
+        credentials::exists(&app.ctx.db, admin.admin_id)
             .await
             .unwrap()
     );
@@ -480,7 +481,7 @@ async fn requests_need_a_password_and_two_factor_and_are_rate_limited(app: TestA
         .await
         .assert_error(409, "Conflict");
     let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM reset_requests")
-        .fetch_one(&app.state.db.pool)
+        .fetch_one(&app.ctx.db.pool)
         .await
         .unwrap()
         .get("n");
@@ -539,8 +540,77 @@ async fn signing_in_with_a_code_withdraws_the_request(app: TestApp) {
         .await;
     late.assert_error(409, "Conflict");
     assert!(
-        credentials::exists(&app.state.db, admin.admin_id)
+        credentials::exists(&app.ctx.db, admin.admin_id)
             .await
             .unwrap()
     );
+}
+
+/// `mssp-dashboard reset-2fa` (the real binary, on the test's database and key file) does what
+/// an approval does: the credential and codes go, every session ends, the pending request is
+/// answered, the next sign-in offers the setup, and the audit log says who.
+async fn the_operator_reset_is_the_same_reset(app: TestApp) {
+    let (owner, super_admin, admin, _lost) = setup(&app).await;
+    let waiting = app.browser();
+    assert_eq!(waiting.sign_in(&admin).await.assert_ok(), "/login/code");
+    waiting.call("request_2fa_reset", &[]).await.assert_ok();
+    let other_session = app.browser();
+    assert_eq!(
+        other_session.sign_in(&admin).await.assert_ok(),
+        "/login/code"
+    );
+
+    let config = &app.ctx.config;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mssp-dashboard"))
+        .current_dir(std::env::temp_dir())
+        .args(["reset-2fa", "--user", &admin.email])
+        .env("DATABASE_URL", &config.database_url)
+        .env("MSSP_KEY_FILE", &config.key_file)
+        .env_remove("MSSP_SECRET_KEYS")
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Removed the two-factor credential"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pending reset request"), "{stdout}");
+
+    assert!(
+        !credentials::exists(&app.ctx.db, admin.admin_id)
+            .await
+            .unwrap()
+    );
+    for ended in [&waiting, &other_session] {
+        ended
+            .call("get_reset_request_state", &[])
+            .await
+            .assert_error(409, "Conflict");
+    }
+    // The badge is gone: the request was answered.
+    assert_eq!(
+        row_of(&super_admin, admin.admin_id).await["reset_request"],
+        Value::Null
+    );
+    let history = super_admin
+        .call(
+            "list_reset_requests",
+            &[("admin_id", &admin.admin_id.to_string())],
+        )
+        .await;
+    assert_eq!(history.assert_ok()[0]["status"], "approved");
+    assert_eq!(
+        audit_events(&app, admin.admin_id).await,
+        ["2fa_reset_requested", "2fa_reset_by_operator"]
+    );
+    // The next sign-in offers the setup again.
+    let next = app.browser();
+    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-2fa");
+    let _ = owner;
 }

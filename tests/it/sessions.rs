@@ -89,7 +89,7 @@ async fn session_ids_are_stored_hashed(app: TestApp) {
     browser.sign_in_fully(&creds, None).await;
     let cookie = browser.session_cookie().unwrap();
     let rows = sqlx::query("SELECT id_hash, data FROM sessions")
-        .fetch_all(&app.state.db.pool)
+        .fetch_all(&app.ctx.db.pool)
         .await
         .unwrap();
     assert!(!rows.is_empty());

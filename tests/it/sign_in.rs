@@ -32,7 +32,7 @@ async fn signs_in_with_username_or_email(app: TestApp) {
         let (status, _) = browser.page("/profile").await;
         assert_eq!(status, 200);
     }
-    let admin = admins::find_in_account(&app.state.db, creds.account_id, creds.admin_id)
+    let admin = admins::find_in_account(&app.ctx.db, creds.account_id, creds.admin_id)
         .await
         .unwrap()
         .unwrap();
@@ -76,7 +76,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer(app: TestApp) {
 
 async fn inactive_admin_cannot_sign_in(app: TestApp) {
     let creds = app.account("inactive").await;
-    admins::set_active(&app.state.db, creds.admin_id, false, 0)
+    admins::set_active(&app.ctx.db, creds.admin_id, false, 0)
         .await
         .unwrap();
     let browser = app.browser();

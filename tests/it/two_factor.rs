@@ -46,7 +46,7 @@ async fn setup_shows_a_qr_code_and_stores_nothing_until_a_correct_code(app: Test
         .await
         .assert_error(422, "Invalid");
     assert!(
-        !credentials::exists(&app.state.db, creds.admin_id)
+        !credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );
@@ -57,7 +57,7 @@ async fn setup_shows_a_qr_code_and_stores_nothing_until_a_correct_code(app: Test
         .await
         .assert_ok();
     assert!(
-        credentials::exists(&app.state.db, creds.admin_id)
+        credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );
@@ -91,7 +91,7 @@ async fn confirmation_without_a_setup_is_refused(app: TestApp) {
             .contains("no two-factor setup in progress")
     );
     assert!(
-        !credentials::exists(&app.state.db, creds.admin_id)
+        !credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );
@@ -115,7 +115,7 @@ async fn disabling_needs_a_current_code(app: TestApp) {
         .await
         .assert_error(422, "Invalid");
     assert!(
-        credentials::exists(&app.state.db, creds.admin_id)
+        credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );
@@ -125,7 +125,7 @@ async fn disabling_needs_a_current_code(app: TestApp) {
         .await
         .assert_ok();
     assert!(
-        !credentials::exists(&app.state.db, creds.admin_id)
+        !credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );
@@ -146,7 +146,7 @@ async fn disabling_is_refused_while_enforced(app: TestApp) {
     // The super admin's "Enforce 2FA" for this admin (its form comes with Administration).
     sqlx::query("UPDATE admins SET enforce_2fa = 1 WHERE id = $1")
         .bind(creds.admin_id)
-        .execute(&app.state.db.pool)
+        .execute(&app.ctx.db.pool)
         .await
         .unwrap();
     let code = authenticator.next_code().await;
@@ -159,7 +159,7 @@ async fn disabling_is_refused_while_enforced(app: TestApp) {
             .contains("Enforce 2FA")
     );
     assert!(
-        credentials::exists(&app.state.db, creds.admin_id)
+        credentials::exists(&app.ctx.db, creds.admin_id)
             .await
             .unwrap()
     );

@@ -197,3 +197,49 @@ pub async fn set_prompt_2fa_setup(db: &Db, id: i64, prompt: bool) -> Result<(), 
         .await?;
     Ok(())
 }
+
+/// (id, email) of the account's active super admins.
+pub async fn super_admins(db: &Db, account_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, email FROM admins WHERE account_id = $1 AND role = 'super_admin' AND active = 1 \
+         ORDER BY id",
+    )
+    .bind(account_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("email")?)))
+    .collect()
+}
+
+/// Sets "set 2FA up at the next sign-in" inside the caller's transaction.
+pub async fn set_prompt_2fa_setup_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    prompt: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET prompt_2fa_setup = $1, updated_at = $2 WHERE id = $3")
+        .bind(flag(prompt))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// (id, name) of the account's admins by name, at most `limit` (filters of the audit log).
+pub async fn names(
+    db: &Db,
+    account_id: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query("SELECT id, name FROM admins WHERE account_id = $1 ORDER BY LOWER(name) LIMIT $2")
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
+}

@@ -3,18 +3,34 @@
 
 use sqlx::AnyConnection;
 
-pub struct Entry<'a> {
+/// What happened, to whom, by whom.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'a> {
     pub account_id: Option<i64>,
     pub actor_id: Option<i64>,
     pub target_id: Option<i64>,
     pub event: &'a str,
     pub detail: &'a str,
-    pub client_ip: Option<&'a str>,
 }
 
+impl<'a> Event<'a> {
+    /// Something an admin did to themselves.
+    pub fn by_self(admin: &super::admins::Admin, event: &'a str, detail: &'a str) -> Event<'a> {
+        Event {
+            account_id: Some(admin.account_id),
+            actor_id: Some(admin.id),
+            target_id: Some(admin.id),
+            event,
+            detail,
+        }
+    }
+}
+
+/// Writes one entry, from the client address `client_ip`.
 pub async fn record(
     conn: &mut AnyConnection,
-    entry: Entry<'_>,
+    entry: Event<'_>,
+    client_ip: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -26,7 +42,7 @@ pub async fn record(
     .bind(entry.target_id)
     .bind(entry.event)
     .bind(entry.detail)
-    .bind(entry.client_ip)
+    .bind(client_ip)
     .bind(now)
     .execute(&mut *conn)
     .await?;

@@ -5,27 +5,56 @@
 //! session belongs to into columns so an admin's sessions can be listed and ended together.
 
 use super::{Db, flag};
-use crate::server::auth::{AUTH_KEY, SessionAuth};
+use crate::domain::access::Stage;
+use crate::server::clock::Clock;
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+/// Session key of [`SessionAuth`].
+pub const AUTH_KEY: &str = "auth";
+
+/// What the session knows about sign-in. Stored server-side only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionAuth {
+    pub admin_id: i64,
+    pub account_id: i64,
+    pub stage: Stage,
+    /// Unix time of the password step.
+    pub signed_in_at: i64,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+    /// Unix time of the last request seen (updated at most once a minute).
+    #[serde(default)]
+    pub last_seen: i64,
+}
+
+impl SessionAuth {
+    pub fn is_complete(&self) -> bool {
+        self.stage == Stage::Complete
+    }
+}
+
+/// The store. tower-sessions computes a record's expiry from the system clock; the store keeps
+/// it in the server's clock (the same in production, moved by tests), so expiry is one rule.
 #[derive(Clone, Debug)]
 pub struct SqlSessionStore {
     db: Db,
+    clock: Clock,
 }
 
 impl SqlSessionStore {
-    pub fn new(db: Db) -> Self {
-        SqlSessionStore { db }
+    pub fn new(db: Db, clock: Clock) -> Self {
+        SqlSessionStore { db, clock }
     }
 
     /// Deletes expired sessions; run periodically.
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.now();
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.db.pool)
@@ -52,17 +81,17 @@ struct Columns {
     client_ip: Option<String>,
 }
 
-fn columns(record: &Record) -> session_store::Result<Columns> {
+fn columns(record: &Record, clock: &Clock) -> session_store::Result<Columns> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let auth: Option<SessionAuth> = record
         .data
         .get(AUTH_KEY)
         .and_then(|v| serde_json::from_value(v.clone()).ok());
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let now = clock.now();
     Ok(Columns {
         data,
-        expires_at: record.expiry_date.unix_timestamp(),
+        expires_at: record.expiry_date.unix_timestamp() + clock.offset(),
         admin_id: auth.as_ref().map(|a| a.admin_id),
         complete: auth.as_ref().is_some_and(|a| a.is_complete()),
         created_at: auth.as_ref().map_or(now, |a| a.signed_in_at),
@@ -74,8 +103,8 @@ fn columns(record: &Record) -> session_store::Result<Columns> {
 #[async_trait]
 impl SessionStore for SqlSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let c = columns(record)?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let c = columns(record, &self.clock)?;
+        let now = self.clock.now();
         loop {
             let done = sqlx::query(
                 "INSERT INTO sessions (id_hash, data, expires_at, admin_id, complete, created_at, \
@@ -103,8 +132,8 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let c = columns(record)?;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let c = columns(record, &self.clock)?;
+        let now = self.clock.now();
         // Update only: a session ended elsewhere (sign-out, reset) must not come back because a
         // request that was still running saves it afterwards.
         sqlx::query(
@@ -128,7 +157,7 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.clock.now();
         let row = sqlx::query(
             "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
         )
@@ -144,7 +173,8 @@ impl SessionStore for SqlSessionStore {
             id: *session_id,
             data: serde_json::from_str(&data)
                 .map_err(|e| session_store::Error::Decode(e.to_string()))?,
-            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at).map_err(backend)?,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at - self.clock.offset())
+                .map_err(backend)?,
         }))
     }
 
@@ -191,4 +221,51 @@ pub async fn delete_for_admin_in(
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// A fully signed-in session of an admin, for the profile's list.
+pub struct SessionRow {
+    /// The SHA-256 of the id: names the session, cannot be used as a cookie.
+    pub handle: String,
+    pub user_agent: Option<String>,
+    pub client_ip: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// The admin's signed-in sessions that have not expired, most recently seen first.
+pub async fn list_complete_for_admin(
+    db: &Db,
+    admin_id: i64,
+    now: i64,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id_hash, user_agent, client_ip, created_at, last_seen_at FROM sessions \
+         WHERE admin_id = $1 AND complete = 1 AND expires_at > $2 ORDER BY last_seen_at DESC",
+    )
+    .bind(admin_id)
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SessionRow {
+            handle: r.try_get("id_hash")?,
+            user_agent: r.try_get("user_agent")?,
+            client_ip: r.try_get("client_ip")?,
+            created_at: r.try_get("created_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Ends the admin's session named by `handle`; `false` when the admin has no such session.
+pub async fn delete_by_handle(db: &Db, admin_id: i64, handle: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND admin_id = $2")
+        .bind(handle)
+        .bind(admin_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -1,28 +1,28 @@
-//! The HTTP application: Leptos pages and server functions behind the session layer, a page
-//! guard and the mapping of server-function errors to their HTTP status.
+//! The HTTP application, composed in one place: the Leptos pages and server functions, the
+//! live endpoint and the CSV export, behind the session layer, the page guard, the guards
+//! against cross-site requests and request floods, and the security headers.
+//!
+//! This is the top of the server: it knows the components (`app`), the server functions
+//! (`api`) and the server code (`server`); nothing below it knows it.
 
-use crate::api::error::AppError;
 use crate::app::{App, shell};
 use crate::domain::access::{PageAccess, needs_super_admin, page_access};
-use crate::server::auth::current_auth_with;
-use crate::server::config::Config;
-use crate::server::db::sessions::SqlSessionStore;
-use crate::server::db::{Db, admins};
+use crate::model::AppError;
+use crate::server::Ctx;
+use crate::server::auth::current_auth;
+use crate::server::db::admins;
 use crate::server::guards::{self, CspNonce};
-use crate::server::live::{self, Hub};
-use crate::server::mailer::Mailer;
-use crate::server::password::Passwords;
-use crate::server::state::AppState;
+use crate::server::{audit_log, live};
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
+use std::path::PathBuf;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::{PeerIpKeyExtractor, SmartIpKeyExtractor};
@@ -33,6 +33,25 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 pub const SESSION_COOKIE: &str = "mssp_session";
 /// Name of the session cookie when served over https.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-mssp_session";
+
+/// What the router's handlers reach: the server's context and the Leptos options.
+#[derive(Clone, Debug)]
+pub struct WebState {
+    pub ctx: Ctx,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<WebState> for LeptosOptions {
+    fn from_ref(state: &WebState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl FromRef<WebState> for Ctx {
+    fn from_ref(state: &WebState) -> Self {
+        state.ctx.clone()
+    }
+}
 
 /// A TCP listener whose connections have `TCP_NODELAY` set.
 pub type Listener = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
@@ -52,66 +71,67 @@ pub async fn listen(bind: std::net::SocketAddr) -> std::io::Result<Listener> {
     Ok(listener.tap_io(no_delay as fn(&mut tokio::net::TcpStream)))
 }
 
-/// Opens the database (applying migrations) and builds the shared state.
-pub async fn build_state(config: Config, leptos: LeptosOptions) -> Result<AppState, String> {
-    if config.totp_issuer.contains(':') || config.totp_issuer.trim().is_empty() {
-        return Err("MSSP_TOTP_ISSUER must be non-empty and cannot contain ':'".into());
-    }
-    let db = Db::connect(&config.database_url)
-        .await
-        .map_err(|e| format!("cannot open the database: {e}"))?;
-    let passwords = Passwords::new(config.hash_concurrency, config.hash_queue);
-    let mailer = match &config.smtp_url {
-        Some(url) => Some(Mailer::new(url, &config.smtp_from)?),
-        None => None,
+/// The files under the site root that every page names: the script, the WASM and the
+/// stylesheet. Named as Leptos names them: `NAME.wasm` when the server was compiled with
+/// `LEPTOS_OUTPUT_NAME` (cargo-leptos, or `.cargo/config.toml`), `NAME_bg.wasm` otherwise.
+pub fn page_assets(leptos: &LeptosOptions) -> Vec<PathBuf> {
+    let pkg = PathBuf::from(leptos.site_root.as_ref()).join(leptos.site_pkg_dir.as_ref());
+    let name = leptos.output_name.as_ref();
+    let wasm_suffix = if std::option_env!("LEPTOS_OUTPUT_NAME").is_some() {
+        ""
+    } else {
+        "_bg"
     };
-    let keyring =
-        crate::server::keyring::Keyring::load(config.secret_keys.as_deref(), &config.key_file)
-            .map_err(|e| e.to_string())?;
-    // Secrets stored before encryption (or under a retired key) are sealed with the current key.
-    let resealed = crate::server::db::totp::reseal_all(&db, &keyring)
-        .await
-        .map_err(|e| format!("encrypting stored secrets: {e}"))?;
-    if resealed > 0 {
-        tracing::info!(
-            resealed,
-            "encrypted stored TOTP secrets with the current key"
-        );
+    vec![
+        pkg.join(format!("{name}.js")),
+        pkg.join(format!("{name}{wasm_suffix}.wasm")),
+        pkg.join(format!("{name}.css")),
+    ]
+}
+
+/// Refuses to serve pages that would never hydrate: every file the pages name must exist.
+pub fn check_site(leptos: &LeptosOptions) -> Result<(), String> {
+    let missing: Vec<String> = page_assets(leptos)
+        .into_iter()
+        .filter(|path| !path.is_file())
+        .map(|path| path.display().to_string())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    let hub = Hub::new(db.clone());
-    hub.spawn_postgres_relay(config.database_url.clone());
-    Ok(AppState {
-        db,
-        passwords,
-        config: Arc::new(config),
-        leptos,
-        hub,
-        keyring,
-        mailer,
-    })
+    Err(format!(
+        "the site root {:?} lacks files every page loads: {}. Build the site with \
+         `cargo leptos build` (or `cargo leptos build --release`), and point LEPTOS_SITE_ROOT at \
+         its output (target/site by default).",
+        leptos.site_root.as_ref(),
+        missing.join(", ")
+    ))
 }
 
 /// The whole application as an axum router. Tests start it on port 0.
-pub fn router(state: AppState) -> Router {
+pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
-    let store = SqlSessionStore::new(state.db.clone());
+    let config = ctx.config.clone();
     // Over https the cookie gets the __Host- prefix: Secure, Path=/ and no Domain, enforced by
     // the browser.
-    let cookie_name = if state.config.cookie_secure {
+    let cookie_name = if config.cookie_secure {
         SECURE_SESSION_COOKIE
     } else {
         SESSION_COOKIE
     };
-    let sessions = SessionManagerLayer::new(store)
+    let sessions = SessionManagerLayer::new(ctx.session_store())
         .with_name(cookie_name)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.cookie_secure)
+        .with_secure(config.cookie_secure)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
-            state.config.session_idle_minutes,
+            config.session_idle_minutes,
         ))));
-    let leptos = state.leptos.clone();
+    let state = WebState {
+        ctx: ctx.clone(),
+        leptos: leptos.clone(),
+    };
     let router = Router::new()
         .route("/api/events", axum::routing::get(live::events))
         // Administration opens on Admin Management (the page guard has checked the role).
@@ -119,17 +139,15 @@ pub fn router(state: AppState) -> Router {
             "/admin",
             axum::routing::get(|| async { Redirect::to("/admin/admins") }),
         )
-        .route(
-            "/admin/audit.csv",
-            axum::routing::get(crate::server::audit_log::csv),
-        )
+        .route("/admin/audit.csv", axum::routing::get(audit_log::csv))
         .leptos_routes_with_context(
             &state,
             routes,
             {
-                let state = state.clone();
+                let ctx = ctx.clone();
                 move || {
-                    provide_context(state.clone());
+                    // Server functions find the context here (`api::edge`), and nowhere else.
+                    provide_context(ctx.clone());
                     // The nonce the security-headers layer put in this response's CSP.
                     let nonce = use_context::<http::request::Parts>()
                         .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
@@ -140,28 +158,29 @@ pub fn router(state: AppState) -> Router {
             },
             move || shell(leptos.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), page_guard))
+        .fallback(leptos_axum::file_and_error_handler::<WebState, _>(shell))
+        .layer(middleware::from_fn_with_state(ctx.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            ctx.clone(),
             guards::same_origin_only,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            ctx.clone(),
             guards::security_headers,
         ));
-    rate_limited(router, &state).with_state(state)
+    rate_limited(router, &ctx).with_state(state)
 }
 
 /// Requests per second per client address (tower_governor), answered like server-function
 /// errors when exceeded.
-fn rate_limited(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let per_second = u64::from(state.config.requests_per_second.max(1));
+fn rate_limited(router: Router<WebState>, ctx: &Ctx) -> Router<WebState> {
+    let config = &ctx.config;
+    let per_second = u64::from(config.requests_per_second.max(1));
     let period_ms = (1000 / per_second).max(1);
-    let burst = state.config.requests_per_second.max(1).saturating_mul(10);
-    if state.config.trust_proxy {
+    let burst = config.requests_per_second.max(1).saturating_mul(10);
+    if config.trust_proxy {
         let config = GovernorConfigBuilder::default()
             .per_millisecond(period_ms)
             .burst_size(burst)
@@ -183,7 +202,7 @@ fn rate_limited(router: Router<AppState>, state: &AppState) -> Router<AppState> 
 /// Pages check the session on the server before anything renders: not signed in goes to the
 /// sign-in page, a pending second factor goes to the code step.
 async fn page_guard(
-    State(state): State<AppState>,
+    State(ctx): State<Ctx>,
     session: Session,
     req: Request,
     next: Next,
@@ -192,13 +211,13 @@ async fn page_guard(
     if path.starts_with("/api/") || path.starts_with("/pkg/") {
         return next.run(req).await;
     }
-    let auth = match current_auth_with(&session, state.config.session_max_hours).await {
+    let auth = match current_auth(&ctx, &session).await {
         Ok(auth) => auth,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     // The role is read fresh (it may have changed since sign-in), and only for Administration.
     let is_super_admin = match (&auth, needs_super_admin(&path)) {
-        (Some(auth), true) => admins::find_in_account(&state.db, auth.account_id, auth.admin_id)
+        (Some(auth), true) => admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
             .await
             .ok()
             .flatten()

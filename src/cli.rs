@@ -1,0 +1,292 @@
+//! The binary's commands: `serve` (the default), `create-account`, `reset-2fa`, `rotate-key`.
+//!
+//! Each command builds the server's context and calls the same operations the web uses.
+
+use crate::domain::identity;
+use crate::server::Ctx;
+use crate::server::auth::Client;
+use crate::server::clock::Clock;
+use crate::server::config::Config;
+use crate::server::db::{admins, totp};
+use crate::server::resets::{ResetBy, reset_second_factor};
+use crate::server::seed::{self, DEMO_USERS};
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mssp-dashboard",
+    version,
+    about = "Sign-in and two-factor core of the MSSP dashboard"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    /// `serve`'s options, read the same way when no command is named (serve is the default).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a new key to the key file and re-encrypt every stored secret with it. Old keys stay
+    /// in the file (values not yet re-encrypted, and other running instances, still need them).
+    RotateKey,
+    /// Serve the dashboard (the default).
+    Serve(ServeArgs),
+    /// Create an MSSP account and its super admin. The password is read from standard input
+    /// (one line) or asked for when standard input is a terminal; never from the command line.
+    CreateAccount(CreateAccountArgs),
+    /// Remove an admin's two-factor credential so they set it up again at their next sign-in,
+    /// and end all of their sessions. For the operator with shell access.
+    #[command(name = "reset-2fa")]
+    Reset2fa(Reset2faArgs),
+}
+
+#[derive(Clone, Copy, Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Create a demo MSSP account with a super admin and two admins when the database has no
+    /// accounts, and print how to sign in. For development only. Unset: on under
+    /// `cargo leptos watch` (which sets LEPTOS_WATCH), off otherwise.
+    #[arg(long, env = "MSSP_DEMO", num_args = 0..=1, default_missing_value = "true")]
+    pub demo: Option<bool>,
+}
+
+impl ServeArgs {
+    /// Whether to create the demo account: as asked, else only in the development loop.
+    fn wants_demo(self) -> bool {
+        self.demo
+            .unwrap_or_else(|| std::env::var("LEPTOS_WATCH").is_ok_and(|v| v == "true"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateAccountArgs {
+    /// The MSSP account's name.
+    #[arg(long)]
+    pub name: String,
+    /// The super admin's email.
+    #[arg(long)]
+    pub email: String,
+    /// The super admin's username.
+    #[arg(long)]
+    pub username: String,
+    /// The super admin's display name (defaults to the username).
+    #[arg(long)]
+    pub admin_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Reset2faArgs {
+    /// Email or username of the admin.
+    #[arg(long)]
+    pub user: String,
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        None => serve(cli.config, cli.serve).await,
+        // `--demo` may stand before or after `serve`.
+        Some(Command::Serve(args)) => {
+            let args = ServeArgs {
+                demo: args.demo.or(cli.serve.demo),
+            };
+            serve(cli.config, args).await
+        }
+        Some(Command::CreateAccount(args)) => create_account(cli.config, args).await,
+        Some(Command::Reset2fa(args)) => reset_2fa(cli.config, args).await,
+        Some(Command::RotateKey) => rotate_key(cli.config).await,
+    }
+}
+
+/// The Leptos options the pages are rendered with: from `[package.metadata.leptos]` and the
+/// `LEPTOS_*` variables, listening where the configuration says.
+fn leptos_options(config: &Config) -> Result<leptos::config::LeptosOptions, String> {
+    let mut leptos = leptos::config::get_configuration(None)
+        .map_err(|e| format!("Leptos configuration: {e}"))?
+        .leptos_options;
+    leptos.site_addr = config.bind;
+    if leptos.output_name.is_empty() {
+        // Run outside cargo-leptos: the crate's output name (`.cargo/config.toml` sets it too).
+        leptos.output_name = "mssp-dashboard".into();
+    }
+    Ok(leptos)
+}
+
+async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
+    let bind = config.bind;
+    let public_url = config.public_url.clone();
+    let leptos = leptos_options(&config)?;
+    crate::web::check_site(&leptos)?;
+    let ctx = Ctx::open(config, Clock::system()).await?;
+    let demo = if args.wants_demo() {
+        Some(
+            seed::seed_demo(&ctx)
+                .await
+                .map_err(|e| format!("demo data: {e}"))?,
+        )
+    } else {
+        None
+    };
+    ctx.spawn_background_tasks();
+    let app = crate::web::router(ctx, leptos);
+    let listener = crate::web::listen(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    // The address really bound (port 0 picks a free one).
+    let bound = axum::serve::Listener::local_addr(&listener).unwrap_or(bind);
+    let url = public_url.unwrap_or_else(|| format!("http://{bound}"));
+    println!("\nmssp-dashboard is listening: open {url}");
+    if let Some(demo) = demo {
+        print_demo(demo);
+    }
+    println!();
+    tracing::info!(%bound, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server: {e}"))
+}
+
+fn print_demo(demo: seed::Demo) {
+    match demo {
+        seed::Demo::Created => {
+            println!("\nCreated the demo account \"Demo MSSP\" (development only).");
+        }
+        seed::Demo::Present => {}
+        seed::Demo::NotCreated => {
+            println!(
+                "\nNo demo account: this database already holds other accounts. Sign in with one \
+                 of them, or start on an empty database (a new DATABASE_URL) for the demo."
+            );
+            return;
+        }
+    }
+    println!("\nDemo sign-in (email or username / password):");
+    for user in &DEMO_USERS {
+        println!(
+            "  {:<12} {:<22} or {:<6} / {}",
+            user.role.label(),
+            user.email,
+            user.username,
+            user.password
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Reads the new super admin's password: asked twice on a terminal, else one line of stdin.
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password for the super admin: ")
+            .map_err(|e| e.to_string())?;
+        let second =
+            rpassword::prompt_password("Repeat the password: ").map_err(|e| e.to_string())?;
+        if first != second {
+            return Err("the passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+async fn create_account(config: Config, args: CreateAccountArgs) -> Result<(), String> {
+    let password = read_password()?;
+    identity::new_password(&password).map_err(|e| format!("password: {e}"))?;
+    let ctx = Ctx::open(config, Clock::system()).await?;
+    let admin_name = args
+        .admin_name
+        .clone()
+        .unwrap_or_else(|| args.username.clone());
+    let (account_id, admin_id) = seed::create_account(
+        &ctx,
+        seed::NewAccount {
+            account_name: &args.name,
+            email: &args.email,
+            username: &args.username,
+            admin_name: &admin_name,
+            password: &password,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "Created account {:?} (id {account_id}) with super admin {} (id {admin_id}).",
+        args.name.trim(),
+        args.email.trim().to_lowercase()
+    );
+    Ok(())
+}
+
+async fn reset_2fa(config: Config, args: Reset2faArgs) -> Result<(), String> {
+    let identifier = identity::sign_in_identifier(&args.user).map_err(|e| e.to_string())?;
+    let ctx = Ctx::open(config, Clock::system()).await?;
+    let admin = admins::find_by_identifier(&ctx.db, &identifier)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no admin with email or username {identifier:?}"))?;
+    let done = reset_second_factor(&ctx, &admin, ResetBy::Operator, &Client::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let ended = done.ended_sessions;
+    if done.removed_totp {
+        println!(
+            "Removed the two-factor credential of {} and ended {ended} session(s). They set 2FA up again at their next sign-in.",
+            admin.email
+        );
+    } else {
+        println!(
+            "{} had no two-factor credential; ended {ended} session(s).",
+            admin.email
+        );
+    }
+    if let Some(id) = done.request_id {
+        println!("Their pending reset request ({id}) is answered as approved.");
+    }
+    Ok(())
+}
+
+async fn rotate_key(config: Config) -> Result<(), String> {
+    let ctx = Ctx::open(config, Clock::system()).await?;
+    let id = ctx.keyring.rotate().map_err(|e| e.to_string())?;
+    let resealed = totp::reseal_all(&ctx.db, &ctx.keyring)
+        .await
+        .map_err(|e| format!("re-encrypting: {e}"))?;
+    println!(
+        "Added key {id} to {} and re-encrypted {resealed} stored secret(s) with it. Older keys stay in the file.",
+        ctx.config.key_file.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! The live event hub: one per instance (a tokio broadcast channel), relayed between instances
+//! through PostgreSQL LISTEN/NOTIFY. `live` serves its events to browsers.
+
+use crate::model::types::LiveEvent;
+use crate::server::db::{Backend, Db};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const CHANNEL: &str = "mssp_events";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Audience {
+    /// Every signed-in super admin of the account.
+    SuperAdmins,
+    /// One admin (their waiting sign-in page).
+    Admin(i64),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The instance that published it (to skip our own NOTIFY echo).
+    origin: u64,
+    pub account_id: i64,
+    pub audience: Audience,
+    pub event: LiveEvent,
+}
+
+#[derive(Clone, Debug)]
+pub struct Hub {
+    tx: broadcast::Sender<Envelope>,
+    origin: u64,
+    db: Db,
+}
+
+impl Hub {
+    pub fn new(db: Db) -> Hub {
+        let (tx, _) = broadcast::channel(256);
+        Hub {
+            tx,
+            origin: rand::random(),
+            db,
+        }
+    }
+
+    pub async fn publish(&self, account_id: i64, audience: Audience, event: LiveEvent) {
+        let envelope = Envelope {
+            origin: self.origin,
+            account_id,
+            audience,
+            event,
+        };
+        if self.db.backend == Backend::Postgres {
+            match serde_json::to_string(&envelope) {
+                Ok(json) => {
+                    if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(CHANNEL)
+                        .bind(json)
+                        .execute(&self.db.pool)
+                        .await
+                    {
+                        tracing::warn!("relaying a live event to other instances: {e}");
+                    }
+                }
+                Err(e) => tracing::error!("encoding a live event: {e}"),
+            }
+        }
+        // No receiver is fine: nobody is connected.
+        let _ = self.tx.send(envelope);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Envelope> {
+        self.tx.subscribe()
+    }
+
+    /// Relays events published by other instances sharing the PostgreSQL database.
+    pub fn spawn_postgres_relay(&self, database_url: String) {
+        if self.db.backend != Backend::Postgres {
+            return;
+        }
+        let hub = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = hub.relay(&database_url).await {
+                    tracing::warn!("live event relay: {e}; reconnecting in 5 s");
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+    }
+
+    async fn relay(&self, database_url: &str) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+        listener.listen(CHANNEL).await?;
+        loop {
+            let notification = listener.recv().await?;
+            match serde_json::from_str::<Envelope>(notification.payload()) {
+                Ok(envelope) if envelope.origin != self.origin => {
+                    let _ = self.tx.send(envelope);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("ignoring a malformed live event: {e}"),
+            }
+        }
+    }
+}
