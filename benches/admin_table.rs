@@ -43,7 +43,7 @@ async fn main() {
         .build();
     let mut config = Config::for_database(&url);
     // A key file of the run's own, and no request-rate limit in the way of the measurement.
-    config.key_file = dir.join("bench.key");
+    config.key_file = Some(dir.join("bench.key"));
     config.requests_per_second = 100_000;
     let ctx = Ctx::open(config, Clock::system()).await.unwrap();
     let password = "benchmark password 1";

@@ -7,7 +7,7 @@ use crate::server::Ctx;
 use crate::server::auth::Client;
 use crate::server::clock::Clock;
 use crate::server::config::Config;
-use crate::server::db::{admins, totp};
+use crate::server::db::{admins, key_checks, totp};
 use crate::server::resets::{ResetBy, reset_second_factor};
 use crate::server::seed::{self, DEMO_USERS};
 use clap::{Args, Parser, Subcommand};
@@ -44,6 +44,20 @@ pub enum Command {
     /// and end all of their sessions. For the operator with shell access.
     #[command(name = "reset-2fa")]
     Reset2fa(Reset2faArgs),
+    /// Only when a key for secrets at rest is lost for good (no backup of the key file): reset
+    /// the second factor of every admin whose TOTP secret or recovery codes need that key (they
+    /// set 2FA up again at their next sign-in), and forget the key.
+    ForgetKey(ForgetKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetKeyArgs {
+    /// The lost key's id, as the refusal to start names it.
+    #[arg(long)]
+    pub key_id: String,
+    /// Confirms that the key is lost for good: the second factors it protects are reset.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Clone, Copy, Debug, Args, Default)]
@@ -99,6 +113,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::CreateAccount(args)) => create_account(cli.config, args).await,
         Some(Command::Reset2fa(args)) => reset_2fa(cli.config, args).await,
         Some(Command::RotateKey) => rotate_key(cli.config).await,
+        Some(Command::ForgetKey(args)) => forget_key(cli.config, args).await,
     }
 }
 
@@ -131,7 +146,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
     } else {
         None
     };
-    ctx.spawn_background_tasks();
+    crate::server::background::spawn(&ctx);
     let app = crate::web::router(ctx, leptos);
     let listener = crate::web::listen(bind)
         .await
@@ -286,7 +301,48 @@ async fn rotate_key(config: Config) -> Result<(), String> {
         .map_err(|e| format!("re-encrypting: {e}"))?;
     println!(
         "Added key {id} to {} and re-encrypted {resealed} stored secret(s) with it. Older keys stay in the file.",
-        ctx.config.key_file.display()
+        ctx.keyring.source()
+    );
+    Ok(())
+}
+
+async fn forget_key(config: Config, args: ForgetKeyArgs) -> Result<(), String> {
+    if !args.yes {
+        return Err(format!(
+            "forget-key resets the second factor of every admin whose secrets need key {:?}. \
+             Restore the key file from a backup if you can; if the key is lost for good, run \
+             again with --yes.",
+            args.key_id
+        ));
+    }
+    let ctx = Ctx::open_forgetting(config, Clock::system(), Some(&args.key_id)).await?;
+    if ctx.keyring.has(&args.key_id) {
+        return Err(format!(
+            "key {:?} is not lost: {} holds it. Nothing was changed.",
+            args.key_id,
+            ctx.keyring.source()
+        ));
+    }
+    let affected = key_checks::admins_with_secrets_under(&ctx.db, &args.key_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    for admin_id in &affected {
+        let admin = admins::find(&ctx.db, *admin_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("admin {admin_id} disappeared"))?;
+        reset_second_factor(&ctx, &admin, ResetBy::LostKey, &Client::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("Reset the second factor of {}.", admin.email);
+    }
+    key_checks::delete(&ctx.db, &args.key_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Forgot key {}: {} admin(s) set up 2FA again at their next sign-in.",
+        args.key_id,
+        affected.len()
     );
     Ok(())
 }

@@ -6,11 +6,13 @@
 //! (`api`) and the server code (`server`); nothing below it knows it.
 
 use crate::app::{App, shell};
-use crate::domain::access::{PageAccess, needs_super_admin, page_access};
+use crate::domain::access::Stage;
+use crate::domain::access::{PageAccess, page_access};
+use crate::domain::network::{TrustedProxies, throttle_bucket};
 use crate::model::AppError;
 use crate::server::Ctx;
-use crate::server::auth::current_auth;
-use crate::server::db::admins;
+use crate::server::auth::client_ip;
+use crate::server::auth::{current_auth, require_admin};
 use crate::server::guards::{self, CspNonce};
 use crate::server::{audit_log, live};
 use axum::Router;
@@ -23,9 +25,9 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::path::PathBuf;
-use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::{PeerIpKeyExtractor, SmartIpKeyExtractor};
+use tower_governor::key_extractor::KeyExtractor;
+use tower_governor::{GovernorError, GovernorLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
@@ -173,6 +175,23 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
     rate_limited(router, &ctx).with_state(state)
 }
 
+/// The request-rate key: the client's address as sign-in throttling sees it (behind trusted
+/// proxies the entry they appended, not what a client forged; an IPv6 client by its /64).
+#[derive(Clone, Debug)]
+struct ClientBucket {
+    proxies: Option<TrustedProxies>,
+}
+
+impl KeyExtractor for ClientBucket {
+    type Key = String;
+
+    fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, GovernorError> {
+        client_ip(req.headers(), req.extensions(), self.proxies.as_ref())
+            .map(|ip| throttle_bucket(&ip.to_string()))
+            .ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
 /// Requests per second per client address (tower_governor), answered like server-function
 /// errors when exceeded.
 fn rate_limited(router: Router<WebState>, ctx: &Ctx) -> Router<WebState> {
@@ -180,23 +199,15 @@ fn rate_limited(router: Router<WebState>, ctx: &Ctx) -> Router<WebState> {
     let per_second = u64::from(config.requests_per_second.max(1));
     let period_ms = (1000 / per_second).max(1);
     let burst = config.requests_per_second.max(1).saturating_mul(10);
-    if config.trust_proxy {
-        let config = GovernorConfigBuilder::default()
-            .per_millisecond(period_ms)
-            .burst_size(burst)
-            .key_extractor(SmartIpKeyExtractor)
-            .finish()
-            .expect("valid rate limit");
-        router.layer(GovernorLayer::new(config).error_handler(guards::too_many_requests))
-    } else {
-        let config = GovernorConfigBuilder::default()
-            .per_millisecond(period_ms)
-            .burst_size(burst)
-            .key_extractor(PeerIpKeyExtractor)
-            .finish()
-            .expect("valid rate limit");
-        router.layer(GovernorLayer::new(config).error_handler(guards::too_many_requests))
-    }
+    let config = GovernorConfigBuilder::default()
+        .per_millisecond(period_ms)
+        .burst_size(burst)
+        .key_extractor(ClientBucket {
+            proxies: config.proxies(),
+        })
+        .finish()
+        .expect("valid rate limit");
+    router.layer(GovernorLayer::new(config).error_handler(guards::too_many_requests))
 }
 
 /// Pages check the session on the server before anything renders: not signed in goes to the
@@ -215,16 +226,24 @@ async fn page_guard(
         Ok(auth) => auth,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    // The role is read fresh (it may have changed since sign-in), and only for Administration.
-    let is_super_admin = match (&auth, needs_super_admin(&path)) {
-        (Some(auth), true) => admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|a| a.active && a.role.is_super_admin()),
-        _ => false,
+    // A complete session is read fresh: the admin may have been deactivated, their role or
+    // the 2FA enforcement may have changed since sign-in.
+    let (stage, is_super_admin) = match auth.map(|a| a.stage) {
+        Some(Stage::Complete) => match require_admin(&ctx, &session).await {
+            Ok(signed) => (Some(Stage::Complete), signed.admin.role.is_super_admin()),
+            Err(AppError::TwoFactorSetupRequired) => (
+                Some(Stage::SettingUpTwoFactor {
+                    since: ctx.now(),
+                    optional: false,
+                }),
+                false,
+            ),
+            Err(e) if e.needs_sign_in() => (None, false),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        other => (other, false),
     };
-    match page_access(auth.map(|a| a.stage), &path, || is_super_admin) {
+    match page_access(stage, &path, || is_super_admin) {
         PageAccess::Allow => next.run(req).await,
         PageAccess::Redirect(to) => Redirect::to(to).into_response(),
         // The entry point only redirects; the page it leads to explains the refusal.

@@ -3,8 +3,10 @@
 // seconds."), even for the right code, and the account's super admin is told at once: a toast
 // on whatever page is open and a notification in the bell.
 //
-// Two browser contexts: A is the super admin with Admin Management open, B the attacker at the
-// code step of the admin's sign-in. The lock lasts 60 s by default; the test does not wait it out.
+// Three browser contexts: A is the super admin with Admin Management open, B the admin's own
+// browser (known: it completed a sign-in), C the attacker at the code step of the admin's sign-in
+// from a browser the admin never used. The lock lasts 60 s by default; the test does not wait it
+// out: it shows that it locks the attacker's browser, not the admin's own (issue 11).
 
 import type { Page } from '@playwright/test';
 import { expect, test } from './support/fixtures';
@@ -45,11 +47,12 @@ test('wrong 2FA codes lock the code step and the super admin is told live', asyn
     await management.addAdmin(details);
   });
 
+  const own = await otherBrowser(browser);
   const pageB = await otherBrowser(browser);
   const codeStep = new CodeStepPage(pageB);
   const admin = await test.step('the admin turns on 2FA; an attacker with the password reaches the code step', async () => {
-    const withTwoFactor = await firstSignInWith2fa(pageB, details);
-    await new Header(pageB).signOut();
+    const withTwoFactor = await firstSignInWith2fa(own, details);
+    await new Header(own).signOut();
     await signInToCodeStep(pageB, withTwoFactor.username, withTwoFactor.chosenPassword);
     return withTwoFactor;
   });
@@ -80,9 +83,11 @@ test('wrong 2FA codes lock the code step and the super admin is told live', asyn
     // The toast shows for a few seconds only: look before anything else.
     await expect(toast).toBeVisible();
     await expect(toast).toContainText(
-      `Repeated wrong 2FA codes for ${admin.name} (${admin.email}): their code step is locked for a while.`,
+      `Repeated wrong 2FA codes for ${admin.name} (${admin.email}) from browsers they have not used before.`,
     );
-    await expect(toast.getByRole('link', { name: 'Open', exact: true })).toHaveAttribute('href', '/admin/admins');
+    await expect(toast).toContainText('browsers they have signed in on are not affected');
+    const adminId = await management.row(admin.email).getAttribute('data-admin-id');
+    await expect(toast.getByRole('link', { name: 'Open', exact: true })).toHaveAttribute('href', `/admin/admins/${adminId}`);
     await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(unreadBefore + 1));
     const same = await page.evaluate(
       () => (window as unknown as { __e2eNotReloaded?: boolean }).__e2eNotReloaded === true,
@@ -127,6 +132,16 @@ test('wrong 2FA codes lock the code step and the super admin is told live', asyn
     await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(0));
   });
 
+  await test.step("the admin's own browser is not locked: password and code sign in", async () => {
+    const step = Math.max(currentStep(), admin.lastStep + 1);
+    await signInToCodeStep(own, admin.username, admin.chosenPassword);
+    const ownCodeStep = new CodeStepPage(own);
+    await ownCodeStep.submitCode(codeForStep(admin.secret, step));
+    await expect(own).toHaveURL(/\/$/);
+    await expect(new Header(own).profileLink).toBeVisible();
+    await own.screenshot({ path: '/tmp/e2e-lockout-own-browser.png', fullPage: true });
+  });
+
   await test.step('the audit log has the five wrong codes and one lockout', async () => {
     const adminId = await management.row(admin.email).getAttribute('data-admin-id');
     expect(adminId).toMatch(/^\d+$/);
@@ -144,4 +159,5 @@ test('wrong 2FA codes lock the code step and the super admin is told live', asyn
     expect(wrong, 'failed code attempts').toHaveLength(MAX_FAILURES);
   });
   await pageB.context().close();
+  await own.context().close();
 });

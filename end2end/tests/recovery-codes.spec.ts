@@ -43,7 +43,7 @@ test('recovery codes: shown once, each signs in once, new ones replace the old',
     await profile.goto();
     // Without 2FA there is nothing to recover.
     await expect(card.card).toHaveCount(0);
-    await profile.twoFactorSwitch.check();
+    await profile.startSetup(admin.password);
     await expect(profile.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
     secret = (await profile.secret.innerText()).trim();
     const fresh = await freshCode(secret);

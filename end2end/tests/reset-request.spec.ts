@@ -242,6 +242,19 @@ test('the super admin denies a 2FA reset; the authenticator keeps working', asyn
     await expect.soft(codeStep.resetAlert).toHaveCount(0);
   });
 
+  await test.step('the admin withdraws the request: the badge leaves the open page live', async () => {
+    const withdraw = codeStep.resetStatus.getByRole('button', { name: 'Withdraw request', exact: true });
+    await withdraw.click();
+    await expect(codeStep.resetStatus).toContainText('You withdrew your 2FA reset request.');
+    await expect(badge).toHaveCount(0);
+    await expect(codeStep.requestResetButton).toBeEnabled();
+    await checkA11y(pageB, '/login/code after withdrawing the request');
+    await pageB.screenshot({ path: '/tmp/e2e-reset-withdrawn.png', fullPage: true });
+    // And asks again, to sign in with a code below.
+    await codeStep.requestResetButton.click();
+    await expect(badge).toBeVisible();
+  });
+
   await test.step('a code from the authenticator still signs in, and the request is withdrawn', async () => {
     // The server refuses a time step it already accepted (the one of the setup).
     const { code } = await freshCode(admin.secret, admin.lastStep);

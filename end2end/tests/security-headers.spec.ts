@@ -69,7 +69,7 @@ test('every page sends a strict CSP with a fresh nonce and the other security he
   });
 
   await test.step('half signed in: /login/code', async () => {
-    await turnOnTwoFactor(page);
+    await turnOnTwoFactor(page, admin.password);
     await new Header(page).signOut();
     await signIn.submitCredentials(admin.email, admin.password);
     await arriveAt(page, '/login/code');

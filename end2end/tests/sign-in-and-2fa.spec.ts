@@ -74,9 +74,24 @@ test('a super admin signs in, turns on 2FA, and then signs in with a code', asyn
     await checkA11y(page, '/profile');
   });
 
-  await test.step('turning the switch on shows a QR code and the setup key', async () => {
+  await test.step('turning the switch on asks for the password first', async () => {
     await profile.twoFactorSwitch.check();
+    await expect(profile.confirmPanel).toBeVisible();
+    await expect(profile.currentPassword).toBeFocused();
+    await expect(profile.setupPanel).toHaveCount(0);
+    await profile.currentPassword.fill(`${admin.password}-wrong`);
+    await profile.continueButton.click();
+    await expect(profile.currentPassword).toHaveAccessibleDescription('That is not your current password.');
+    await expect(profile.setupPanel).toHaveCount(0);
+    await checkA11y(page, '/profile asking for the password');
+    await page.screenshot({ path: '/tmp/e2e-profile-confirm.png', fullPage: true });
+  });
+
+  await test.step('the right password shows a QR code and the setup key', async () => {
+    await profile.currentPassword.fill(admin.password);
+    await profile.continueButton.click();
     await expect(profile.setupPanel).toBeVisible();
+    await expect(profile.confirmPanel).toHaveCount(0);
     await expect(profile.qr.locator('svg')).toBeVisible();
     // Base32, grouped by four for typing by hand.
     await expect(profile.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);

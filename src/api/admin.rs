@@ -13,8 +13,9 @@ use {
 
 #[server(endpoint = "get_account_settings")]
 pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
-    let me = edge::call()?.super_admin().await?;
-    Ok(administration::settings(&me))
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    administration::settings(&call.ctx, &me).await
 }
 
 /// Saves "Force two-factor authentication".

@@ -26,7 +26,7 @@ pub fn call() -> Result<Call, AppError> {
         .get::<Session>()
         .cloned()
         .ok_or_else(|| internal("session layer missing"))?;
-    let client = Client::from_parts(&parts, ctx.config.trust_proxy);
+    let client = Client::from_parts(&parts, ctx.config.proxies().as_ref());
     Ok(Call {
         ctx,
         session,

@@ -17,14 +17,14 @@ pub async fn get_profile() -> Result<Profile, AppError> {
     two_factor::profile(&call.ctx, &me).await
 }
 
-/// "Enable Two-Factor Authentication": draws a new secret and answers the QR code and the
-/// secret. Nothing is stored on the admin until `confirm_totp_setup` gets a correct code.
-/// Also the required step of a sign-in when 2FA is enforced and not set up.
+/// "Enable Two-Factor Authentication": checks the current password (from the profile; not
+/// needed as the required step of a sign-in), draws a new secret and answers the QR code and
+/// the secret. Nothing is stored on the admin until `confirm_totp_setup` gets a correct code.
 #[server(endpoint = "start_totp_setup")]
-pub async fn start_totp_setup() -> Result<TotpSetup, AppError> {
+pub async fn start_totp_setup(current_password: String) -> Result<TotpSetup, AppError> {
     let call = edge::call()?;
     let me = call.enrolment().await?;
-    two_factor::start_setup(&call.ctx, &me).await
+    two_factor::start_setup(&call.ctx, &me, &call.client, &current_password).await
 }
 
 /// Turns 2FA on when `code` is correct for the secret of the setup in progress. Answers the

@@ -15,6 +15,14 @@ pub async fn request_2fa_reset() -> Result<ResetRequestState, AppError> {
     resets::request(&call.ctx, &me, &call.client).await
 }
 
+/// From the code step: takes the admin's own pending request back.
+#[server(endpoint = "withdraw_2fa_reset")]
+pub async fn withdraw_2fa_reset() -> Result<ResetRequestState, AppError> {
+    let call = edge::call()?;
+    let me = call.pending_code().await?;
+    resets::withdraw_own(&call.ctx, &me, &call.client).await
+}
+
 /// From the code step: the admin's own pending request, or a denial not told yet.
 #[server(endpoint = "get_reset_request_state")]
 pub async fn get_reset_request_state() -> Result<ResetRequestState, AppError> {

@@ -16,7 +16,13 @@ pub fn SettingsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(s) => view! { <SettingsForm force_2fa=s.force_2fa account_name=s.account_name /> }.into_any(),
+                    Ok(s) => view! {
+                        <SettingsForm
+                            force_2fa=s.force_2fa
+                            account_name=s.account_name
+                            you_have_two_factor=s.you_have_two_factor
+                        />
+                    }.into_any(),
                     Err(e) => error_page(e),
                 }
             })}
@@ -25,11 +31,20 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn SettingsForm(force_2fa: bool, account_name: String) -> impl IntoView {
+fn SettingsForm(force_2fa: bool, account_name: String, you_have_two_factor: bool) -> impl IntoView {
     let checked = RwSignal::new(force_2fa);
     let save = ServerAction::<SaveAccountSettings>::new();
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved = move || matches!(save.value().get(), Some(Ok(_)));
+    // Forcing 2FA applies to the super admin too: without it, the setup comes first.
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = save.value().get()
+            && s.force_2fa
+            && !s.you_have_two_factor
+        {
+            super::go(crate::domain::access::SETUP_PATH);
+        }
+    });
     let pending = save.pending();
     view! {
         <section class="card narrow" aria-labelledby="settings-title">
@@ -49,9 +64,12 @@ fn SettingsForm(force_2fa: bool, account_name: String) -> impl IntoView {
                     <label for="force-2fa">"Force two-factor authentication"</label>
                 </div>
                 <p class="hint" id="force-2fa-hint">
-                    "Every admin without two-factor authentication sets it up at their next sign-in
-                    and cannot turn it off. \"Enforce 2FA\" on one admin in Admin Management
-                    overrides this for that admin."
+                    "Every admin without two-factor authentication is sent to set it up: at their
+                    next sign-in, or at their next click when signed in. Nobody can turn it off.
+                    \"Enforce 2FA\" on one admin in Admin Management overrides this for that admin."
+                    {(!you_have_two_factor).then_some(
+                        " You have not set it up yourself: saving with this on takes you to the setup first."
+                    )}
                 </p>
                 <div class="actions">
                     <button type="submit" class="button-primary" disabled=move || pending.get()>

@@ -15,7 +15,9 @@ pub fn ForcedSetupPage() -> impl IntoView {
     // Started from the browser once the page is live: the secret lives in the session, which
     // a streamed server render could not save.
     Effect::new(move |_| {
-        start.dispatch(StartTotpSetup {});
+        start.dispatch(StartTotpSetup {
+            current_password: String::new(),
+        });
     });
     let skip = ServerAction::<Skip2faSetup>::new();
     Effect::new(move |_| {

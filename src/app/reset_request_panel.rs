@@ -1,7 +1,7 @@
 //! "Request 2FA Reset" under the code field of sign-in, and what became of the request.
 
 use super::live::{connect_live, use_live};
-use crate::api::resets::{Request2faReset, get_reset_request_state};
+use crate::api::resets::{Request2faReset, Withdraw2faReset, get_reset_request_state};
 use crate::domain::reset::RequestStatus;
 use crate::domain::time::format_utc;
 use crate::model::types::{LiveEvent, ResetRequestState};
@@ -12,6 +12,8 @@ enum Shown {
     Nothing,
     Pending { requested_at: i64, just_now: bool },
     Denied { decided_at: Option<i64> },
+    Expired { requested_at: i64 },
+    Withdrawn,
     Approved,
     Failed(String),
 }
@@ -41,12 +43,22 @@ pub fn ResetRequestPanel() -> impl IntoView {
 fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
     let live = use_live();
     let request = ServerAction::<Request2faReset>::new();
+    let withdraw = ServerAction::<Withdraw2faReset>::new();
+    // Which of the two actions spoke last.
+    let withdrawn_last = RwSignal::new(false);
     let shown = Memo::new(move |_| {
         if let Some((_, LiveEvent::ResetResolved { status, .. })) = live.0.get() {
             match status {
                 RequestStatus::Approved => return Shown::Approved,
                 RequestStatus::Denied => return Shown::Denied { decided_at: None },
                 _ => {}
+            }
+        }
+        if withdrawn_last.get() {
+            match withdraw.value().get() {
+                Some(Ok(_)) => return Shown::Withdrawn,
+                Some(Err(e)) => return Shown::Failed(e.to_string()),
+                None => {}
             }
         }
         match request.value().get() {
@@ -67,16 +79,22 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
             Some(ResetRequestState::Denied { decided_at }) => Shown::Denied {
                 decided_at: Some(decided_at),
             },
+            Some(ResetRequestState::Expired { requested_at }) => Shown::Expired { requested_at },
             _ => Shown::Nothing,
         }
     });
     let can_request = move || {
         matches!(
             shown.get(),
-            Shown::Nothing | Shown::Failed(_) | Shown::Denied { .. }
+            Shown::Nothing
+                | Shown::Failed(_)
+                | Shown::Denied { .. }
+                | Shown::Expired { .. }
+                | Shown::Withdrawn
         )
     };
     let pending = request.pending();
+    let withdrawing = withdraw.pending();
     view! {
         <button
             type="button"
@@ -85,6 +103,7 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
             on:click=move |_| {
                 // A new request: an earlier outcome (a denial) no longer applies.
                 live.0.set(None);
+                withdrawn_last.set(false);
                 request.dispatch(Request2faReset {});
             }
         >
@@ -103,6 +122,30 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
                             "Once they reset your two-factor authentication, sign in with your password
                             and set up your authenticator app again. You can keep this page open: it
                             tells you when that happens."
+                        </p>
+                        <button
+                            type="button"
+                            class="button-quiet"
+                            disabled=move || withdrawing.get()
+                            on:click=move |_| {
+                                withdrawn_last.set(true);
+                                withdraw.dispatch(Withdraw2faReset {});
+                            }
+                        >
+                            "Withdraw request"
+                        </button>
+                    </div>
+                }.into_any(),
+                Shown::Withdrawn => view! {
+                    <div class="alert alert-info" role="status">
+                        <p>"You withdrew your 2FA reset request. Your super admin no longer sees it."</p>
+                    </div>
+                }.into_any(),
+                Shown::Expired { requested_at } => view! {
+                    <div class="alert alert-error" role="alert">
+                        <p>
+                            {format!("Your 2FA reset request of {} expired: nobody decided it in time. ", format_utc(requested_at))}
+                            "You can ask again."
                         </p>
                     </div>
                 }.into_any(),

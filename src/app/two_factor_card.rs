@@ -19,6 +19,8 @@ pub fn TwoFactorCard(
     let locked = enabled && enforcement.enforced;
 
     let setup: RwSignal<Option<TotpSetup>> = RwSignal::new(None);
+    // The password prompt before a setup starts.
+    let confirming = RwSignal::new(false);
     // Turned on in this visit (the recovery codes are on screen, the profile not yet reloaded).
     let confirmed = RwSignal::new(false);
     let disabling = RwSignal::new(false);
@@ -27,19 +29,24 @@ pub fn TwoFactorCard(
     Effect::new(move |_| {
         if let Some(Ok(started)) = start.value().get() {
             setup.set(Some(started));
+            confirming.set(false);
         }
     });
-    let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
 
-    let checked =
-        move || (enabled && !disabling.get()) || setup.get().is_some() || start.pending().get();
+    let checked = move || {
+        (enabled && !disabling.get())
+            || setup.get().is_some()
+            || confirming.get()
+            || start.pending().get()
+    };
     let on_toggle = move |ev: leptos::ev::Event| {
         let on = event_target_checked(&ev);
         match (enabled, on) {
-            (false, true) => {
-                start.dispatch(StartTotpSetup {});
+            (false, true) => confirming.set(true),
+            (false, false) => {
+                setup.set(None);
+                confirming.set(false);
             }
-            (false, false) => setup.set(None),
             (true, false) => disabling.set(true),
             (true, true) => disabling.set(false),
         }
@@ -82,11 +89,15 @@ pub fn TwoFactorCard(
                     "On: every sign-in asks for a code from your authenticator app.".to_string()
                 } else if setup.get().is_some() {
                     "Not on yet: scan the QR code and enter a code from the app to finish.".to_string()
+                } else if confirming.get() {
+                    "Not on yet: confirm it is you to start.".to_string()
                 } else {
                     status.clone()
                 }}
             </p>
-            <FormAlert error=start_error />
+            {move || confirming.get().then(|| view! {
+                <ConfirmPasswordPanel start on_cancel=move |_| confirming.set(false) />
+            })}
             {move || setup.get().map(|s| view! {
                 <SetupPanel
                     setup=s
@@ -97,6 +108,53 @@ pub fn TwoFactorCard(
             })}
             {move || disabling.get().then(|| view! { <DisablePanel on_cancel=move |_| disabling.set(false) on_change /> })}
         </section>
+    }
+}
+
+/// "Confirm it's you": the current password before a new authenticator can be added.
+#[component]
+fn ConfirmPasswordPanel(
+    start: ServerAction<StartTotpSetup>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || start.value().get().and_then(Result::err));
+    let pending = start.pending();
+    // The panel opens from the switch: the password field takes the focus.
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
+    view! {
+        <div class="setup" role="group" aria-labelledby="confirm-title">
+            <h3 id="confirm-title">"Confirm it's you"</h3>
+            <p>"Enter your password to add an authenticator app to your account."</p>
+            <FormAlert error />
+            <ActionForm action=start>
+                <div class="field">
+                    <label for="enable-password">"Your current password"</label>
+                    <input
+                        id="enable-password"
+                        name="current_password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        node_ref=input
+                        aria-invalid=is_invalid(error, "current_password")
+                        aria-describedby="enable-password-error"
+                    />
+                    <FieldError id="enable-password-error" field="current_password" error />
+                </div>
+                <div class="actions">
+                    <button type="submit" class="button-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Checking…" } else { "Continue" }}
+                    </button>
+                    <button type="button" class="button-quiet" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </ActionForm>
+        </div>
     }
 }
 

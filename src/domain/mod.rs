@@ -9,6 +9,7 @@ pub mod admin_rules;
 pub mod device;
 pub mod enforcement;
 pub mod identity;
+pub mod network;
 pub mod rate_limit;
 pub mod recovery;
 pub mod reset;

@@ -9,8 +9,15 @@ pub enum RequestStatus {
     Pending,
     Approved,
     Denied,
-    /// The admin signed in with a code after all: the request is moot.
+    /// The admin signed in with a code after all, or took the request back.
     Withdrawn,
+    /// Nobody decided within the configured time.
+    Expired,
+}
+
+/// Whether a request made at `requested_at` has run out at `now`, after `ttl_days`.
+pub fn expired(requested_at: i64, now: i64, ttl_days: u32) -> bool {
+    now - requested_at >= i64::from(ttl_days) * 86_400
 }
 
 impl RequestStatus {
@@ -20,6 +27,7 @@ impl RequestStatus {
             RequestStatus::Approved => "approved",
             RequestStatus::Denied => "denied",
             RequestStatus::Withdrawn => "withdrawn",
+            RequestStatus::Expired => "expired",
         }
     }
 
@@ -29,6 +37,7 @@ impl RequestStatus {
             RequestStatus::Approved,
             RequestStatus::Denied,
             RequestStatus::Withdrawn,
+            RequestStatus::Expired,
         ]
         .into_iter()
         .find(|s| s.as_str() == value)
@@ -40,6 +49,7 @@ impl RequestStatus {
             RequestStatus::Approved => "Reset",
             RequestStatus::Denied => "Denied",
             RequestStatus::Withdrawn => "Withdrawn",
+            RequestStatus::Expired => "Expired",
         }
     }
 }
@@ -101,6 +111,7 @@ mod tests {
             RequestStatus::Approved,
             RequestStatus::Denied,
             RequestStatus::Withdrawn,
+            RequestStatus::Expired,
         ] {
             assert_eq!(
                 check_decision(1, 2, done),
@@ -121,11 +132,19 @@ mod tests {
             RequestStatus::Approved,
             RequestStatus::Denied,
             RequestStatus::Withdrawn,
+            RequestStatus::Expired,
         ] {
             assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RequestStatus::parse("accepted"), None);
         assert_eq!(Decision::Approve.status(), RequestStatus::Approved);
         assert_eq!(Decision::Deny.status(), RequestStatus::Denied);
+    }
+
+    #[test]
+    fn requests_expire_after_their_days() {
+        let day = 86_400;
+        assert!(!expired(1_000, 1_000 + 7 * day - 1, 7));
+        assert!(expired(1_000, 1_000 + 7 * day, 7));
     }
 }

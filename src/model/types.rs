@@ -63,6 +63,8 @@ pub struct TotpSetup {
 pub struct AccountSettings {
     pub account_name: String,
     pub force_2fa: bool,
+    /// The super admin looking at the settings has 2FA set up.
+    pub you_have_two_factor: bool,
 }
 
 /// One admin in the Admin Management table.
@@ -143,6 +145,10 @@ pub enum ResetRequestState {
     /// Denied, told once.
     Denied {
         decided_at: i64,
+    },
+    /// Nobody decided in time, told once.
+    Expired {
+        requested_at: i64,
     },
 }
 

@@ -17,11 +17,14 @@ use crate::server::db::{accounts, admins};
 use crate::server::notify::{self, Event};
 use crate::server::{Ctx, OrInternal, internal};
 
-pub fn settings(signed_in: &SignedIn) -> AccountSettings {
-    AccountSettings {
+pub async fn settings(ctx: &Ctx, signed_in: &SignedIn) -> Result<AccountSettings, AppError> {
+    Ok(AccountSettings {
         account_name: signed_in.account.name.clone(),
         force_2fa: signed_in.account.force_2fa,
-    }
+        you_have_two_factor: crate::server::db::totp::exists(&ctx.db, signed_in.admin.id)
+            .await
+            .or_internal()?,
+    })
 }
 
 pub async fn save_settings(
@@ -59,8 +62,8 @@ pub async fn save_settings(
         .await?;
     }
     Ok(AccountSettings {
-        account_name: signed_in.account.name.clone(),
         force_2fa,
+        ..settings(ctx, signed_in).await?
     })
 }
 
@@ -92,6 +95,7 @@ pub async fn table(
 ) -> Result<AdminTable, AppError> {
     let db = &ctx.db;
     let account = &signed_in.account;
+    crate::server::resets::expire_due(ctx, ctx.now()).await?;
     let (rows, total, overview) = tokio::try_join!(
         admin_table::page(db, account.id, query),
         admin_table::count(db, account.id, query),
@@ -117,6 +121,7 @@ pub async fn table(
 
 pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppError> {
     let db = &ctx.db;
+    crate::server::resets::expire_due(ctx, ctx.now()).await?;
     let admin = admins::find_in_account(db, signed_in.account.id, id)
         .await
         .or_internal()?
@@ -192,7 +197,10 @@ pub async fn add_admin(
     let role = parse_role(form.role)?;
     admin_rules::check_new_role(role).map_err(|e| AppError::invalid("role", e.to_string()))?;
     let password = identity::new_password(form.password)?;
-    let hash = ctx.passwords.hash(password).await?;
+    let hash = ctx
+        .passwords
+        .hash(Some(signed_in.account.id), password)
+        .await?;
     let mut conn = ctx.db.pool.acquire().await.or_internal()?;
     let id = admins::create(
         &mut conn,
@@ -209,14 +217,17 @@ pub async fn add_admin(
     )
     .await
     .map_err(|e| match e {
+        // Emails and usernames are unique across the deployment (either signs in). The answer
+        // is the same whether this account or another one uses it, and names no account.
         admins::CreateError::Duplicate("email") => {
-            AppError::invalid("email", "An admin with this email already exists.")
+            AppError::invalid("email", "This email is already in use: choose another.")
         }
-        admins::CreateError::Duplicate("username") => {
-            AppError::invalid("username", "An admin with this username already exists.")
-        }
+        admins::CreateError::Duplicate("username") => AppError::invalid(
+            "username",
+            "This username is already in use: choose another.",
+        ),
         admins::CreateError::Duplicate(_) => {
-            AppError::Conflict("An admin with this email or username already exists.".into())
+            AppError::Conflict("This email or username is already in use: choose another.".into())
         }
         admins::CreateError::Db(e) => internal(e),
     })?;

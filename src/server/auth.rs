@@ -5,9 +5,11 @@
 //! admin's account and that the admin is still active.
 
 use crate::domain::access::Stage;
+use crate::domain::enforcement;
+use crate::domain::network::{TrustedProxies, client_address};
 use crate::model::AppError;
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth};
-use crate::server::db::{accounts, admins};
+use crate::server::db::{accounts, admins, totp};
 use crate::server::{Ctx, OrInternal, internal};
 use axum::extract::ConnectInfo;
 use http::request::Parts;
@@ -19,30 +21,41 @@ use tower_sessions::Session;
 pub struct Client {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The browser's cookies (the known-browser token is read and set through them).
+    pub cookies: Option<tower_cookies::Cookies>,
+}
+
+/// The client's address of a request: the peer, or behind trusted proxies the right-most
+/// `X-Forwarded-For` entry that is not one of them.
+pub fn client_ip(
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+    proxies: Option<&TrustedProxies>,
+) -> Option<std::net::IpAddr> {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    client_address(peer, Some(&forwarded), proxies)
 }
 
 impl Client {
-    /// The client of a request: its address (from `X-Forwarded-For` only behind a trusted
-    /// proxy) and user agent.
-    pub fn from_parts(parts: &Parts, trust_proxy: bool) -> Client {
-        let forwarded = trust_proxy
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_string());
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+    /// The client of a request: its address, user agent and cookies.
+    pub fn from_parts(parts: &Parts, proxies: Option<&TrustedProxies>) -> Client {
         let user_agent = parts
             .headers
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(300).collect());
         Client {
-            ip: forwarded.or(peer),
+            ip: client_ip(&parts.headers, &parts.extensions, proxies).map(|ip| ip.to_string()),
             user_agent,
+            cookies: parts.extensions.get::<tower_cookies::Cookies>().cloned(),
         }
     }
 }
@@ -164,12 +177,43 @@ async fn require_stage(
         .await
         .or_internal()?
         .ok_or_else(|| internal("admin without account"))?;
+    let auth = apply_enforcement(ctx, session, auth, &admin, &account).await?;
+    if !allowed(auth.stage) {
+        return Err(not_at(auth.stage));
+    }
     Ok(SignedIn {
         session: session.clone(),
         auth,
         admin,
         account,
     })
+}
+
+/// A signed-in admin who must have 2FA now and has none (Force two-factor authentication or
+/// Enforce 2FA turned on while they were signed in) is sent to the setup at their next request.
+async fn apply_enforcement(
+    ctx: &Ctx,
+    session: &Session,
+    mut auth: SessionAuth,
+    admin: &admins::Admin,
+    account: &accounts::Account,
+) -> Result<SessionAuth, AppError> {
+    if auth.stage != Stage::Complete
+        || !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced
+        || totp::exists(&ctx.db, admin.id).await.or_internal()?
+    {
+        return Ok(auth);
+    }
+    auth.stage = Stage::SettingUpTwoFactor {
+        since: ctx.now(),
+        optional: false,
+    };
+    session
+        .insert(AUTH_KEY, &auth)
+        .await
+        .map_err(session_error)?;
+    tracing::info!(admin = admin.id, "2FA now required: sent to the setup");
+    Ok(auth)
 }
 
 /// A fully signed-in admin (second factor passed, required steps done).

@@ -4,6 +4,7 @@
 //!
 //! clap's `env` feature gives one definition for flags, environment, defaults and `--help`.
 
+use crate::domain::network::TrustedProxies;
 use clap::{Args, Parser};
 use std::net::SocketAddr;
 
@@ -51,15 +52,12 @@ pub struct Config {
     )]
     pub totp_issuer: String,
 
-    /// Key file for secrets at rest (created with mode 0600 when missing). Back it up: without
-    /// it the stored TOTP secrets cannot be read.
-    #[arg(
-        long,
-        env = "MSSP_KEY_FILE",
-        default_value = "mssp-dashboard.key",
-        global = true
-    )]
-    pub key_file: std::path::PathBuf,
+    /// Key file for secrets at rest. Default: beside the SQLite database (`x.db` → `x.key`);
+    /// with PostgreSQL it must be given (or MSSP_SECRET_KEYS). Created with mode 0600 only
+    /// while the database holds no secret. Back it up: without it the stored second factors
+    /// cannot be read, and the server refuses to start.
+    #[arg(long, env = "MSSP_KEY_FILE", global = true)]
+    pub key_file: Option<std::path::PathBuf>,
 
     /// Keys given directly instead of the key file: `id:base64,id:base64` (32-byte keys, the
     /// last one current).
@@ -184,9 +182,35 @@ pub struct Config {
     )]
     pub smtp_from: String,
 
-    /// Take the client address from the X-Forwarded-For header set by a trusted reverse proxy.
+    /// Days a 2FA reset request waits for a decision before it expires.
+    #[arg(
+        long,
+        env = "MSSP_RESET_REQUEST_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub reset_request_days: u32,
+
+    /// How often (seconds) a live connection checks that its session still allows it.
+    #[arg(
+        long,
+        env = "MSSP_LIVE_RECHECK_SECONDS",
+        default_value_t = 30,
+        hide = true,
+        global = true
+    )]
+    pub live_recheck_seconds: u32,
+
+    /// Served behind a reverse proxy of your own: take the client address from the
+    /// X-Forwarded-For entries it appends (one proxy unless MSSP_TRUSTED_PROXIES says more).
     #[arg(long, env = "MSSP_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
+
+    /// The proxies in front of the server: how many (`2`), or their addresses and networks
+    /// (`10.0.0.0/8,192.168.1.7`). The client address is the right-most X-Forwarded-For entry
+    /// that is not one of them. Setting it implies MSSP_TRUST_PROXY.
+    #[arg(long, env = "MSSP_TRUSTED_PROXIES", value_parser = TrustedProxies::parse, global = true)]
+    pub trusted_proxies: Option<TrustedProxies>,
 }
 
 impl Config {
@@ -210,6 +234,33 @@ impl Config {
         }
     }
 
+    /// The key file: as configured, else beside the SQLite database file.
+    pub fn key_file_path(&self) -> Result<std::path::PathBuf, String> {
+        if let Some(path) = &self.key_file {
+            return Ok(path.clone());
+        }
+        let Some(rest) = self.database_url.strip_prefix("sqlite:") else {
+            return Err(
+                "set MSSP_KEY_FILE (the same file for every instance) or MSSP_SECRET_KEYS: with \
+                 PostgreSQL there is no default place for the keys of secrets at rest"
+                    .into(),
+            );
+        };
+        let file = rest.trim_start_matches("//");
+        let file = file.split('?').next().unwrap_or_default();
+        if file.is_empty() || file.contains(":memory:") {
+            return Err("set MSSP_KEY_FILE or MSSP_SECRET_KEYS for an in-memory database".into());
+        }
+        Ok(std::path::Path::new(file).with_extension("key"))
+    }
+
+    /// The proxies whose X-Forwarded-For entries count, when served behind any.
+    pub fn proxies(&self) -> Option<TrustedProxies> {
+        self.trusted_proxies
+            .clone()
+            .or_else(|| self.trust_proxy.then_some(TrustedProxies::Count(1)))
+    }
+
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
@@ -227,5 +278,37 @@ impl Config {
         let mut config = Defaults::parse_from(["mssp-dashboard"]).config;
         config.database_url = database_url.to_string();
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_lives_beside_the_sqlite_database_unless_given() {
+        let mut config = Config::for_database("sqlite://data/mssp.db?mode=rwc");
+        config.key_file = None;
+        assert_eq!(
+            config.key_file_path(),
+            Ok(std::path::PathBuf::from("data/mssp.key"))
+        );
+        config.database_url = "sqlite:///var/lib/mssp/dash.sqlite".into();
+        assert_eq!(
+            config.key_file_path(),
+            Ok(std::path::PathBuf::from("/var/lib/mssp/dash.key"))
+        );
+        config.database_url = "postgres://db/mssp".into();
+        assert!(
+            config
+                .key_file_path()
+                .unwrap_err()
+                .contains("MSSP_KEY_FILE")
+        );
+        config.key_file = Some("/etc/mssp/keys".into());
+        assert_eq!(
+            config.key_file_path(),
+            Ok(std::path::PathBuf::from("/etc/mssp/keys"))
+        );
     }
 }

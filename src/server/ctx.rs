@@ -5,13 +5,13 @@
 use crate::server::clock::Clock;
 use crate::server::config::Config;
 use crate::server::db::Db;
+use crate::server::db::key_checks;
 use crate::server::db::sessions::SqlSessionStore;
 use crate::server::hub::Hub;
-use crate::server::keyring::Keyring;
+use crate::server::keyring::{KeyError, Keyring};
 use crate::server::mailer::Mailer;
 use crate::server::password::Passwords;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Ctx {
@@ -26,8 +26,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens the database (applying migrations), loads the keys and builds the context.
+    /// Opens the database (applying migrations), loads the keys and builds the context. Refuses
+    /// (with what to do) when the database holds secrets under a key that is not configured.
     pub async fn open(config: Config, clock: Clock) -> Result<Ctx, String> {
+        Self::open_forgetting(config, clock, None).await
+    }
+
+    /// `open`, except that `forgotten` (a key the operator declared lost, `forget-key`) may be
+    /// missing.
+    pub async fn open_forgetting(
+        config: Config,
+        clock: Clock,
+        forgotten: Option<&str>,
+    ) -> Result<Ctx, String> {
         if config.totp_issuer.contains(':') || config.totp_issuer.trim().is_empty() {
             return Err("MSSP_TOTP_ISSUER must be non-empty and cannot contain ':'".into());
         }
@@ -39,18 +50,26 @@ impl Ctx {
             Some(url) => Some(Mailer::new(url, &config.smtp_from)?),
             None => None,
         };
-        let keyring = Keyring::load(config.secret_keys.as_deref(), &config.key_file)
-            .map_err(|e| e.to_string())?;
+        let keyring = load_keys(&config, &db, forgotten).await?;
+        let now = clock.now();
+        for id in keyring.ids() {
+            let check = keyring.seal_check(&id).map_err(|e| e.to_string())?;
+            key_checks::insert(&db, &id, &check, now)
+                .await
+                .map_err(|e| format!("recording the key check: {e}"))?;
+        }
         // Secrets stored before encryption (or under a retired key) are sealed with the current
-        // key.
-        let resealed = crate::server::db::totp::reseal_all(&db, &keyring)
-            .await
-            .map_err(|e| format!("encrypting stored secrets: {e}"))?;
-        if resealed > 0 {
-            tracing::info!(
-                resealed,
-                "encrypted stored TOTP secrets with the current key"
-            );
+        // key; not while a lost key is being forgotten (its secrets cannot be read).
+        if forgotten.is_none() {
+            let resealed = crate::server::db::totp::reseal_all(&db, &keyring)
+                .await
+                .map_err(|e| format!("encrypting stored secrets: {e}"))?;
+            if resealed > 0 {
+                tracing::info!(
+                    resealed,
+                    "encrypted stored TOTP secrets with the current key"
+                );
+            }
         }
         let hub = Hub::new(db.clone());
         Ok(Ctx {
@@ -73,21 +92,65 @@ impl Ctx {
     pub fn session_store(&self) -> SqlSessionStore {
         SqlSessionStore::new(self.db.clone(), self.clock.clone())
     }
+}
 
-    /// What a serving instance runs beside the requests: the relay of live events between
-    /// instances (PostgreSQL) and the removal of expired sessions.
-    pub fn spawn_background_tasks(&self) {
-        self.hub
-            .spawn_postgres_relay(self.config.database_url.clone());
-        let store = self.session_store();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(600));
-            loop {
-                tick.tick().await;
-                if let Err(e) = store.delete_expired().await {
-                    tracing::warn!("deleting expired sessions: {e}");
-                }
-            }
-        });
+/// Loads the keys for secrets at rest and checks them against the database: every key id the
+/// stored data names must be held, and each key must open its check value. A missing key file
+/// is created only while the database holds no secret; a key is never replaced.
+async fn load_keys(config: &Config, db: &Db, forgotten: Option<&str>) -> Result<Keyring, String> {
+    let db_error = |e: sqlx::Error| format!("reading the keys the database uses: {e}");
+    let in_use: Vec<String> = key_checks::ids_in_use(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .filter(|id| Some(id.as_str()) != forgotten)
+        .collect();
+    let key_file = match &config.secret_keys {
+        Some(_) => std::path::PathBuf::new(),
+        None => config.key_file_path()?,
+    };
+    let keyring = match Keyring::load(config.secret_keys.as_deref(), &key_file, in_use.is_empty()) {
+        Ok(keyring) => keyring,
+        Err(KeyError::Missing(path)) => {
+            return Err(lost_keys_message(
+                &format!("the key file {} (missing)", absolute(&path)),
+                &in_use,
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut missing: Vec<String> = in_use.into_iter().filter(|id| !keyring.has(id)).collect();
+    for (id, check) in key_checks::all(db).await.map_err(db_error)? {
+        if keyring.has(&id) && !keyring.opens_check(&id, &check) {
+            // A key of the same id that is not the one the data was encrypted with.
+            missing.push(format!("{id} (a different key holds that id)"));
+        }
     }
+    if missing.is_empty() {
+        Ok(keyring)
+    } else {
+        Err(lost_keys_message(&keyring.source(), &missing))
+    }
+}
+
+fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn lost_keys_message(source: &str, missing: &[String]) -> String {
+    format!(
+        "refusing to start: the database holds second factors (TOTP secrets, recovery codes) \
+         encrypted with key(s) {} that {source} does not hold.\n\
+         Nothing was changed and no key was created. To go on:\n\
+         - restore the key file from your backup (every instance and every command must use the \
+           same file: MSSP_KEY_FILE, by default beside the SQLite database), or set \
+           MSSP_SECRET_KEYS to the keys; then start again;\n\
+         - only if the key is lost for good: `mssp-dashboard forget-key --key-id ID --yes` resets \
+           the second factor of every admin whose secrets need it (they set it up again at their \
+           next sign-in) and forgets the key.",
+        missing.join(", ")
+    )
 }

@@ -4,6 +4,8 @@
 use crate::model::types::LiveEvent;
 use crate::server::db::{Backend, Db};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -26,11 +28,35 @@ pub struct Envelope {
     pub event: LiveEvent,
 }
 
+/// Live connections one session may hold at once (browser tabs).
+pub const CONNECTIONS_PER_SESSION: usize = 4;
+
 #[derive(Clone, Debug)]
 pub struct Hub {
     tx: broadcast::Sender<Envelope>,
     origin: u64,
     db: Db,
+    /// Open live connections per session (by the hash of its id).
+    connections: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One open live connection of a session; closing it gives the place back.
+#[derive(Debug)]
+pub struct ConnectionSlot {
+    connections: Arc<Mutex<HashMap<String, usize>>>,
+    session: String,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.session) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.session);
+            }
+        }
+    }
 }
 
 impl Hub {
@@ -40,7 +66,22 @@ impl Hub {
             tx,
             origin: rand::random(),
             db,
+            connections: Arc::default(),
         }
+    }
+
+    /// A place for one more live connection of `session`, unless it holds the most already.
+    pub fn open_connection(&self, session: &str) -> Option<ConnectionSlot> {
+        let mut open = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(session.to_string()).or_default();
+        if *n >= CONNECTIONS_PER_SESSION {
+            return None;
+        }
+        *n += 1;
+        Some(ConnectionSlot {
+            connections: self.connections.clone(),
+            session: session.to_string(),
+        })
     }
 
     pub async fn publish(&self, account_id: i64, audience: Audience, event: LiveEvent) {

@@ -1,11 +1,14 @@
 //! The server's keys for secrets at rest (TOTP secrets, pending setups, recovery-code MACs).
 //!
 //! Keys come from `MSSP_SECRET_KEYS` (`id:base64,id:base64`, the last one current) or from the
-//! key file (`MSSP_KEY_FILE`, one `id base64` line per key, the last one current), which is
-//! created with mode 0600 holding one new key when it does not exist. Encryption is
-//! XChaCha20-Poly1305 with a random 192-bit nonce; the additional data binds a value to its
-//! row, so a ciphertext moved to another admin does not decrypt. Each stored value records its
-//! key id, so `rotate-key` can add a key and re-encrypt without a pause.
+//! key file (one `id base64` line per key, the last one current). The file is created, with mode
+//! 0600 and one new key, only when it does not exist and the database holds nothing encrypted
+//! (the caller says so); an existing file readable by group or others is refused. Key ids are
+//! random, so a key created by mistake never passes for a lost one of the same name.
+//!
+//! Encryption is XChaCha20-Poly1305 with a random 192-bit nonce; the additional data binds a
+//! value to its row, so a ciphertext moved to another admin does not decrypt. Each stored value
+//! records its key id, so `rotate-key` can add a key and re-encrypt without a pause.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
@@ -59,6 +62,15 @@ pub enum KeyError {
     Env(String),
     #[error("no key with id {0:?} (was the key file replaced?)")]
     UnknownKey(String),
+    #[error(
+        "key file {0} does not exist, and the database holds secrets encrypted with keys that \
+         were in it; a new key would make them unreadable"
+    )]
+    Missing(PathBuf),
+    #[error(
+        "key file {0} can be read by other users (mode {1:o}): run `chmod 600 {0}` and start again"
+    )]
+    Exposed(PathBuf, u32),
     #[error("a stored secret does not decrypt (wrong key or altered data)")]
     Decrypt,
 }
@@ -96,16 +108,15 @@ fn parse_keys(text: &str, separator: char) -> Result<Vec<Key>, String> {
     Ok(keys)
 }
 
+/// A new key with a random id (`k` and eight hex digits).
 fn new_key(existing: &[Key]) -> Key {
     let mut bytes = [0u8; KEY_BYTES];
     rand::rng().fill_bytes(&mut bytes);
-    let mut n = existing.len() + 1;
-    while existing.iter().any(|k| k.id == format!("k{n}")) {
-        n += 1;
-    }
-    Key {
-        id: format!("k{n}"),
-        bytes,
+    loop {
+        let id = format!("k{:08x}", rand::random::<u32>());
+        if !existing.iter().any(|k| k.id == id) {
+            return Key { id, bytes };
+        }
     }
 }
 
@@ -148,13 +159,45 @@ fn mac_with(key: &Key, value: &str, context: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// A key file others can read is refused.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| KeyError::File(path.to_path_buf(), e.to_string()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Exposed(path.to_path_buf(), mode));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), KeyError> {
+    Ok(())
+}
+
+fn read_file(path: &Path) -> Result<Vec<Key>, KeyError> {
+    let err = |e: String| KeyError::File(path.to_path_buf(), e);
+    check_private(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    parse_keys(&text, ' ').map_err(err)
+}
+
 impl Keyring {
-    /// From `MSSP_SECRET_KEYS` when given, else from the key file (created when missing).
-    pub fn load(env_keys: Option<&str>, key_file: &Path) -> Result<Keyring, KeyError> {
+    /// From `MSSP_SECRET_KEYS` when given, else from the key file. A missing file is created
+    /// (with one new key) only when `may_create`: the database holds nothing encrypted.
+    pub fn load(
+        env_keys: Option<&str>,
+        key_file: &Path,
+        may_create: bool,
+    ) -> Result<Keyring, KeyError> {
         let (keys, source) = match env_keys {
             Some(text) => (parse_keys(text, ':').map_err(KeyError::Env)?, Source::Env),
             None => (
-                Self::read_or_create(key_file)?,
+                Self::read_or_create(key_file, may_create)?,
                 Source::File(key_file.to_path_buf()),
             ),
         };
@@ -164,11 +207,41 @@ impl Keyring {
         })
     }
 
-    fn read_or_create(path: &Path) -> Result<Vec<Key>, KeyError> {
+    /// Where the keys come from, for messages.
+    pub fn source(&self) -> String {
+        match &self.source {
+            Source::File(path) => format!("the key file {}", path.display()),
+            Source::Env => "MSSP_SECRET_KEYS".to_string(),
+        }
+    }
+
+    /// The ids of the keys held.
+    pub fn ids(&self) -> Vec<String> {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|k| k.id.clone())
+            .collect()
+    }
+
+    /// Whether a key with this id is held.
+    pub fn has(&self, id: &str) -> bool {
+        self.keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|k| k.id == id)
+    }
+
+    fn read_or_create(path: &Path, may_create: bool) -> Result<Vec<Key>, KeyError> {
         let err = |e: String| KeyError::File(path.to_path_buf(), e);
-        match std::fs::read_to_string(path) {
-            Ok(text) => parse_keys(&text, ' ').map_err(err),
+        match std::fs::metadata(path) {
+            Ok(_) => read_file(path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !may_create {
+                    return Err(KeyError::Missing(path.to_path_buf()));
+                }
                 let keys = vec![new_key(&[])];
                 match write_private(path, &render(&keys), true) {
                     Ok(()) => {
@@ -176,10 +249,7 @@ impl Keyring {
                         Ok(keys)
                     }
                     // Another instance created it first: use theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-                        parse_keys(&text, ' ').map_err(err)
-                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_file(path),
                     Err(e) => Err(err(e.to_string())),
                 }
             }
@@ -206,11 +276,25 @@ impl Keyring {
         {
             return Ok(key.clone());
         }
-        // Another instance may have rotated the keys: read them again once.
+        // Another instance may have rotated the keys: read the file again and add keys it holds
+        // that we do not. Never replace or drop a key we hold.
         if let Source::File(path) = &self.source
-            && let Ok(keys) = Self::read_or_create(path)
+            && let Ok(on_disk) = read_file(path)
         {
-            *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+            let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+            for key in on_disk {
+                match keys.iter().find(|k| k.id == key.id) {
+                    None => {
+                        tracing::info!(key = %key.id, "learned a new key from the key file");
+                        // Older keys first, the current one last: a learned key is the newest.
+                        keys.push(key);
+                    }
+                    Some(held) if held.bytes != key.bytes => {
+                        tracing::error!(key = %key.id, "the key file holds a different key under an id we know; keeping ours");
+                    }
+                    Some(_) => {}
+                }
+            }
         }
         self.keys
             .read()
@@ -221,27 +305,47 @@ impl Keyring {
             .ok_or_else(|| KeyError::UnknownKey(id.to_string()))
     }
 
+    /// The check value of key `id`: a fixed text sealed under it, which only that key opens.
+    pub fn seal_check(&self, id: &str) -> Result<String, KeyError> {
+        let key = self.find(id)?;
+        Ok(seal(&key, CHECK_TEXT, CHECK_CONTEXT).1)
+    }
+
+    /// Whether key `id` is held and opens `check_value`.
+    pub fn opens_check(&self, id: &str, check_value: &str) -> bool {
+        self.decrypt(id, check_value, CHECK_CONTEXT)
+            .is_ok_and(|text| text == CHECK_TEXT)
+    }
+
     /// Encrypts `plaintext` bound to `context` (e.g. "totp:42"); answers (key id, base64 of
     /// nonce and ciphertext).
     pub fn encrypt(&self, plaintext: &[u8], context: &str) -> (String, String) {
-        let key = self.current();
-        let cipher = XChaCha20Poly1305::new_from_slice(&key.bytes).expect("32-byte key");
-        let mut nonce = [0u8; NONCE_BYTES];
-        rand::rng().fill_bytes(&mut nonce);
-        let sealed = cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context.as_bytes(),
-                },
-            )
-            .expect("encryption of a small buffer cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        (key.id, B64.encode(out))
+        seal(&self.current(), plaintext, context)
     }
+}
 
+const CHECK_TEXT: &[u8] = b"mssp-dashboard key check";
+const CHECK_CONTEXT: &str = "key-check";
+
+fn seal(key: &Key, plaintext: &[u8], context: &str) -> (String, String) {
+    let cipher = XChaCha20Poly1305::new_from_slice(&key.bytes).expect("32-byte key");
+    let mut nonce = [0u8; NONCE_BYTES];
+    rand::rng().fill_bytes(&mut nonce);
+    let sealed = cipher
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: context.as_bytes(),
+            },
+        )
+        .expect("encryption of a small buffer cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    (key.id.clone(), B64.encode(out))
+}
+
+impl Keyring {
     pub fn decrypt(&self, key_id: &str, stored: &str, context: &str) -> Result<Vec<u8>, KeyError> {
         let key = self.find(key_id)?;
         let raw = B64.decode(stored).map_err(|_| KeyError::Decrypt)?;
@@ -308,7 +412,7 @@ mod tests {
     #[test]
     fn creates_a_private_key_file_and_round_trips() {
         let path = temp_file("create");
-        let ring = Keyring::load(None, &path).unwrap();
+        let ring = Keyring::load(None, &path, true).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -329,7 +433,7 @@ mod tests {
             Err(KeyError::Decrypt)
         ));
         // Loading again reads the same key.
-        let again = Keyring::load(None, &path).unwrap();
+        let again = Keyring::load(None, &path, true).unwrap();
         assert_eq!(
             again.decrypt(&id, &sealed, "totp:1").unwrap(),
             b"JBSWY3DPEHPK3PXP"
@@ -347,9 +451,9 @@ mod tests {
     #[test]
     fn rotation_adds_a_current_key_and_keeps_the_old_one() {
         let path = temp_file("rotate");
-        let ring = Keyring::load(None, &path).unwrap();
+        let ring = Keyring::load(None, &path, true).unwrap();
         let (old_id, sealed) = ring.encrypt(b"secret", "ctx");
-        let other_process = Keyring::load(None, &path).unwrap();
+        let other_process = Keyring::load(None, &path, true).unwrap();
         let new_id = ring.rotate().unwrap();
         assert_ne!(old_id, new_id);
         assert_eq!(ring.current_id(), new_id);
@@ -362,13 +466,47 @@ mod tests {
     #[test]
     fn keys_from_the_environment() {
         let key = B64.encode([7u8; 32]);
-        let ring =
-            Keyring::load(Some(&format!("a:{key},b:{key}")), Path::new("/nonexistent")).unwrap();
+        let ring = Keyring::load(
+            Some(&format!("a:{key},b:{key}")),
+            Path::new("/nonexistent"),
+            true,
+        )
+        .unwrap();
         assert_eq!(ring.current_id(), "b");
-        assert!(Keyring::load(Some("a:short"), Path::new("/nonexistent")).is_err());
+        assert!(Keyring::load(Some("a:short"), Path::new("/nonexistent"), true).is_err());
         assert!(ring.rotate().is_err());
         let (id, mac) = ring.mac("CODE", "recovery:1");
         assert_eq!(ring.mac_with(&id, "CODE", "recovery:1").unwrap(), mac);
         assert_ne!(ring.mac("CODE", "recovery:2").1, mac);
+    }
+
+    #[test]
+    fn a_missing_file_is_created_only_when_allowed_and_ids_are_random() {
+        let path = temp_file("missing");
+        assert!(matches!(
+            Keyring::load(None, &path, false),
+            Err(KeyError::Missing(_))
+        ));
+        assert!(
+            !path.exists(),
+            "no key file may be created when not allowed"
+        );
+        let first = Keyring::load(None, &path, true).unwrap().current_id();
+        std::fs::remove_file(&path).unwrap();
+        let second = Keyring::load(None, &path, true).unwrap().current_id();
+        assert_ne!(first, second, "a new key never takes the id of a lost one");
+        assert!(first.starts_with('k') && first.len() == 9, "{first}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = temp_file("exposed");
+        Keyring::load(None, &path, true).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = Keyring::load(None, &path, true).unwrap_err();
+        assert!(matches!(refused, KeyError::Exposed(_, 0o644)));
+        assert!(refused.to_string().contains("chmod 600"), "{refused}");
     }
 }

@@ -3,13 +3,16 @@
 //! A connection is authorised before it opens and carries only its audience's events: the
 //! account's events for a fully signed-in super admin, or the admin's own reset outcome for a
 //! sign-in waiting at the code step. The session is checked again every 30 s, so a connection
-//! ends soon after its session does. A client too slow to keep up is dropped, not buffered.
+//! ends soon after its session does, and a waiting sign-in's connection ends with its 5 minutes.
+//! A session may hold a few connections (tabs), not more. A client too slow to keep up is
+//! dropped, not buffered.
 
 use crate::domain::access::Stage;
 use crate::server::Ctx;
 use crate::server::auth::current_auth;
 use crate::server::db::admins;
-use crate::server::hub::{Audience, Envelope};
+use crate::server::db::sessions::{AUTH_KEY, SessionAuth, id_hash};
+use crate::server::hub::{Audience, ConnectionSlot, Envelope};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -78,7 +81,14 @@ pub async fn events(State(ctx): State<Ctx>, session: Session) -> Response {
     let Some(session_id) = session.id() else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let stream = event_stream(ctx, who, session_id);
+    let Some(slot) = ctx.hub.open_connection(&id_hash(&session_id)) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many live connections for this session: close a tab.",
+        )
+            .into_response();
+    };
+    let stream = event_stream(ctx, who, session_id, slot);
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
@@ -90,15 +100,19 @@ struct Feed {
     session_id: tower_sessions::session::Id,
     rx: broadcast::Receiver<Envelope>,
     recheck: tokio::time::Interval,
+    /// Given back when the connection ends.
+    _slot: ConnectionSlot,
 }
 
 fn event_stream(
     ctx: Ctx,
     who: Subscriber,
     session_id: tower_sessions::session::Id,
+    slot: ConnectionSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let rx = ctx.hub.subscribe();
-    let mut recheck = tokio::time::interval(Duration::from_secs(30));
+    let every = Duration::from_secs(u64::from(ctx.config.live_recheck_seconds.max(1)));
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = Feed {
         ctx,
@@ -106,6 +120,7 @@ fn event_stream(
         session_id,
         rx,
         recheck,
+        _slot: slot,
     };
     futures::stream::unfold(feed, |mut feed| async move {
         loop {
@@ -129,20 +144,41 @@ fn event_stream(
     })
 }
 
+/// The session still exists, is at the stage the connection was opened for, has not run out
+/// (a waiting sign-in has 5 minutes; any session its absolute lifetime), and a super admin still
+/// is one.
 async fn still_allowed(feed: &Feed) -> bool {
-    let store = feed.ctx.session_store();
-    if !matches!(store.load(&feed.session_id).await, Ok(Some(_))) {
+    let ctx = &feed.ctx;
+    let Ok(Some(record)) = ctx.session_store().load(&feed.session_id).await else {
+        return false;
+    };
+    let Some(auth) = record
+        .data
+        .get(AUTH_KEY)
+        .and_then(|v| serde_json::from_value::<SessionAuth>(v.clone()).ok())
+    else {
+        return false;
+    };
+    let now = ctx.now();
+    let lifetime = i64::from(ctx.config.session_max_hours) * 3600;
+    if auth.stage.is_expired(now) || now - auth.signed_in_at >= lifetime {
         return false;
     }
     match feed.who {
         Subscriber::SuperAdmin {
             account_id,
             admin_id,
-        } => admins::find_in_account(&feed.ctx.db, account_id, admin_id)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|a| a.active && a.role.is_super_admin()),
-        Subscriber::WaitingSignIn { .. } => true,
+        } => {
+            auth.stage == Stage::Complete
+                && auth.admin_id == admin_id
+                && admins::find_in_account(&ctx.db, account_id, admin_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|a| a.active && a.role.is_super_admin())
+        }
+        Subscriber::WaitingSignIn { admin_id, .. } => {
+            matches!(auth.stage, Stage::AwaitingCode { .. }) && auth.admin_id == admin_id
+        }
     }
 }

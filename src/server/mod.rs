@@ -8,6 +8,7 @@
 pub mod administration;
 pub mod audit_log;
 pub mod auth;
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod ctx;
@@ -15,6 +16,7 @@ pub mod db;
 pub mod guards;
 pub mod hub;
 pub mod keyring;
+pub mod known_browser;
 pub mod live;
 pub mod mailer;
 pub mod memory;
@@ -26,6 +28,7 @@ pub mod secrets;
 pub mod seed;
 pub mod session_admin;
 pub mod signin;
+pub mod throttle;
 pub mod two_factor;
 pub mod views;
 

@@ -2,14 +2,17 @@
 //!
 //! Each hash holds 19 MiB and a core for tens of milliseconds, so hashing runs on the blocking
 //! pool behind a semaphore of about one permit per core with a short queue; when the queue is
-//! full the caller gets `Busy` at once instead of piling up memory.
+//! full the caller gets `Busy` at once instead of piling up memory. One MSSP account may hold at
+//! most half of the places (running and waiting), so an account hammered with password checks
+//! cannot turn every other account's sign-in into `Busy`.
 
 use crate::model::AppError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 /// A PHC-format argon2 hash as stored in the database.
@@ -48,11 +51,18 @@ fn hash_blocking(password: &str) -> Result<PasswordHash, AppError> {
         })
 }
 
+/// Whose password is hashed: an MSSP account, or `None` (a name no admin has, the CLI).
+pub type Tenant = Option<i64>;
+
 #[derive(Debug)]
 pub struct Passwords {
     permits: Semaphore,
     waiting: AtomicUsize,
     queue: usize,
+    /// Hashes running or waiting, per account.
+    per_tenant: Mutex<HashMap<Tenant, usize>>,
+    /// The most one account may hold.
+    share: usize,
     /// Verified against when the admin does not exist, so both cases take the same time.
     dummy: PasswordHash,
 }
@@ -71,14 +81,32 @@ impl Passwords {
             permits: Semaphore::new(concurrency),
             waiting: AtomicUsize::new(0),
             queue,
+            per_tenant: Mutex::new(HashMap::new()),
+            share: ((concurrency + queue) / 2).max(1),
             dummy,
+        })
+    }
+
+    /// Takes one of `tenant`'s places; `None` when it holds its share already.
+    fn enter(&self, tenant: Tenant) -> Option<TenantPlace<'_>> {
+        let mut places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        let held = places.entry(tenant).or_default();
+        if *held >= self.share {
+            return None;
+        }
+        *held += 1;
+        Some(TenantPlace {
+            passwords: self,
+            tenant,
         })
     }
 
     async fn run<T: Send + 'static>(
         &self,
+        tenant: Tenant,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
+        let _place = self.enter(tenant).ok_or(AppError::Busy)?;
         let permit = match self.permits.try_acquire() {
             Ok(permit) => permit,
             Err(_) => {
@@ -99,15 +127,16 @@ impl Passwords {
         result
     }
 
-    pub async fn hash(&self, password: &str) -> Result<PasswordHash, AppError> {
+    pub async fn hash(&self, tenant: Tenant, password: &str) -> Result<PasswordHash, AppError> {
         let password = password.to_string();
-        self.run(move || hash_blocking(&password)).await?
+        self.run(tenant, move || hash_blocking(&password)).await?
     }
 
     /// True when `password` matches `stored`. With no stored hash (unknown admin) the work is
     /// the same and the answer is false.
     pub async fn verify(
         &self,
+        tenant: Tenant,
         password: &str,
         stored: Option<&PasswordHash>,
     ) -> Result<bool, AppError> {
@@ -115,13 +144,35 @@ impl Passwords {
         let hash = stored.unwrap_or(&self.dummy).0.clone();
         let password = password.to_string();
         let matches = self
-            .run(move || {
+            .run(tenant, move || {
                 argon2()
                     .verify_password(password.as_bytes(), hash.as_str())
                     .is_ok()
             })
             .await?;
         Ok(exists && matches)
+    }
+}
+
+/// One place of an account, given back when the hash is done (or abandoned).
+struct TenantPlace<'a> {
+    passwords: &'a Passwords,
+    tenant: Tenant,
+}
+
+impl Drop for TenantPlace<'_> {
+    fn drop(&mut self) {
+        let mut places = self
+            .passwords
+            .per_tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = places.get_mut(&self.tenant) {
+            *held -= 1;
+            if *held == 0 {
+                places.remove(&self.tenant);
+            }
+        }
     }
 }
 
@@ -133,7 +184,7 @@ mod tests {
     async fn hashes_with_argon2id_owasp_parameters_and_verifies() {
         let passwords = Passwords::new(1, 4);
         let hash = passwords
-            .hash("correct horse battery staple")
+            .hash(None, "correct horse battery staple")
             .await
             .unwrap();
         assert!(
@@ -144,14 +195,14 @@ mod tests {
         );
         assert!(
             passwords
-                .verify("correct horse battery staple", Some(&hash))
+                .verify(None, "correct horse battery staple", Some(&hash))
                 .await
                 .unwrap()
         );
-        assert!(!passwords.verify("wrong", Some(&hash)).await.unwrap());
+        assert!(!passwords.verify(None, "wrong", Some(&hash)).await.unwrap());
         assert!(
             !passwords
-                .verify("dummy password that matches nothing", None)
+                .verify(None, "dummy password that matches nothing", None)
                 .await
                 .unwrap()
         );
@@ -161,12 +212,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_answers_busy_at_once() {
         let passwords = Passwords::new(1, 1);
-        let hash = passwords.hash("x").await.unwrap();
+        let hash = passwords.hash(None, "x").await.unwrap();
         let mut tasks = Vec::new();
-        for _ in 0..6 {
+        for tenant in 0..6 {
             let p = passwords.clone();
             let h = hash.clone();
-            tasks.push(tokio::spawn(async move { p.verify("x", Some(&h)).await }));
+            tasks.push(tokio::spawn(async move {
+                p.verify(Some(tenant), "x", Some(&h)).await
+            }));
         }
         let mut busy = 0;
         for t in tasks {
@@ -176,5 +229,32 @@ mod tests {
         }
         // One runs, one waits, the rest are refused.
         assert!(busy >= 3, "busy answers: {busy}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_account_cannot_take_every_place() {
+        // One hash at a time, three may wait: an account may hold two of the four places.
+        let passwords = Passwords::new(1, 3);
+        let hash = passwords.hash(None, "x").await.unwrap();
+        let mut flood = Vec::new();
+        for _ in 0..8 {
+            let p = passwords.clone();
+            let h = hash.clone();
+            flood.push(tokio::spawn(async move {
+                p.verify(Some(1), "x", Some(&h)).await
+            }));
+        }
+        tokio::task::yield_now().await;
+        // Another account still gets its turn.
+        assert_eq!(passwords.verify(Some(2), "x", Some(&hash)).await, Ok(true));
+        let mut busy = 0;
+        for t in flood {
+            if t.await.unwrap() == Err(AppError::Busy) {
+                busy += 1;
+            }
+        }
+        assert!(busy >= 6, "the flooding account was refused {busy} times");
+        // All places are given back.
+        assert!(passwords.per_tenant.lock().unwrap().is_empty());
     }
 }

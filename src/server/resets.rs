@@ -16,7 +16,7 @@ use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admins::{self, Admin};
 use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
 use crate::server::hub::Audience;
-use crate::server::{Ctx, OrInternal};
+use crate::server::{Ctx, OrInternal, notify};
 
 /// Requests per admin and per client address (a pending request is answered again, but each
 /// call counts).
@@ -69,7 +69,8 @@ pub async fn request(
     )
     .await?;
     if let Some(ip) = &client.ip {
-        limit(ctx, format!("reset-request:ip:{ip}"), PER_ADDRESS, now).await?;
+        let bucket = crate::domain::network::throttle_bucket(ip);
+        limit(ctx, format!("reset-request:ip:{bucket}"), PER_ADDRESS, now).await?;
     }
     let recipients = other_super_admins(ctx, admin.account_id, admin.id).await?;
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
@@ -177,26 +178,77 @@ pub async fn request(
     })
 }
 
-/// What the code step shows: a pending request, or a denial not told yet (told once).
+/// What the code step shows: a pending request, or a denial or expiry not told yet (told once).
 pub async fn own_state(ctx: &Ctx, signed: &SignedIn) -> Result<ResetRequestState, AppError> {
     let db = &ctx.db;
+    expire_due(ctx, ctx.now()).await?;
     let latest = reset_requests::latest_for_admin(db, signed.admin.id)
         .await
         .or_internal()?;
-    Ok(match latest {
-        Some(r) if r.status == RequestStatus::Pending => ResetRequestState::Pending {
+    let Some(r) = latest else {
+        return Ok(ResetRequestState::None);
+    };
+    let state = match r.status {
+        RequestStatus::Pending => {
+            return Ok(ResetRequestState::Pending {
+                requested_at: r.requested_at,
+            });
+        }
+        RequestStatus::Denied if !r.outcome_seen => ResetRequestState::Denied {
+            decided_at: r.decided_at.unwrap_or(r.requested_at),
+        },
+        RequestStatus::Expired if !r.outcome_seen => ResetRequestState::Expired {
             requested_at: r.requested_at,
         },
-        Some(r) if r.status == RequestStatus::Denied && !r.outcome_seen => {
-            reset_requests::mark_outcome_seen(db, r.id)
-                .await
-                .or_internal()?;
-            ResetRequestState::Denied {
-                decided_at: r.decided_at.unwrap_or(r.requested_at),
-            }
+        _ => return Ok(ResetRequestState::None),
+    };
+    reset_requests::mark_outcome_seen(db, r.id)
+        .await
+        .or_internal()?;
+    Ok(state)
+}
+
+/// Requests nobody decided within `MSSP_RESET_REQUEST_DAYS` expire: the badge goes, the
+/// requester is told at their next attempt, and may ask again.
+pub async fn expire_due(ctx: &Ctx, now: i64) -> Result<(), AppError> {
+    let cutoff = now - i64::from(ctx.config.reset_request_days) * 86_400;
+    let overdue = reset_requests::overdue(&ctx.db, cutoff)
+        .await
+        .or_internal()?;
+    for request in overdue {
+        let mut tx = ctx.db.pool.begin().await.or_internal()?;
+        if !reset_requests::decide(&mut tx, request.id, RequestStatus::Expired, None, now)
+            .await
+            .or_internal()?
+        {
+            continue;
         }
-        _ => ResetRequestState::None,
-    })
+        audit::record(
+            &mut tx,
+            audit::Event {
+                account_id: Some(request.account_id),
+                actor_id: None,
+                target_id: Some(request.admin_id),
+                event: "2fa_reset_expired",
+                detail: &format!(
+                    "request {} (no decision within {} days)",
+                    request.id, ctx.config.reset_request_days
+                ),
+            },
+            None,
+            now,
+        )
+        .await
+        .or_internal()?;
+        tx.commit().await.or_internal()?;
+        if let Some(admin) = admins::find_in_account(&ctx.db, request.account_id, request.admin_id)
+            .await
+            .or_internal()?
+        {
+            publish_resolved(ctx, &admin, request.id, RequestStatus::Expired).await;
+        }
+    }
+    Ok(())
 }
 
 /// Who resets an admin's second factor.
@@ -206,6 +258,8 @@ pub enum ResetBy {
     SuperAdmin { admin_id: i64, request_id: i64 },
     /// The operator with shell access (`mssp-dashboard reset-2fa`).
     Operator,
+    /// The operator, because the key of the admin's secrets is lost (`forget-key`).
+    LostKey,
 }
 
 /// What a reset did.
@@ -259,7 +313,7 @@ pub async fn reset_second_factor(
             "2fa_reset_approved",
             Some(admin_id),
         ),
-        ResetBy::Operator => {
+        ResetBy::Operator | ResetBy::LostKey => {
             let pending = reset_requests::pending_for_admin(&mut tx, target.id)
                 .await
                 .or_internal()?;
@@ -285,6 +339,7 @@ pub async fn reset_second_factor(
     let detail = match (by, request_id) {
         (ResetBy::Operator, None) => "mssp-dashboard reset-2fa".to_string(),
         (ResetBy::Operator, Some(id)) => format!("mssp-dashboard reset-2fa (request {id})"),
+        (ResetBy::LostKey, _) => "mssp-dashboard forget-key: its key was lost".to_string(),
         (ResetBy::SuperAdmin { request_id, .. }, _) => format!("request {request_id}"),
     };
     audit::record(
@@ -312,6 +367,23 @@ pub async fn reset_second_factor(
     if let Some(request_id) = request_id {
         publish_resolved(ctx, target, request_id, RequestStatus::Approved).await;
     }
+    let by_whom = match by {
+        ResetBy::SuperAdmin { .. } => "a super admin of your account, approving your request",
+        ResetBy::Operator => "the operator of the dashboard",
+        ResetBy::LostKey => "the operator of the dashboard, because the key protecting it was lost",
+    };
+    notify::admin(
+        ctx,
+        target,
+        "2fa_reset",
+        "Your two-factor authentication was reset",
+        &format!(
+            "Your two-factor authentication was reset by {by_whom}. Every session of yours was \
+             signed out; set it up again at your next sign-in."
+        ),
+        now,
+    )
+    .await?;
     Ok(ResetDone {
         removed_totp,
         ended_sessions,
@@ -345,6 +417,7 @@ pub async fn decide(
     decision: Decision,
 ) -> Result<(), AppError> {
     let account_id = signed.account.id;
+    expire_due(ctx, ctx.now()).await?;
     let request = reset_requests::find_in_account(&ctx.db, account_id, request_id)
         .await
         .or_internal()?
@@ -430,18 +503,53 @@ pub async fn withdraw_pending(
     client: &Client,
     now: i64,
 ) -> Result<(), AppError> {
+    withdraw(ctx, admin, client, now, "signed in with a code").await?;
+    Ok(())
+}
+
+/// "Withdraw request" on the code step: the requester takes their pending request back.
+pub async fn withdraw_own(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
+) -> Result<ResetRequestState, AppError> {
+    if withdraw(
+        ctx,
+        &signed.admin,
+        client,
+        ctx.now(),
+        "withdrawn by the requester",
+    )
+    .await?
+    {
+        Ok(ResetRequestState::None)
+    } else {
+        Err(AppError::Conflict(
+            "You have no pending 2FA reset request.".into(),
+        ))
+    }
+}
+
+/// Withdraws the admin's pending request, if any; answers whether there was one.
+async fn withdraw(
+    ctx: &Ctx,
+    admin: &Admin,
+    client: &Client,
+    now: i64,
+    why: &str,
+) -> Result<bool, AppError> {
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
     let Some(pending) = reset_requests::pending_for_admin(&mut tx, admin.id)
         .await
         .or_internal()?
     else {
-        return Ok(());
+        return Ok(false);
     };
     if !reset_requests::decide(&mut tx, pending.id, RequestStatus::Withdrawn, None, now)
         .await
         .or_internal()?
     {
-        return Ok(());
+        return Ok(false);
     }
     audit::record(
         &mut tx,
@@ -450,7 +558,7 @@ pub async fn withdraw_pending(
             actor_id: Some(admin.id),
             target_id: Some(admin.id),
             event: "2fa_reset_withdrawn",
-            detail: &format!("request {} (signed in with a code)", pending.id),
+            detail: &format!("request {} ({why})", pending.id),
         },
         client.ip.as_deref(),
         now,
@@ -470,7 +578,7 @@ pub async fn withdraw_pending(
             },
         )
         .await;
-    Ok(())
+    Ok(true)
 }
 
 /// The history of an admin's requests, for the super admin.

@@ -2,13 +2,13 @@
 //! when a super admin chose the current one, the 2FA setup when enforced).
 
 use crate::domain::access::{SignInFacts, Stage, stage_after_password, stage_after_second_factor};
-use crate::domain::throttle::Policy;
 use crate::domain::{enforcement, identity, recovery, totp as policy};
 use crate::model::AppError;
 use crate::server::auth::{Client, SignedIn, enter_stage, require_pending_code};
-use crate::server::db::{accounts, admins, auth_failures, recovery_codes, sessions, totp};
+use crate::server::db::{accounts, admins, recovery_codes, sessions, totp};
 use crate::server::notify::{self, Event, Notice};
-use crate::server::{Ctx, OrInternal, internal};
+use crate::server::throttle::{self, Secret, Subject};
+use crate::server::{Ctx, OrInternal, internal, known_browser};
 use tower_sessions::Session;
 
 async fn facts(
@@ -38,6 +38,7 @@ async fn advance(
         admins::record_sign_in(&ctx.db, admin.id, now)
             .await
             .or_internal()?;
+        known_browser::remember(ctx, client, admin.id);
         notify::audit(
             ctx,
             Event::by_self(admin, "sign_in_succeeded", ""),
@@ -50,39 +51,10 @@ async fn advance(
     Ok(stage.page().to_string())
 }
 
-/// The counters a sign-in step consults, by key.
-fn address_key(step: &str, client: &Client) -> Option<String> {
-    client.ip.as_ref().map(|ip| format!("{step}:ip:{ip}"))
-}
-
-/// Refuses with 429 while any of `keys` is locked.
-async fn check_locks(ctx: &Ctx, keys: &[(String, Policy)], now: i64) -> Result<(), AppError> {
-    for (key, policy) in keys {
-        let counter = auth_failures::get(&ctx.db, key).await.or_internal()?;
-        policy
-            .check(counter, now)
-            .map_err(|retry_after_seconds| AppError::TooManyRequests {
-                retry_after_seconds,
-            })?;
-    }
-    Ok(())
-}
-
-/// Counts a failure on each of `keys`; answers whether one of them locked now.
-async fn count_failure(ctx: &Ctx, keys: &[(String, Policy)], now: i64) -> Result<bool, AppError> {
-    let mut locked = false;
-    for (key, policy) in keys {
-        locked |= auth_failures::record_failure(&ctx.db, key, *policy, now)
-            .await
-            .or_internal()?
-            .is_some();
-    }
-    Ok(locked)
-}
-
 /// Checks the password and moves the session to its next stage. Unknown admin, wrong
-/// password: the same answer after the same work. Wrong passwords are counted per admin (per
-/// name when no admin has it, so both behave alike) and per client address.
+/// password: the same answer after the same work. Every attempt is counted before the hash
+/// (see `throttle`): on the browser's own counter when it signed in as this admin before, else
+/// on the admin's counter for unknown browsers (a name's, when no admin has it) and the address.
 pub async fn password_step(
     ctx: &Ctx,
     session: &Session,
@@ -93,27 +65,26 @@ pub async fn password_step(
     let identifier = identity::sign_in_identifier(identifier)?;
     let password = identity::sign_in_password(password)?;
     let now = ctx.now();
-    let address = address_key("password", client).map(|k| (k, ctx.config.address_policy()));
-    // A locked address costs no hash.
-    check_locks(ctx, address.as_slice(), now).await?;
     let admin = admins::find_by_identifier(&ctx.db, &identifier)
         .await
         .or_internal()?;
-    let name_key = match &admin {
-        Some(a) => format!("password:admin:{}", a.id),
-        None => format!("password:name:{identifier}"),
+    let subject = match &admin {
+        Some(admin) => Subject::Admin(admin),
+        None => Subject::Unknown(&identifier),
     };
-    let mut keys: Vec<(String, Policy)> = vec![(name_key.clone(), ctx.config.password_policy())];
-    keys.extend(address);
-    check_locks(ctx, &keys, now).await?;
+    // A locked counter costs no hash.
+    let attempt = throttle::admit(ctx, client, Secret::Password, subject, now).await?;
     let matches = ctx
         .passwords
-        .verify(password, admin.as_ref().map(|a| &a.password_hash))
+        .verify(
+            admin.as_ref().map(|a| a.account_id),
+            password,
+            admin.as_ref().map(|a| &a.password_hash),
+        )
         .await?;
     let admin = match admin {
         Some(admin) if matches => admin,
         other => {
-            count_failure(ctx, &keys, now).await?;
             let target = other.as_ref();
             notify::audit(
                 ctx,
@@ -128,13 +99,12 @@ pub async fn password_step(
                 now,
             )
             .await?;
+            attempt.failed(ctx, target, client, now).await?;
             tracing::info!(ip = ?client.ip, "sign-in failed");
             return Err(AppError::BadCredentials);
         }
     };
-    auth_failures::clear(&ctx.db, &name_key)
-        .await
-        .or_internal()?;
+    attempt.succeeded(ctx).await?;
     if !admin.active {
         // Only said to someone who knows the password.
         notify::audit(
@@ -200,9 +170,7 @@ pub async fn code_step(
     let signed = require_pending_code(ctx, session).await?;
     let now = ctx.now();
     let admin = &signed.admin;
-    let mut keys = vec![(format!("code:admin:{}", admin.id), ctx.config.code_policy())];
-    keys.extend(address_key("code", client).map(|k| (k, ctx.config.address_policy())));
-    check_locks(ctx, &keys, now).await?;
+    let attempt = throttle::admit(ctx, client, Secret::Code, Subject::Admin(admin), now).await?;
     let outcome = match &factor {
         SecondFactor::Totp => check_totp(ctx, admin.id, code, now).await?,
         SecondFactor::RecoveryCode(normalized) => {
@@ -220,7 +188,6 @@ pub async fn code_step(
         }
     };
     if let Err(refused) = outcome {
-        let locked = count_failure(ctx, &keys, now).await?;
         notify::audit(
             ctx,
             Event::by_self(admin, "sign_in_failed", "wrong 2FA code"),
@@ -228,40 +195,10 @@ pub async fn code_step(
             now,
         )
         .await?;
-        if locked {
-            notify::audit(
-                ctx,
-                Event {
-                    actor_id: None,
-                    ..Event::by_self(admin, "lockout", "repeated wrong 2FA codes")
-                },
-                client,
-                now,
-            )
-            .await?;
-            notify::super_admins(
-                ctx,
-                admin.account_id,
-                None,
-                Notice {
-                    kind: "repeated_wrong_codes",
-                    subject: &format!("Repeated wrong 2FA codes for {}", admin.name),
-                    message: &format!(
-                        "Repeated wrong 2FA codes for {} ({}): their code step is locked for a while. \
-                         Whoever tries knows their password.",
-                        admin.name, admin.email
-                    ),
-                    link: "/admin/admins",
-                },
-                now,
-            )
-            .await?;
-        }
+        attempt.failed(ctx, Some(admin), client, now).await?;
         return Err(refused);
     }
-    auth_failures::clear(&ctx.db, &keys[0].0)
-        .await
-        .or_internal()?;
+    attempt.succeeded(ctx).await?;
     if let SecondFactor::RecoveryCode(_) = factor {
         let left = recovery_codes::remaining(&ctx.db, admin.id)
             .await
@@ -315,7 +252,7 @@ pub async fn code_step(
 
 /// A TOTP code against the admin's credential; the outer error is internal, the inner one the
 /// refusal to count.
-async fn check_totp(
+pub async fn check_totp(
     ctx: &Ctx,
     admin_id: i64,
     code: &str,
@@ -406,9 +343,10 @@ async fn store_new_password(
     new_password: &str,
     now: i64,
 ) -> Result<(), AppError> {
+    let tenant = Some(signed.admin.account_id);
     if ctx
         .passwords
-        .verify(new_password, Some(&signed.admin.password_hash))
+        .verify(tenant, new_password, Some(&signed.admin.password_hash))
         .await?
     {
         return Err(AppError::invalid(
@@ -416,7 +354,7 @@ async fn store_new_password(
             "Choose a password different from the current one.",
         ));
     }
-    let hash = ctx.passwords.hash(new_password).await?;
+    let hash = ctx.passwords.hash(tenant, new_password).await?;
     admins::set_password(&ctx.db, signed.admin.id, &hash, now)
         .await
         .or_internal()?;
@@ -432,10 +370,19 @@ pub async fn set_initial_password(
     confirm: &str,
 ) -> Result<String, AppError> {
     let now = ctx.now();
+    // Only while a change is due: a stale first sign-in (another browser, the leaked initial
+    // password) cannot replace the password the admin chose since.
+    if !signed.admin.must_change_password {
+        return Err(AppError::Conflict(
+            "Your password was changed already. Sign in with it.".into(),
+        ));
+    }
     check_new_password(signed, new_password, confirm).map_err(rename_field)?;
     store_new_password(ctx, signed, new_password, now)
         .await
         .map_err(rename_field)?;
+    // Whoever else signed in with the initial password is signed out.
+    end_other_sessions(ctx, signed).await?;
     tracing::info!(admin = signed.admin.id, "initial password replaced");
     notify::audit(
         ctx,
@@ -471,6 +418,46 @@ fn rename_field(e: AppError) -> AppError {
     }
 }
 
+/// Re-authentication of a signed-in admin before a sensitive change: their current password
+/// (field `current_password`), throttled like the password step.
+pub async fn confirm_password(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
+    current: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    if current.is_empty() || current.chars().count() > identity::MAX_PASSWORD_CHARS {
+        return Err(AppError::invalid(
+            "current_password",
+            "Enter your current password.",
+        ));
+    }
+    let admin = &signed.admin;
+    let attempt =
+        throttle::admit(ctx, client, Secret::Password, Subject::Admin(admin), now).await?;
+    if ctx
+        .passwords
+        .verify(Some(admin.account_id), current, Some(&admin.password_hash))
+        .await?
+    {
+        attempt.succeeded(ctx).await
+    } else {
+        notify::audit(
+            ctx,
+            Event::by_self(admin, "reauthentication_failed", "wrong current password"),
+            client,
+            now,
+        )
+        .await?;
+        attempt.failed(ctx, Some(admin), client, now).await?;
+        Err(AppError::invalid(
+            "current_password",
+            "That is not your current password.",
+        ))
+    }
+}
+
 /// "Change password" on the profile: needs the current password; ends the admin's other
 /// sessions.
 pub async fn change_password(
@@ -482,22 +469,7 @@ pub async fn change_password(
     confirm: &str,
 ) -> Result<(), AppError> {
     let now = ctx.now();
-    if current.is_empty() || current.chars().count() > identity::MAX_PASSWORD_CHARS {
-        return Err(AppError::invalid(
-            "current_password",
-            "Enter your current password.",
-        ));
-    }
-    if !ctx
-        .passwords
-        .verify(current, Some(&signed.admin.password_hash))
-        .await?
-    {
-        return Err(AppError::invalid(
-            "current_password",
-            "That is not your current password.",
-        ));
-    }
+    confirm_password(ctx, signed, client, current, now).await?;
     check_new_password(signed, new_password, confirm).map_err(rename_field)?;
     store_new_password(ctx, signed, new_password, now)
         .await
@@ -506,11 +478,7 @@ pub async fn change_password(
     // new id.
     signed.session.cycle_id().await.or_internal()?;
     signed.session.save().await.or_internal()?;
-    if let Some(id) = signed.session.id() {
-        sessions::delete_for_admin_except(&ctx.db, signed.admin.id, &id)
-            .await
-            .or_internal()?;
-    }
+    end_other_sessions(ctx, signed).await?;
     tracing::info!(admin = signed.admin.id, "password changed");
     notify::audit(
         ctx,
@@ -520,6 +488,15 @@ pub async fn change_password(
     )
     .await?;
     Ok(())
+}
+
+/// Ends every session of the admin but this one.
+pub async fn end_other_sessions(ctx: &Ctx, signed: &SignedIn) -> Result<u64, AppError> {
+    match signed.session.id() {
+        Some(id) => sessions::delete_for_admin_except(&ctx.db, signed.admin.id, &id).await,
+        None => sessions::delete_for_admin(&ctx.db, signed.admin.id).await,
+    }
+    .or_internal()
 }
 
 /// Unix time as TOTP counts it (never before 1970).

@@ -5,11 +5,12 @@ use crate::domain::{enforcement, recovery, totp as policy};
 use crate::model::AppError;
 use crate::model::types::{Profile, SetupDone, TotpSetup};
 use crate::server::auth::{Client, SignedIn, enter_stage};
-use crate::server::db::{admins, recovery_codes, sessions, totp};
+use crate::server::db::{admins, recovery_codes, totp};
 use crate::server::notify::{self, Event};
 use crate::server::secrets::TotpSecret;
-use crate::server::signin::unix_u64;
-use crate::server::{Ctx, OrInternal, internal, qr, views};
+use crate::server::signin::{self, unix_u64};
+use crate::server::throttle::{self, Secret, Subject};
+use crate::server::{Ctx, OrInternal, internal, known_browser, qr, views};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +52,16 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
     })
 }
 
-pub async fn start_setup(ctx: &Ctx, signed_in: &SignedIn) -> Result<TotpSetup, AppError> {
+/// Draws a new secret for the setup. From the profile it asks for the current password first
+/// (a stolen session cannot enrol the thief's authenticator); as the required step of a
+/// sign-in the password was checked moments ago.
+pub async fn start_setup(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    client: &Client,
+    current_password: &str,
+) -> Result<TotpSetup, AppError> {
+    let now = ctx.now();
     if totp::exists(&ctx.db, signed_in.admin.id)
         .await
         .or_internal()?
@@ -59,6 +69,9 @@ pub async fn start_setup(ctx: &Ctx, signed_in: &SignedIn) -> Result<TotpSetup, A
         return Err(AppError::Conflict(
             "Two-factor authentication is already on.".into(),
         ));
+    }
+    if signed_in.auth.stage == Stage::Complete {
+        signin::confirm_password(ctx, signed_in, client, current_password, now).await?;
     }
     let secret = TotpSecret::generate();
     let base32 = secret.to_base32();
@@ -70,7 +83,7 @@ pub async fn start_setup(ctx: &Ctx, signed_in: &SignedIn) -> Result<TotpSetup, A
         admin_id: signed_in.admin.id,
         key_id,
         sealed_secret,
-        started_at: ctx.now(),
+        started_at: now,
     };
     signed_in
         .session
@@ -106,17 +119,6 @@ fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
         .filter_map(|c| recovery::normalize(c))
         .collect();
     (shown, stored)
-}
-
-/// Ends the admin's other sessions after a change to how they sign in.
-async fn end_other_sessions(ctx: &Ctx, signed_in: &SignedIn) -> Result<(), AppError> {
-    let db = &ctx.db;
-    match signed_in.session.id() {
-        Some(id) => sessions::delete_for_admin_except(db, signed_in.admin.id, &id).await,
-        None => sessions::delete_for_admin(db, signed_in.admin.id).await,
-    }
-    .or_internal()?;
-    Ok(())
 }
 
 /// Stores the credential and ten recovery codes when `code` is right. When the setup was the
@@ -208,11 +210,12 @@ pub async fn confirm_setup(
         admins::record_sign_in(&ctx.db, admin.id, now)
             .await
             .or_internal()?;
+        known_browser::remember(ctx, client, admin.id);
         Some(Stage::Complete.page().to_string())
     } else {
         None
     };
-    end_other_sessions(ctx, signed_in).await?;
+    signin::end_other_sessions(ctx, signed_in).await?;
     Ok(SetupDone {
         next,
         recovery_codes: shown,
@@ -223,32 +226,32 @@ pub async fn confirm_setup(
 async fn check_current_code(
     ctx: &Ctx,
     signed_in: &SignedIn,
+    client: &Client,
     code: &str,
     now: i64,
 ) -> Result<(), AppError> {
     policy::normalize_code(code).map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let credential = totp::find(&ctx.db, &ctx.keyring, signed_in.admin.id)
-        .await
-        .or_internal()?
-        .ok_or_else(|| AppError::Conflict("Two-factor authentication is off.".into()))?;
-    let step = policy::verify_code(
-        credential.secret.bytes(),
-        code,
-        unix_u64(now),
-        Some(u64::try_from(credential.last_used_step).unwrap_or(0)),
-    )
-    .map_err(|e| AppError::invalid("code", e.to_string()))?;
-    let step = i64::try_from(step).or_internal()?;
-    if !totp::consume_step(&ctx.db, signed_in.admin.id, step)
-        .await
-        .or_internal()?
-    {
-        return Err(AppError::invalid(
-            "code",
-            policy::CodeError::Replayed.to_string(),
+    let admin = &signed_in.admin;
+    if !totp::exists(&ctx.db, admin.id).await.or_internal()? {
+        return Err(AppError::Conflict(
+            "Two-factor authentication is off.".into(),
         ));
     }
-    Ok(())
+    let attempt = throttle::admit(ctx, client, Secret::Code, Subject::Admin(admin), now).await?;
+    match signin::check_totp(ctx, admin.id, code, now).await? {
+        Ok(()) => attempt.succeeded(ctx).await,
+        Err(refused) => {
+            notify::audit(
+                ctx,
+                Event::by_self(admin, "reauthentication_failed", "wrong 2FA code"),
+                client,
+                now,
+            )
+            .await?;
+            attempt.failed(ctx, Some(admin), client, now).await?;
+            Err(refused)
+        }
+    }
 }
 
 pub async fn disable(
@@ -262,7 +265,7 @@ pub async fn disable(
         enforcement::effective(signed_in.account.force_2fa, signed_in.admin.enforce_2fa);
     enforcement::check_can_disable(enforcement)
         .map_err(|e| AppError::Forbidden(e.reason.to_string()))?;
-    check_current_code(ctx, signed_in, code, now)
+    check_current_code(ctx, signed_in, client, code, now)
         .await
         .map_err(|e| match e {
             AppError::Conflict(_) => {
@@ -288,7 +291,8 @@ pub async fn disable(
         now,
     )
     .await?;
-    end_other_sessions(ctx, signed_in).await
+    signin::end_other_sessions(ctx, signed_in).await?;
+    Ok(())
 }
 
 /// New recovery codes (the old ones stop working); needs a current code.
@@ -299,7 +303,7 @@ pub async fn regenerate_recovery_codes(
     code: &str,
 ) -> Result<Vec<String>, AppError> {
     let now = ctx.now();
-    check_current_code(ctx, signed_in, code, now).await?;
+    check_current_code(ctx, signed_in, client, code, now).await?;
     let (shown, stored) = new_recovery_codes();
     let mut conn = ctx.db.pool.acquire().await.or_internal()?;
     recovery_codes::replace(&mut conn, &ctx.keyring, signed_in.admin.id, &stored, now)

@@ -237,7 +237,7 @@ async fn force_two_factor_sends_admins_to_setup_after_their_new_password(app: Te
         &Value::Null
     );
     // The setup completes the sign-in.
-    let setup = browser.call("start_totp_setup", &[]).await;
+    let setup = browser.start_setup().await;
     let mut authenticator =
         Authenticator::from_page(setup.assert_ok()["secret_grouped"].as_str().unwrap());
     let code = authenticator.next_code().await;
@@ -258,9 +258,18 @@ async fn force_two_factor_sends_admins_to_setup_after_their_new_password(app: Te
             .unwrap()
             .contains("Force two-factor authentication")
     );
-    // The super admin, also without 2FA, is sent to the setup at the next sign-in too.
+    // The super admin, also without 2FA, is sent to the setup at the next sign-in too...
     let again = app.browser();
     assert_eq!(again.sign_in(&owner).await.assert_ok(), "/login/setup-2fa");
+    // ...and their open session at its next request.
+    super_admin
+        .call(
+            "list_admins",
+            &[("q", ""), ("sort", "name"), ("dir", "asc"), ("page", "1")],
+        )
+        .await
+        .assert_error(403, "TwoFactorSetupRequired");
+    super_admin.enable_two_factor().await;
     // The table shows it.
     let table = super_admin
         .call(
@@ -270,8 +279,8 @@ async fn force_two_factor_sends_admins_to_setup_after_their_new_password(app: Te
         .await;
     let table = table.assert_ok();
     assert_eq!(table["overview"]["active_admins"], 2);
-    assert_eq!(table["overview"]["two_factor_active"], 1);
-    assert_eq!(table["overview"]["enforced_not_set_up"], 1);
+    assert_eq!(table["overview"]["two_factor_active"], 2);
+    assert_eq!(table["overview"]["enforced_not_set_up"], 0);
     let row = table["rows"]
         .as_array()
         .unwrap()
@@ -287,6 +296,8 @@ async fn enforce_2fa_per_admin_overrides_the_account(app: TestApp) {
     let owner = app.account("peradmin").await;
     let super_admin = app.browser();
     super_admin.sign_in_fully(&owner, None).await;
+    // Forcing 2FA reaches the super admin's own session: they have it.
+    super_admin.enable_two_factor().await;
     let mut exempt = super_admin
         .add_admin(owner.account_id, "exempt", "admin")
         .await;

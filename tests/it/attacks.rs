@@ -224,7 +224,7 @@ async fn recovery_codes_pass_once_and_tell_the_super_admins(app: TestApp) {
         .await;
     let browser = app.browser();
     browser.sign_in_first_time(&mut admin).await;
-    let setup = browser.call("start_totp_setup", &[]).await;
+    let setup = browser.start_setup().await;
     let mut authenticator =
         Authenticator::from_page(setup.assert_ok()["secret_grouped"].as_str().unwrap());
     let code = authenticator.next_code().await;
@@ -403,7 +403,7 @@ async fn a_database_dump_reveals_no_totp_secret(app: TestApp) {
     let other = app.account("dumppending").await;
     let pending = app.browser();
     pending.sign_in_fully(&other, None).await;
-    let setup = pending.call("start_totp_setup", &[]).await;
+    let setup = pending.start_setup().await;
     let pending_secret: String = setup.assert_ok()["secret_grouped"]
         .as_str()
         .unwrap()
@@ -574,15 +574,26 @@ async fn security_headers_on_every_page(app: TestApp) {
             .unwrap()
             .contains("max-age=")
     );
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        cookie.starts_with(&format!("{SECURE_SESSION_COOKIE}=")),
-        "{cookie}"
-    );
-    assert!(
-        cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"),
-        "{cookie}"
-    );
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    // The session, and the known-browser token of the completed sign-in: both __Host-.
+    for name in [SECURE_SESSION_COOKIE, "__Host-mssp_device"] {
+        let cookie = cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {cookies:?}"));
+        assert!(
+            cookie.contains("Secure")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("Path=/")
+                && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+    }
 }
 
 async fn request_floods_are_cut_off(app: TestApp) {
@@ -692,6 +703,8 @@ async fn the_audit_log_records_and_exports_for_super_admins_only(app: TestApp) {
         .await;
     let browser = app.browser();
     browser.sign_in_first_time(&mut admin).await;
+    // (with 2FA, so that forcing it below leaves this admin signed in)
+    browser.enable_two_factor().await;
     browser
         .call(
             "sign_in",

@@ -115,7 +115,7 @@ async fn codes_that_are_not_six_digits(app: TestApp) {
     let creds = app.account("shape").await;
     let browser = app.browser();
     browser.sign_in_fully(&creds, None).await;
-    browser.call("start_totp_setup", &[]).await.assert_ok();
+    browser.start_setup().await.assert_ok();
     for code in [
         "",
         "12345",

@@ -182,7 +182,7 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) 
     let (url, guard) = fresh_database(backend).await;
     let mut config = Config::for_database(&url);
     // A key file of this test's own, and no request-rate limit unless a test sets one.
-    config.key_file = guard.dir().join("secrets.key");
+    config.key_file = Some(guard.dir().join("secrets.key"));
     config.secret_keys = None;
     config.requests_per_second = 100_000;
     change(&mut config);
@@ -204,7 +204,7 @@ pub async fn open(config: Config) -> Ctx {
     let ctx = Ctx::open(config, Clock::adjustable())
         .await
         .expect("server context");
-    ctx.spawn_background_tasks();
+    mssp_dashboard::server::background::spawn(&ctx);
     ctx
 }
 
@@ -244,6 +244,8 @@ pub struct Browser {
     pub http: reqwest::Client,
     pub jar: std::sync::Arc<reqwest::cookie::Jar>,
     pub base: String,
+    /// The password this browser last signed in with (re-authentication needs it).
+    pub password: std::sync::Mutex<Option<String>>,
 }
 
 /// An answer from a server function.
@@ -371,6 +373,7 @@ impl Browser {
     }
 
     pub async fn sign_in(&self, creds: &Creds) -> Answer {
+        *self.password.lock().unwrap() = Some(creds.password.clone());
         self.call(
             "sign_in",
             &[
@@ -399,7 +402,7 @@ impl Browser {
     /// Turns on 2FA for the signed-in admin, scanning the secret the page shows into an
     /// authenticator.
     pub async fn enable_two_factor(&self) -> Authenticator {
-        let setup = self.call("start_totp_setup", &[]).await;
+        let setup = self.start_setup().await;
         let shown = setup.assert_ok()["secret_grouped"]
             .as_str()
             .unwrap()
@@ -413,16 +416,39 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// "Enable Two-Factor Authentication" with the password this browser signed in with.
+    pub async fn start_setup(&self) -> Answer {
+        let password = self.password.lock().unwrap().clone().unwrap_or_default();
+        self.call("start_totp_setup", &[("current_password", &password)])
+            .await
+    }
+}
+
 pub fn browser_at(base: &str) -> Browser {
+    browser_with(base, reqwest::header::HeaderMap::new())
+}
+
+/// A browser behind a proxy that sends `x-forwarded-for` (what a client wrote, and what the
+/// proxy appended).
+pub fn browser_forwarded(base: &str, forwarded_for: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    browser_with(base, headers)
+}
+
+fn browser_with(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     Browser {
         http: reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .build()
             .unwrap(),
         jar,
         base: base.to_string(),
+        password: std::sync::Mutex::new(None),
     }
 }
 
@@ -529,7 +555,7 @@ pub const SESSION: &str = SESSION_COOKIE;
 /// Every server function that needs a fully signed-in admin, with valid arguments.
 pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("get_profile", &[]),
-    ("start_totp_setup", &[]),
+    ("start_totp_setup", &[("current_password", "x")]),
     ("confirm_totp_setup", &[("code", "123456")]),
     ("disable_totp", &[("code", "123456")]),
     (
@@ -602,6 +628,7 @@ pub const OPEN_CALLS: &[&str] = &[
     "set_initial_password",
     "skip_2fa_setup",
     "request_2fa_reset",
+    "withdraw_2fa_reset",
     "get_reset_request_state",
     "sign_out",
     "current_admin",
@@ -695,7 +722,8 @@ impl Browser {
                 ],
             )
             .await;
-        creds.password = new_password;
+        creds.password = new_password.clone();
+        *self.password.lock().unwrap() = Some(new_password);
         next.assert_ok().as_str().unwrap().to_string()
     }
 }
@@ -706,6 +734,15 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
+    /// Whether the server ends the stream within `wait` (no event comes first).
+    pub async fn ends_within(&mut self, wait: std::time::Duration) -> bool {
+        use futures::StreamExt;
+        matches!(
+            tokio::time::timeout(wait, self.events.next()).await,
+            Ok(None)
+        )
+    }
+
     /// The next event, or `None` when nothing comes within `wait`.
     pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<serde_json::Value> {
         use futures::StreamExt;

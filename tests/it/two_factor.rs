@@ -18,7 +18,7 @@ async fn setup_shows_a_qr_code_and_stores_nothing_until_a_correct_code(app: Test
     let profile = browser.call("get_profile", &[]).await;
     assert_eq!(profile.assert_ok()["totp_enabled"], false);
 
-    let setup = browser.call("start_totp_setup", &[]).await;
+    let setup = browser.start_setup().await;
     let setup = setup.assert_ok();
     let svg = setup["qr_svg"].as_str().unwrap();
     assert!(
@@ -70,10 +70,7 @@ async fn setup_shows_a_qr_code_and_stores_nothing_until_a_correct_code(app: Test
         .call("confirm_totp_setup", &[("code", &code)])
         .await
         .assert_error(409, "Conflict");
-    browser
-        .call("start_totp_setup", &[])
-        .await
-        .assert_error(409, "Conflict");
+    browser.start_setup().await.assert_error(409, "Conflict");
 }
 
 async fn confirmation_without_a_setup_is_refused(app: TestApp) {
@@ -96,7 +93,7 @@ async fn confirmation_without_a_setup_is_refused(app: TestApp) {
             .unwrap()
     );
     // A setup started in one session cannot be confirmed from another.
-    browser.call("start_totp_setup", &[]).await.assert_ok();
+    browser.start_setup().await.assert_ok();
     let other = app.browser();
     other.sign_in_fully(&creds, None).await;
     other

@@ -67,7 +67,7 @@ export async function firstSignInWith2fa(page: Page, admin: NewAdmin): Promise<A
   await expect(page).toHaveURL(/\/profile$/);
   await expect(profile.heading).toBeVisible();
   await expect(profile.twoFactorSwitch).not.toBeChecked();
-  await profile.twoFactorSwitch.check();
+  await profile.startSetup(password);
   await expect(profile.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
   const secret = (await profile.secret.innerText()).trim();
   const { code, step } = await freshCode(secret);
@@ -105,15 +105,15 @@ export interface TwoFactorOn {
 }
 
 /**
- * A signed-in admin without 2FA turns it on from the profile with a code from oathtool,
- * keeps the recovery codes it shows, and confirms they were saved.
+ * A signed-in admin without 2FA turns it on from the profile (confirming with `password`) with
+ * a code from oathtool, keeps the recovery codes it shows, and confirms they were saved.
  */
-export async function turnOnTwoFactor(page: Page): Promise<TwoFactorOn> {
+export async function turnOnTwoFactor(page: Page, password: string): Promise<TwoFactorOn> {
   const profile = new ProfilePage(page);
   const panel = new RecoveryCodesPanel(page);
   await profile.goto();
   await expect(profile.twoFactorSwitch).not.toBeChecked();
-  await profile.twoFactorSwitch.check();
+  await profile.startSetup(password);
   await expect(profile.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
   const secret = (await profile.secret.innerText()).trim();
   const { code, step } = await freshCode(secret);

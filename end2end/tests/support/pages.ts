@@ -197,6 +197,10 @@ export class ProfilePage {
   readonly heading: Locator;
   readonly twoFactorSwitch: Locator;
   readonly status: Locator;
+  /** "Confirm it's you": the password asked before a setup starts. */
+  readonly confirmPanel: Locator;
+  readonly currentPassword: Locator;
+  readonly continueButton: Locator;
   readonly setupPanel: Locator;
   readonly qr: Locator;
   readonly secret: Locator;
@@ -220,6 +224,9 @@ export class ProfilePage {
     this.twoFactorSwitch = page.getByRole('switch', { name: 'Enable Two-Factor Authentication' });
     // The page's own message (the header's toast region is a status region too).
     this.status = page.locator('main .notice-slot[role="status"]');
+    this.confirmPanel = page.getByRole('group', { name: "Confirm it's you" });
+    this.currentPassword = this.confirmPanel.getByLabel('Your current password');
+    this.continueButton = this.confirmPanel.getByRole('button', { name: 'Continue' });
     this.setupPanel = page.getByRole('group', { name: 'Set up your authenticator app' });
     this.qr = this.setupPanel.locator('.qr');
     this.secret = this.setupPanel.getByTestId('totp-secret');
@@ -245,6 +252,18 @@ export class ProfilePage {
   async submitSetupCode(code: string): Promise<void> {
     await this.setupCode.fill(code);
     await this.turnOn.click();
+  }
+
+  /**
+   * "Enable Two-Factor Authentication": the switch opens "Confirm it's you" with the password
+   * field focused; the right password opens the setup with the QR code.
+   */
+  async startSetup(password: string): Promise<void> {
+    await this.twoFactorSwitch.check();
+    await expect(this.currentPassword).toBeFocused();
+    await this.currentPassword.fill(password);
+    await this.continueButton.click();
+    await expect(this.setupPanel).toBeVisible();
   }
 }
 

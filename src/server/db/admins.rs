@@ -69,6 +69,17 @@ pub async fn find_by_identifier(db: &Db, identifier: &str) -> Result<Option<Admi
         .transpose()
 }
 
+/// The admin `id`, whatever the account (operator commands only).
+pub async fn find(db: &Db, id: i64) -> Result<Option<Admin>, sqlx::Error> {
+    sqlx::query(select_admins!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
 /// The admin `id` if it belongs to `account_id`; another account's admin is "not found".
 pub async fn find_in_account(
     db: &Db,

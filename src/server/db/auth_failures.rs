@@ -1,65 +1,114 @@
-//! Brute-force counters of the sign-in steps, in the database (shared, kept across restarts).
+//! Brute-force counters, in the database (shared by instances, kept across restarts).
+//!
+//! An attempt is admitted by a compare-and-swap on its counter: the new state comes from
+//! [`Policy::admit`] and is written only if nobody changed the row meanwhile, else read again.
+//! Requests sent at once are therefore counted one by one, before any secret is checked.
 
 use super::Db;
 use crate::domain::throttle::{Counter, Policy};
 use sqlx::Row;
 
-/// Failures older than this are forgotten at the next failure.
-const FORGET_AFTER_SECONDS: i64 = 3600;
-
-pub async fn get(db: &Db, key: &str) -> Result<Counter, sqlx::Error> {
-    let row = sqlx::query("SELECT failures, locked_until FROM auth_failures WHERE key = $1")
-        .bind(key)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(match row {
-        Some(r) => Counter {
+async fn get(db: &Db, key: &str) -> Result<Option<Counter>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT failures, locked_until, last_failure_at FROM auth_failures WHERE key = $1",
+    )
+    .bind(key)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| {
+        Ok(Counter {
             failures: r.try_get("failures")?,
             locked_until: r.try_get("locked_until")?,
-        },
-        None => Counter::default(),
+            last_failure_at: r.try_get("last_failure_at")?,
+        })
     })
+    .transpose()
 }
 
-/// Counts one failure; answers the lock it starts, if any. Atomic: concurrent failures each
-/// count.
-pub async fn record_failure(
+/// Writes `next` over `current` if the row still holds `current` (or is still missing).
+async fn swap(
+    db: &Db,
+    key: &str,
+    current: Option<Counter>,
+    next: Counter,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        match current {
+            None => {
+                sqlx::query(
+                    "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(next.failures)
+                .bind(next.last_failure_at)
+                .bind(next.locked_until)
+                .execute(&db.pool)
+                .await?
+            }
+            Some(c) => sqlx::query(
+                "UPDATE auth_failures SET failures = $2, last_failure_at = $3, locked_until = $4 \
+                 WHERE key = $1 AND failures = $5 AND last_failure_at = $6 AND locked_until = $7",
+            )
+            .bind(key)
+            .bind(next.failures)
+            .bind(next.last_failure_at)
+            .bind(next.locked_until)
+            .bind(c.failures)
+            .bind(c.last_failure_at)
+            .bind(c.locked_until)
+            .execute(&db.pool)
+            .await?,
+        };
+    Ok(done.rows_affected() == 1)
+}
+
+/// An admitted attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admitted {
+    /// Should this attempt fail, its counter is locked (it is the one that reached the limit).
+    pub locks: bool,
+}
+
+/// Counts an attempt on `key` before its secret is checked. `Ok(Err(seconds))` while locked
+/// (the attempt is not counted).
+pub async fn admit(
     db: &Db,
     key: &str,
     policy: Policy,
     now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let failures: i64 = sqlx::query(
-        "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until) VALUES ($1, 1, $2, 0) \
-         ON CONFLICT (key) DO UPDATE SET \
-             failures = CASE WHEN auth_failures.last_failure_at < $3 THEN 1 ELSE auth_failures.failures + 1 END, \
-             last_failure_at = excluded.last_failure_at \
-         RETURNING failures",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(now - FORGET_AFTER_SECONDS)
-    .fetch_one(&db.pool)
-    .await?
-    .try_get("failures")?;
-    let lock = policy.lock_after(failures, now);
-    if let Some(until) = lock {
-        sqlx::query(
-            "UPDATE auth_failures SET locked_until = $1 WHERE key = $2 AND locked_until < $1",
-        )
-        .bind(until)
-        .bind(key)
-        .execute(&db.pool)
-        .await?;
+) -> Result<Result<Admitted, u32>, sqlx::Error> {
+    loop {
+        let current = get(db, key).await?;
+        let next = match policy.admit(current.unwrap_or_default(), now) {
+            Ok(next) => next,
+            Err(wait) => return Ok(Err(wait)),
+        };
+        if swap(db, key, current, next).await? {
+            return Ok(Ok(Admitted {
+                locks: next.locked_until > now,
+            }));
+        }
     }
-    Ok(lock)
 }
 
-/// A success ends the run of failures.
+/// A success ends the run of failures on a counter of one subject (an admin, a device).
 pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM auth_failures WHERE key = $1")
         .bind(key)
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// A success on a counter that others share (a client address) takes back its own attempt.
+pub async fn forgive(db: &Db, key: &str, policy: Policy) -> Result<(), sqlx::Error> {
+    loop {
+        let Some(current) = get(db, key).await? else {
+            return Ok(());
+        };
+        if swap(db, key, Some(current), policy.forgive(current)).await? {
+            return Ok(());
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub mod admin_table;
 pub mod admins;
 pub mod audit;
 pub mod auth_failures;
+pub mod key_checks;
 pub mod notifications;
 pub mod rate_limits;
 pub mod recovery_codes;

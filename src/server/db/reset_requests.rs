@@ -162,6 +162,17 @@ pub async fn pending_for_admin(
     .transpose()
 }
 
+/// Pending requests made at or before `cutoff`.
+pub async fn overdue(db: &Db, cutoff: i64) -> Result<Vec<ResetRequest>, sqlx::Error> {
+    let rows = sqlx::query(select_requests!(
+        "WHERE r.status = 'pending' AND r.requested_at <= $1"
+    ))
+    .bind(cutoff)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn mark_outcome_seen(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE reset_requests SET outcome_seen = 1 WHERE id = $1")
         .bind(id)

@@ -1,0 +1,210 @@
+//! Throttling wherever a secret is checked: the password step, the code step (TOTP and recovery
+//! codes), and the re-checks of a signed-in session (turning 2FA on or off, new recovery codes,
+//! a new password). Every attempt is counted before its secret is checked.
+//!
+//! Which counters an attempt counts on depends on the browser (see `known_browser`):
+//! - a browser that completed a sign-in for this admin before: its own counter, nothing else;
+//! - any other browser: the client address (IPv6 by /64) and the admin's counter for unknown
+//!   browsers, which an attacker can lock, but only for browsers the owner has not used.
+
+use crate::domain::network::throttle_bucket;
+use crate::domain::throttle::Policy;
+use crate::model::AppError;
+use crate::server::auth::Client;
+use crate::server::db::admins::Admin;
+use crate::server::db::auth_failures::{self, Admitted};
+use crate::server::notify::{self, Event, Notice};
+use crate::server::{Ctx, OrInternal, known_browser};
+
+/// The kind of secret tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    Password,
+    /// A TOTP code or a recovery code.
+    Code,
+}
+
+impl Secret {
+    fn step(self) -> &'static str {
+        match self {
+            Secret::Password => "password",
+            Secret::Code => "code",
+        }
+    }
+}
+
+/// Whose secret is tried: an admin, or a name no admin has (counted alike, so a lock tells
+/// nothing about who exists).
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    Admin(&'a Admin),
+    Unknown(&'a str),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Shared by everyone at one address: a success takes back only its own attempt.
+    Address,
+    /// One browser's own counter for the admin.
+    KnownBrowser,
+    /// The admin's counter for browsers they have not used before.
+    Untrusted,
+}
+
+struct Counter {
+    key: String,
+    policy: Policy,
+    kind: Kind,
+    admitted: Admitted,
+}
+
+/// An attempt admitted on all its counters.
+pub struct Attempt {
+    secret: Secret,
+    counters: Vec<Counter>,
+}
+
+/// Counts an attempt at `subject`'s secret from `client`; `TooManyRequests` while one of its
+/// counters is locked (then the secret is not checked at all).
+pub async fn admit(
+    ctx: &Ctx,
+    client: &Client,
+    secret: Secret,
+    subject: Subject<'_>,
+    now: i64,
+) -> Result<Attempt, AppError> {
+    let step = secret.step();
+    let policy = match secret {
+        Secret::Password => ctx.config.password_policy(),
+        Secret::Code => ctx.config.code_policy(),
+    };
+    let known = match subject {
+        Subject::Admin(admin) => known_browser::find(ctx, client, admin.id),
+        Subject::Unknown(_) => None,
+    };
+    let mut wanted = Vec::new();
+    match known {
+        Some(browser) => wanted.push((
+            format!("{step}:browser:{}", browser.nonce),
+            policy,
+            Kind::KnownBrowser,
+        )),
+        None => {
+            if let Some(ip) = &client.ip {
+                wanted.push((
+                    format!("{step}:ip:{}", throttle_bucket(ip)),
+                    ctx.config.address_policy(),
+                    Kind::Address,
+                ));
+            }
+            let who = match subject {
+                Subject::Admin(admin) => format!("admin:{}", admin.id),
+                Subject::Unknown(name) => format!("name:{name}"),
+            };
+            wanted.push((format!("{step}:untrusted:{who}"), policy, Kind::Untrusted));
+        }
+    }
+    let mut counters = Vec::with_capacity(wanted.len());
+    for (key, policy, kind) in wanted {
+        match auth_failures::admit(&ctx.db, &key, policy, now)
+            .await
+            .or_internal()?
+        {
+            Ok(admitted) => counters.push(Counter {
+                key,
+                policy,
+                kind,
+                admitted,
+            }),
+            Err(retry_after_seconds) => {
+                return Err(AppError::TooManyRequests {
+                    retry_after_seconds,
+                });
+            }
+        }
+    }
+    Ok(Attempt { secret, counters })
+}
+
+impl Attempt {
+    /// The secret was right: the run of failures ends (an address only takes back this one).
+    pub async fn succeeded(self, ctx: &Ctx) -> Result<(), AppError> {
+        for counter in &self.counters {
+            match counter.kind {
+                Kind::Address => auth_failures::forgive(&ctx.db, &counter.key, counter.policy)
+                    .await
+                    .or_internal()?,
+                Kind::KnownBrowser | Kind::Untrusted => auth_failures::clear(&ctx.db, &counter.key)
+                    .await
+                    .or_internal()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The secret was wrong (the failure is counted already). When this failure locked one of
+    /// the admin's counters, the lock goes to the audit log and the account's super admins are
+    /// told: once per lock period, since locked attempts are not admitted.
+    pub async fn failed(
+        self,
+        ctx: &Ctx,
+        admin: Option<&Admin>,
+        client: &Client,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let locked = self
+            .counters
+            .iter()
+            .find(|c| c.kind != Kind::Address && c.admitted.locks);
+        let (Some(admin), Some(locked)) = (admin, locked) else {
+            return Ok(());
+        };
+        let (what, whence) = match (self.secret, locked.kind) {
+            (Secret::Password, _) => ("passwords", "from browsers they have not used before"),
+            (Secret::Code, Kind::KnownBrowser) => ("2FA codes", "from a browser they signed in on"),
+            (Secret::Code, _) => ("2FA codes", "from browsers they have not used before"),
+        };
+        let detail = format!("repeated wrong {what} {whence}");
+        notify::audit(
+            ctx,
+            Event {
+                actor_id: None,
+                ..Event::by_self(admin, "lockout", &detail)
+            },
+            client,
+            now,
+        )
+        .await?;
+        let effect = match locked.kind {
+            Kind::KnownBrowser => "That browser is locked for a while.".to_string(),
+            _ => format!(
+                "Sign-ins from browsers {} has not used before are slowed for a while; browsers \
+                 they have signed in on are not affected.",
+                admin.name
+            ),
+        };
+        let whoever = match self.secret {
+            Secret::Password => "",
+            Secret::Code => " Whoever tries knows their password.",
+        };
+        notify::super_admins(
+            ctx,
+            admin.account_id,
+            None,
+            Notice {
+                kind: match self.secret {
+                    Secret::Password => "repeated_wrong_passwords",
+                    Secret::Code => "repeated_wrong_codes",
+                },
+                subject: &format!("Repeated wrong {what} for {}", admin.name),
+                message: &format!(
+                    "Repeated wrong {what} for {} ({}) {whence}. {effect}{whoever}",
+                    admin.name, admin.email
+                ),
+                link: &format!("/admin/admins/{}", admin.id),
+            },
+            now,
+        )
+        .await
+    }
+}

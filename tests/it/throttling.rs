@@ -1,0 +1,296 @@
+//! Throttling an attacker cannot turn against the owner: counters per known browser, for
+//! unknown browsers and per address; attempts counted before any secret is checked; every
+//! re-check of a signed-in session counted like a sign-in; one account's hashing cannot starve
+//! the others.
+
+use crate::helpers::{Authenticator, Backend, Browser, Creds, TestApp, spawn_app_with};
+use crate::on_both_backends;
+use std::time::Duration;
+
+on_both_backends!(
+    a_stranger_cannot_lock_the_owner_out_of_a_known_browser,
+    fifty_codes_at_once_are_checked_at_most_five_times,
+    a_signed_in_session_guessing_codes_is_locked_like_a_sign_in,
+    a_signed_in_session_guessing_the_password_is_locked_like_a_sign_in,
+    turning_two_factor_on_asks_for_the_password,
+);
+
+/// An account whose super admin is signed in (with a live connection) and an admin of it with
+/// 2FA on, signed out; the admin's browser is known (it completed a sign-in).
+async fn account_with_admin(app: &TestApp) -> (Browser, Creds, Browser, Authenticator) {
+    let owner = app.account("throttle").await;
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let mut admin = super_admin
+        .add_admin(owner.account_id, "target", "admin")
+        .await;
+    let known = app.browser();
+    known.sign_in_first_time(&mut admin).await;
+    let authenticator = known.enable_two_factor().await;
+    known.call("sign_out", &[]).await.assert_ok();
+    (super_admin, admin, known, authenticator)
+}
+
+fn device_cookie(browser: &Browser) -> Option<String> {
+    use reqwest::cookie::CookieStore;
+    let header = browser.jar.cookies(&browser.base.parse().unwrap())?;
+    header
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|c| c.strip_prefix("mssp_device=").map(str::to_string))
+}
+
+async fn a_stranger_cannot_lock_the_owner_out_of_a_known_browser(app: TestApp) {
+    let (super_admin, admin, known, mut authenticator) = account_with_admin(&app).await;
+    assert!(
+        device_cookie(&known).is_some(),
+        "a completed sign-in makes the browser known"
+    );
+    let (_, live) = super_admin.live().await;
+    let mut live = live.unwrap();
+    let policy = app.ctx.config.password_policy();
+
+    // A stranger guesses the password until the counter for unknown browsers locks...
+    let stranger = app.browser();
+    for _ in 0..policy.max_failures {
+        stranger
+            .call(
+                "sign_in",
+                &[("identifier", &admin.email), ("password", "a wrong guess")],
+            )
+            .await
+            .assert_error(401, "BadCredentials");
+    }
+    stranger
+        .sign_in(&admin)
+        .await
+        .assert_error(429, "TooManyRequests");
+    // ...a new browser of the owner is slowed too while it lasts...
+    let new_browser = app.browser();
+    new_browser
+        .sign_in(&admin)
+        .await
+        .assert_error(429, "TooManyRequests");
+    // ...but the owner's known browser signs in at once.
+    assert_eq!(known.sign_in(&admin).await.assert_ok(), "/login/code");
+    let code = authenticator.next_code().await;
+    known
+        .call("verify_sign_in_code", &[("code", &code)])
+        .await
+        .assert_ok();
+
+    // The super admins are told, once for this lock period.
+    let mut notices = 0;
+    while let Some(event) = live.next_within(Duration::from_secs(2)).await {
+        if event["type"] == "notice"
+            && event["message"]
+                .as_str()
+                .unwrap()
+                .contains("Repeated wrong passwords")
+        {
+            notices += 1;
+        }
+    }
+    assert_eq!(notices, 1);
+    // Guessing on while locked tells nobody again (locked attempts are not even counted).
+    for _ in 0..5 {
+        stranger
+            .call(
+                "sign_in",
+                &[("identifier", &admin.email), ("password", "a wrong guess")],
+            )
+            .await
+            .assert_error(429, "TooManyRequests");
+    }
+    assert!(live.next_within(Duration::from_secs(1)).await.is_none());
+
+    // Never locked for good: after the lock period a new browser gets its try.
+    app.clock().advance(policy.base_lock_seconds + 1);
+    assert_eq!(new_browser.sign_in(&admin).await.assert_ok(), "/login/code");
+}
+
+async fn fifty_codes_at_once_are_checked_at_most_five_times(app: TestApp) {
+    let (_, admin, _, authenticator) = account_with_admin(&app).await;
+    let attacker = std::sync::Arc::new(app.browser());
+    assert_eq!(attacker.sign_in(&admin).await.assert_ok(), "/login/code");
+    let wrong = authenticator.wrong_code();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let attacker = attacker.clone();
+        let wrong = wrong.clone();
+        tasks.push(tokio::spawn(async move {
+            attacker
+                .call("verify_sign_in_code", &[("code", &wrong)])
+                .await
+                .status
+                .as_u16()
+        }));
+    }
+    let mut checked = 0;
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            422 => checked += 1,
+            429 => refused += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let limit = app.ctx.config.code_policy().max_failures;
+    assert!(checked <= limit, "{checked} codes were checked");
+    assert_eq!(checked + refused, 50);
+}
+
+async fn a_signed_in_session_guessing_codes_is_locked_like_a_sign_in(app: TestApp) {
+    let (_, admin, known, mut authenticator) = account_with_admin(&app).await;
+    known.sign_in_fully(&admin, Some(&mut authenticator)).await;
+    let limit = app.ctx.config.code_policy().max_failures;
+    // Turning 2FA off and new recovery codes share one counter.
+    for i in 0..limit {
+        let call = if i % 2 == 0 {
+            "disable_totp"
+        } else {
+            "regenerate_recovery_codes"
+        };
+        known
+            .call(call, &[("code", &authenticator.wrong_code())])
+            .await
+            .assert_error(422, "Invalid");
+    }
+    let right = authenticator.next_code().await;
+    known
+        .call("regenerate_recovery_codes", &[("code", &right)])
+        .await
+        .assert_error(429, "TooManyRequests");
+    app.clock()
+        .advance(app.ctx.config.code_policy().base_lock_seconds + 1);
+    // (the clock moved: the code an authenticator shows now)
+    let now = u64::try_from(app.clock().now()).unwrap();
+    let right = mssp_dashboard::domain::totp::code_at(&authenticator.secret, now).unwrap();
+    known
+        .call("regenerate_recovery_codes", &[("code", &right)])
+        .await
+        .assert_ok();
+}
+
+async fn a_signed_in_session_guessing_the_password_is_locked_like_a_sign_in(app: TestApp) {
+    let creds = app.account("changer").await;
+    let browser = app.browser();
+    browser.sign_in_fully(&creds, None).await;
+    let limit = app.ctx.config.password_policy().max_failures;
+    let change = |current: String| {
+        let browser = &browser;
+        async move {
+            browser
+                .call(
+                    "change_password",
+                    &[
+                        ("current_password", current.as_str()),
+                        ("new_password", "a brand new passphrase 1"),
+                        ("confirm_password", "a brand new passphrase 1"),
+                    ],
+                )
+                .await
+        }
+    };
+    for _ in 0..limit {
+        change("not my password".into())
+            .await
+            .assert_error(422, "Invalid");
+    }
+    change(creds.password.clone())
+        .await
+        .assert_error(429, "TooManyRequests");
+    // So is turning 2FA on, which asks for the same password.
+    browser
+        .call("start_totp_setup", &[("current_password", &creds.password)])
+        .await
+        .assert_error(429, "TooManyRequests");
+}
+
+async fn turning_two_factor_on_asks_for_the_password(app: TestApp) {
+    let creds = app.account("reauth").await;
+    let browser = app.browser();
+    browser.sign_in_fully(&creds, None).await;
+    for (password, field_error) in [("", true), ("not my password", true)] {
+        let answer = browser
+            .call("start_totp_setup", &[("current_password", password)])
+            .await;
+        answer.assert_error(422, "Invalid");
+        assert_eq!(
+            answer.body["Invalid"]["field"], "current_password",
+            "{field_error}"
+        );
+    }
+    // Without the password, nothing was started: there is no setup to confirm.
+    browser
+        .call("confirm_totp_setup", &[("code", "123456")])
+        .await
+        .assert_error(409, "Conflict");
+    browser.enable_two_factor().await;
+}
+
+/// One account hammering password checks from four browsers leaves the others their share of
+/// the hashing: their sign-ins are not turned away as busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_cannot_starve_the_others_of_password_hashing() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app_with(backend, |c| {
+            c.hash_concurrency = 1;
+            c.hash_queue = 4;
+            // Guessing is not what this is about.
+            c.password_max_failures = 100_000;
+            c.address_max_failures = 100_000;
+        })
+        .await;
+        let noisy = app.account("noisy").await;
+        let quiet = app.account("quiet").await;
+        let mut flooders = Vec::new();
+        for _ in 0..4 {
+            let browser = app.browser();
+            browser.sign_in_fully(&noisy, None).await;
+            flooders.push(std::sync::Arc::new(browser));
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for browser in &flooders {
+            for _ in 0..4 {
+                let browser = browser.clone();
+                let stop = stop.clone();
+                tasks.push(tokio::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        browser
+                            .call(
+                                "change_password",
+                                &[
+                                    ("current_password", "not the password"),
+                                    ("new_password", "a brand new passphrase 1"),
+                                    ("confirm_password", "a brand new passphrase 1"),
+                                ],
+                            )
+                            .await;
+                    }
+                }));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut busy = 0;
+        for _ in 0..10 {
+            let browser = app.browser();
+            let answer = browser.sign_in(&quiet).await;
+            match answer.status.as_u16() {
+                200 => {}
+                503 => busy += 1,
+                other => panic!("unexpected {other}: {}", answer.body),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(
+            busy, 0,
+            "{backend:?}: the quiet account was turned away {busy} times"
+        );
+    }
+}
