@@ -59,7 +59,10 @@ async fn main() {
     )
     .await
     .unwrap();
-    seed(&ctx.db, account_id).await;
+    // ADMINS - 1 made-up admins beside the super admin.
+    mssp_dashboard::server::seed::bulk_admins(&ctx.db, account_id, "bench", ADMINS - 1)
+        .await
+        .unwrap();
 
     let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
         .await
@@ -156,46 +159,6 @@ async fn main() {
 
 /// 9,999 more admins (1 in 3 with TOTP, 1 in 5 with enforcement set, 1 in 50 inactive), as
 /// one transaction of multi-row inserts.
-async fn seed(db: &mssp_dashboard::server::db::Db, account_id: i64) {
-    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000";
-    let mut tx = db.pool.begin().await.unwrap();
-    let mut next = 1;
-    while next < ADMINS {
-        let end = (next + 500).min(ADMINS);
-        let mut sql = String::from(
-            "INSERT INTO admins (account_id, email, username, name, password_hash, role, active, enforce_2fa, \
-             last_sign_in_at, created_at, updated_at) VALUES ",
-        );
-        for i in next..end {
-            let enforce = if i % 5 == 0 { "1" } else { "NULL" };
-            let active = if i % 50 == 0 { 0 } else { 1 };
-            let role = if i % 4 == 0 { "sub_admin" } else { "admin" };
-            sql.push_str(&format!(
-                "({account_id}, 'user{i}@bench.example', 'user{i}', 'User {i}', '{hash}', '{role}', {active}, {enforce}, {}, 0, 0),",
-                1_700_000_000 + i * 37 % 100_000
-            ));
-        }
-        sql.pop();
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        next = end;
-    }
-    sqlx::query(
-        "INSERT INTO totp_credentials (admin_id, secret, last_used_step, created_at) \
-         SELECT id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 0, 0 FROM admins WHERE account_id = $1 AND id % 3 = 0",
-    )
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    // Statistics as a running database has them (PostgreSQL's autovacuum gathers them soon
-    // after a bulk insert).
-    sqlx::query("ANALYZE").execute(&db.pool).await.unwrap();
-}
-
 async fn measure<F, Fut>(label: &str, run: F)
 where
     F: Fn() -> Fut,

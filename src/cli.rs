@@ -8,6 +8,7 @@ use crate::server::auth::Client;
 use crate::server::clock::Clock;
 use crate::server::config::Config;
 use crate::server::db::{admins, key_checks, totp};
+use crate::server::keyring::{KeyError, Keyring};
 use crate::server::resets::{ResetBy, reset_second_factor};
 use crate::server::seed::{self, DEMO_USERS};
 use clap::{Args, Parser, Subcommand};
@@ -48,6 +49,22 @@ pub enum Command {
     /// the second factor of every admin whose TOTP secret or recovery codes need that key (they
     /// set 2FA up again at their next sign-in), and forget the key.
     ForgetKey(ForgetKeyArgs),
+    /// For benchmarks and browser tests only: adds COUNT made-up admins (who cannot sign in)
+    /// to the account of the super admin EMAIL.
+    #[command(hide = true)]
+    SeedAdmins(SeedAdminsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedAdminsArgs {
+    /// Email or username of an admin of the account to fill.
+    #[arg(long)]
+    pub account_of: String,
+    #[arg(long, default_value_t = 10_000)]
+    pub count: i64,
+    /// Marks the made-up emails and usernames (letters, digits, '-').
+    #[arg(long, default_value = "seeded")]
+    pub tag: String,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +131,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Reset2fa(args)) => reset_2fa(cli.config, args).await,
         Some(Command::RotateKey) => rotate_key(cli.config).await,
         Some(Command::ForgetKey(args)) => forget_key(cli.config, args).await,
+        Some(Command::SeedAdmins(args)) => seed_admins(cli.config, args).await,
     }
 }
 
@@ -296,6 +314,9 @@ async fn reset_2fa(config: Config, args: Reset2faArgs) -> Result<(), String> {
 async fn rotate_key(config: Config) -> Result<(), String> {
     let ctx = Ctx::open(config, Clock::system()).await?;
     let id = ctx.keyring.rotate().map_err(|e| e.to_string())?;
+    // The new key's check value first: secrets sealed with it are never in the database before
+    // the database knows the key.
+    crate::server::ctx::record_key_checks(&ctx.db, &ctx.keyring, ctx.now(), None).await?;
     let resealed = totp::reseal_all(&ctx.db, &ctx.keyring)
         .await
         .map_err(|e| format!("re-encrypting: {e}"))?;
@@ -307,25 +328,43 @@ async fn rotate_key(config: Config) -> Result<(), String> {
 }
 
 async fn forget_key(config: Config, args: ForgetKeyArgs) -> Result<(), String> {
-    if !args.yes {
+    // Looked at before anything is written: a dry run creates no key file.
+    let db = crate::server::db::Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let key_file = match &config.secret_keys {
+        Some(_) => std::path::PathBuf::new(),
+        None => config.key_file_path()?,
+    };
+    let (held, source) = match Keyring::load(config.secret_keys.as_deref(), &key_file, false) {
+        Ok(keyring) => (keyring.has(&args.key_id), keyring.source()),
+        Err(KeyError::Missing(path)) => {
+            (false, format!("the key file {} (missing)", path.display()))
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    if held {
         return Err(format!(
-            "forget-key resets the second factor of every admin whose secrets need key {:?}. \
-             Restore the key file from a backup if you can; if the key is lost for good, run \
-             again with --yes.",
+            "key {:?} is not lost: {source} holds it. Nothing was changed.",
             args.key_id
         ));
     }
-    let ctx = Ctx::open_forgetting(config, Clock::system(), Some(&args.key_id)).await?;
-    if ctx.keyring.has(&args.key_id) {
-        return Err(format!(
-            "key {:?} is not lost: {} holds it. Nothing was changed.",
-            args.key_id,
-            ctx.keyring.source()
-        ));
-    }
-    let affected = key_checks::admins_with_secrets_under(&ctx.db, &args.key_id)
+    let affected = key_checks::admins_with_secrets_under(&db, &args.key_id)
         .await
         .map_err(|e| e.to_string())?;
+    if !args.yes {
+        // Says what it would do, with the keys it looked in: a wrong MSSP_KEY_FILE or working
+        // directory shows here, before anything is reset.
+        return Err(format!(
+            "forget-key would reset the second factor of {} admin(s) whose secrets need key {:?}, \
+             which {source} does not hold. If that is the wrong place, stop and set \
+             MSSP_KEY_FILE. Restore the key file from a backup if you can; if the key is lost for \
+             good, run again with --yes.",
+            affected.len(),
+            args.key_id,
+        ));
+    }
+    let ctx = Ctx::open_forgetting(config, Clock::system(), Some(&args.key_id)).await?;
     for admin_id in &affected {
         let admin = admins::find(&ctx.db, *admin_id)
             .await
@@ -343,6 +382,23 @@ async fn forget_key(config: Config, args: ForgetKeyArgs) -> Result<(), String> {
         "Forgot key {}: {} admin(s) set up 2FA again at their next sign-in.",
         args.key_id,
         affected.len()
+    );
+    Ok(())
+}
+
+async fn seed_admins(config: Config, args: SeedAdminsArgs) -> Result<(), String> {
+    let identifier = identity::sign_in_identifier(&args.account_of).map_err(|e| e.to_string())?;
+    let ctx = Ctx::open(config, Clock::system()).await?;
+    let admin = admins::find_by_identifier(&ctx.db, &identifier)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no admin with email or username {identifier:?}"))?;
+    seed::bulk_admins(&ctx.db, admin.account_id, &args.tag, args.count)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Added {} admins to the account of {}.",
+        args.count, admin.email
     );
     Ok(())
 }

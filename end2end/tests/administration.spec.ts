@@ -30,8 +30,8 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
   const aliceNewPassword = chosenPassword();
   const bobNewPassword = chosenPassword();
 
-  // The super admin's browser: signed in once, used throughout. Forcing 2FA applies at each
-  // admin's next sign-in, so this session stays valid without 2FA.
+  // The super admin's browser: signed in once, used throughout. Forcing 2FA reaches open
+  // sessions too: the super admin, without 2FA, is sent to set it up as soon as they save.
   const signIn = new SignInPage(page);
   const header = new Header(page);
   const management = new AdminManagementPage(page);
@@ -71,12 +71,25 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(page).toHaveURL(/\/admin\/settings$/);
     await expect(settings.heading).toBeVisible();
     await expect(settings.force2fa).not.toBeChecked();
+    // Without 2FA of their own, Settings says what saving will do to them.
+    await expect(settings.hint).toContainText('saving with this on takes you to the setup first');
     await settings.force2fa.check();
-    await settings.save.click();
-    await expect(settings.status).toHaveText('Saved.');
-    await expect(settings.force2fa).toBeChecked();
     await checkA11y(page, '/admin/settings');
     await page.screenshot({ path: '/tmp/e2e-settings.png', fullPage: true });
+    await settings.save.click();
+  });
+
+  await test.step('saving sends the super admin, without 2FA, to the setup first', async () => {
+    const setup = new ForcedSetupPage(page);
+    await arriveAt(page, '/login/setup-2fa');
+    await expect(setup.heading).toBeVisible();
+    await expect(setup.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+    const secret = (await setup.secret.innerText()).trim();
+    const { code } = await freshCode(secret);
+    await setup.submitCode(code);
+    const welcome = new DashboardPage(page).welcome(owner.name);
+    await new RecoveryCodesPanel(page).saveIfShown(welcome);
+    await arriveAt(page, '/');
 
     // Saved on the server, not only in the form.
     await settings.goto();
@@ -86,13 +99,16 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(page).toHaveURL(/\/admin\/admins$/);
     for (const admin of [owner, alice, bob]) {
       await expect(management.enforceCell(admin.email)).toHaveText('Yes · account setting');
+    }
+    await expect(management.twoFactorCell(owner.email)).toHaveText('Active');
+    for (const admin of [alice, bob]) {
       await expect(management.twoFactorCell(admin.email)).toHaveText('Not set up');
     }
-    // Three active admins, the super admin included, none with 2FA: all three must set it up.
-    await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(0, 3, 3, 0));
+    // Three active admins: the super admin has 2FA now, the two others must set it up.
+    await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(1, 3, 2, 0));
     await expect(management.chartLegend).toHaveText([
-      '0 2FA active',
-      '3 enforced, not set up',
+      '1 2FA active',
+      '2 enforced, not set up',
       '0 not enforced, not set up',
     ]);
   });
@@ -215,16 +231,16 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(management.enforceCell(alice.email)).toHaveText('Yes · account setting');
     await expect(management.twoFactorCell(bob.email)).toHaveText('Not set up');
     await expect(management.enforceCell(bob.email)).toHaveText('No · set for this admin');
-    await expect(management.twoFactorCell(owner.email)).toHaveText('Not set up');
+    await expect(management.twoFactorCell(owner.email)).toHaveText('Active');
     await expect(management.enforceCell(owner.email)).toHaveText('Yes · account setting');
     for (const admin of [owner, alice, bob]) {
       await expect(management.row(admin.email).locator('td.cell-time'), admin.email).not.toHaveText('Never');
     }
-    // A has 2FA; the super admin must set it up; B is exempted.
-    await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(1, 3, 1, 1));
+    // A and the super admin have 2FA; B is exempted.
+    await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(2, 3, 0, 1));
     await expect(management.chartLegend).toHaveText([
-      '1 2FA active',
-      '1 enforced, not set up',
+      '2 2FA active',
+      '0 enforced, not set up',
       '1 not enforced, not set up',
     ]);
     await page.screenshot({ path: '/tmp/e2e-admin-management.png', fullPage: true });

@@ -26,18 +26,23 @@ pub async fn save_account_settings(force_2fa: bool) -> Result<AccountSettings, A
     administration::save_settings(&call.ctx, &me, &call.client, force_2fa).await
 }
 
-/// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in;
-/// `dir`: asc or desc; `page` from 1.
+/// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in, or
+/// empty for the default (pending reset requests first, then by name); `dir`: asc or desc;
+/// `page` from 1; `pending`: only admins with a pending reset request.
 #[server(endpoint = "list_admins")]
 pub async fn list_admins(
     q: String,
     sort: String,
     dir: String,
     page: i64,
+    pending: Option<bool>,
 ) -> Result<AdminTable, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    let query = crate::domain::admin_list::TableQuery::parse(&q, &sort, &dir, page);
+    let mut query = crate::domain::admin_list::TableQuery::parse(&q, &sort, &dir, page);
+    if pending == Some(true) {
+        query = query.pending_only();
+    }
     administration::table(&call.ctx, &me, &query).await
 }
 
@@ -87,6 +92,14 @@ pub async fn update_admin(
         enforce_2fa: &enforce_2fa,
     };
     administration::edit_admin(&call.ctx, &me, &call.client, id, form).await
+}
+
+/// Unlocks an admin's sign-in from browsers they have not used before.
+#[server(endpoint = "unlock_admin_sign_in")]
+pub async fn unlock_admin_sign_in(id: i64) -> Result<(), AppError> {
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    administration::unlock_sign_in(&call.ctx, &me, &call.client, id).await
 }
 
 /// Administration → Audit log, filtered by admin (id), event type and dates (YYYY-MM-DD).

@@ -1,11 +1,16 @@
 //! "Request 2FA Reset" and its decision; the notification bell.
 
 use crate::model::AppError;
-use crate::model::types::{Notifications, ResetHistoryItem, ResetRequestState};
+use crate::model::types::{
+    Notifications, ResetDecided, ResetHistoryItem, ResetRequestState, ResetReview,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {super::edge, crate::domain::reset::Decision, crate::server::resets};
+use {
+    super::edge,
+    crate::server::resets::{self, Verdict},
+};
 
 /// From the code step of sign-in: asks the account's super admins to reset the admin's 2FA.
 #[server(endpoint = "request_2fa_reset")]
@@ -31,20 +36,57 @@ pub async fn get_reset_request_state() -> Result<ResetRequestState, AppError> {
     resets::own_state(&call.ctx, &me).await
 }
 
-/// Reset (approve): removes the admin's 2FA and ends their sessions.
-#[server(endpoint = "approve_2fa_reset")]
-pub async fn approve_2fa_reset(request_id: i64) -> Result<(), AppError> {
+/// What a super admin sees before deciding a request: who asked, when, from where.
+#[server(endpoint = "get_reset_review")]
+pub async fn get_reset_review(request_id: i64) -> Result<ResetReview, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    resets::decide(&call.ctx, &me, &call.client, request_id, Decision::Approve).await
+    resets::review(&call.ctx, &me, request_id).await
 }
 
-/// Deny: keeps the admin's 2FA; they are told at their next attempt.
-#[server(endpoint = "deny_2fa_reset")]
-pub async fn deny_2fa_reset(request_id: i64) -> Result<(), AppError> {
+/// Reset (approve): removes the admin's 2FA and ends their sessions. `require_setup` (default
+/// true): the setup at their next sign-in is required, else only offered.
+#[server(endpoint = "approve_2fa_reset")]
+pub async fn approve_2fa_reset(
+    request_id: i64,
+    require_setup: Option<bool>,
+) -> Result<ResetDecided, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    resets::decide(&call.ctx, &me, &call.client, request_id, Decision::Deny).await
+    let verdict = Verdict::Approve {
+        require_setup: require_setup.unwrap_or(true),
+    };
+    resets::decide(&call.ctx, &me, &call.client, request_id, verdict).await
+}
+
+/// Deny: keeps the admin's 2FA; they are told at their next attempt and by email, with the
+/// reason when one is given.
+#[server(endpoint = "deny_2fa_reset")]
+pub async fn deny_2fa_reset(
+    request_id: i64,
+    reason: Option<String>,
+) -> Result<ResetDecided, AppError> {
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    resets::decide(
+        &call.ctx,
+        &me,
+        &call.client,
+        request_id,
+        Verdict::Deny { reason },
+    )
+    .await
+}
+
+/// How many reset requests of the super admin's account wait for a decision.
+#[server(endpoint = "count_pending_resets")]
+pub async fn count_pending_resets() -> Result<i64, AppError> {
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    resets::pending_count(&call.ctx, &me).await
 }
 
 /// The history of an admin's reset requests.

@@ -1,14 +1,17 @@
 //! Administration → Admin Management → Edit: name, role, active, and "Enforce 2FA".
 
+use super::admin_management::focus_id;
 use super::admin_nav::AdminNav;
 use super::errors::{FieldError, FormAlert, error_page, is_invalid};
-use crate::api::admin::{UpdateAdmin, get_admin};
+use super::live::live_refresh;
+use super::reset_decision::ResetDecision;
+use crate::api::admin::{UnlockAdminSignIn, UpdateAdmin, get_admin};
 use crate::api::resets::list_reset_requests;
 use crate::domain::admin_rules::ASSIGNABLE_ROLES;
 use crate::domain::enforcement::{EnforcementSource, effective};
 use crate::domain::role::Role;
 use crate::domain::time::format_utc;
-use crate::model::types::AdminDetail;
+use crate::model::types::{AdminDetail, LiveEvent};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -24,14 +27,31 @@ pub fn EditAdminPage() -> impl IntoView {
             .and_then(|id| id.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let admin = Resource::new(id, get_admin);
+    // A request made or decided elsewhere shows here too, and the page catches up after a
+    // reconnect.
+    let refresh = live_refresh(|event| {
+        matches!(
+            event,
+            LiveEvent::ResetRequested { .. } | LiveEvent::ResetResolved { .. }
+        )
+    });
+    let reload = RwSignal::new(0u64);
+    let admin = Resource::new(
+        move || (id(), refresh.get(), reload.get()),
+        |(id, _, _)| get_admin(id),
+    );
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let told = Callback::new(move |message: String| {
+        notice.set(Some(message));
+        reload.update(|n| *n += 1);
+        request_animation_frame(|| focus_id("edit-notice"));
+    });
     view! {
         <Title text="Edit admin · Administration" />
         <h1>"Administration"</h1>
         <AdminNav />
         <p><A href="/admin/admins">"← Admin Management"</A></p>
-        <div role="status" class="notice-slot">
+        <div role="status" class="notice-slot" id="edit-notice" tabindex="-1">
             {move || notice.get().map(|n| view! { <p class="alert alert-ok">{n}</p> })}
         </div>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -39,11 +59,29 @@ pub fn EditAdminPage() -> impl IntoView {
                 match admin.await {
                     Ok(detail) => {
                         let admin_id = detail.row.id;
+                        let pending = detail.row.reset_request.clone().map(|p| view! {
+                            <section class="card narrow card-pending" aria-labelledby="pending-title">
+                                <h2 id="pending-title">"Pending 2FA reset request"</h2>
+                                <p>
+                                    {format!(
+                                        "{} asked for a reset of their two-factor authentication. \
+                                         Open it to see who asked, from where, and what the audit \
+                                         log says, before you decide.",
+                                        detail.row.name
+                                    )}
+                                </p>
+                                <ResetDecision
+                                    request_id=p.request_id
+                                    requested_at=p.requested_at
+                                    name=detail.row.name.clone()
+                                    on_decided=told
+                                />
+                            </section>
+                        });
                         view! {
-                            <EditForm detail on_saved=move |_| {
-                                notice.set(Some("Saved.".into()));
-                                admin.refetch();
-                            } />
+                            {pending}
+                            <EditForm detail on_saved=move |_| told.run("Saved.".into()) />
+                            <UnlockCard admin_id on_done=told />
                             <ResetHistory admin_id />
                         }
                         .into_any()
@@ -52,6 +90,36 @@ pub fn EditAdminPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// "Unlock sign-in from new browsers", for when a stranger's guesses keep them locked.
+#[component]
+fn UnlockCard(admin_id: i64, #[prop(into)] on_done: Callback<String>) -> impl IntoView {
+    let unlock = ServerAction::<UnlockAdminSignIn>::new();
+    let error = Signal::derive(move || unlock.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = unlock.value().get() {
+            on_done.run(
+                "Sign-in from new browsers is unlocked. Their known browsers were never locked."
+                    .into(),
+            );
+        }
+    });
+    view! {
+        <section class="card narrow" aria-labelledby="unlock-title">
+            <h2 id="unlock-title">"Sign-in from new browsers"</h2>
+            <p class="hint">
+                "Repeated wrong passwords or codes from browsers this admin never signed in on
+                lock only those browsers, for a while. If they need a new browser now (after you
+                made sure it is really them), unlock it."
+            </p>
+            <FormAlert error />
+            <button type="button" class="button-quiet" disabled=move || unlock.pending().get()
+                on:click=move |_| { unlock.dispatch(UnlockAdminSignIn { id: admin_id }); }>
+                "Unlock sign-in from new browsers"
+            </button>
+        </section>
     }
 }
 

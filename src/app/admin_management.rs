@@ -4,10 +4,10 @@
 use super::add_admin_form::AddAdminPanel;
 use super::admin_nav::AdminNav;
 use super::errors::error_page;
-use super::live::use_live;
+use super::live::live_refresh;
+use super::reset_decision::ResetDecision;
 use super::two_factor_chart::TwoFactorChart;
 use crate::api::admin::list_admins;
-use crate::api::resets::{Approve2faReset, Deny2faReset};
 use crate::domain::admin_list::SortKey;
 use crate::domain::enforcement::EnforcementSource;
 use crate::domain::time::format_utc;
@@ -17,33 +17,53 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
-/// The table's state as it stands in the address: search, sort key, direction, page.
+/// The table's state as it stands in the address: search, sort key (empty: the default order,
+/// pending reset requests first), direction, page, and the "Pending resets" filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct TableParams {
     q: String,
     sort: String,
     dir: String,
     page: i64,
+    pending: bool,
 }
 
 impl TableParams {
     /// The address of this table state.
     fn href(&self) -> String {
-        let mut href = format!(
-            "/admin/admins?sort={}&dir={}&page={}",
-            encode(&self.sort),
-            encode(&self.dir),
-            self.page
-        );
-        if !self.q.is_empty() {
-            href.push_str("&q=");
-            href.push_str(&encode(&self.q));
+        let mut parts = Vec::new();
+        if !self.sort.is_empty() {
+            parts.push(format!("sort={}", encode(&self.sort)));
+            parts.push(format!("dir={}", encode(&self.dir)));
         }
-        href
+        if self.page > 1 {
+            parts.push(format!("page={}", self.page));
+        }
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", encode(&self.q)));
+        }
+        if self.pending {
+            parts.push("pending=1".into());
+        }
+        if parts.is_empty() {
+            "/admin/admins".into()
+        } else {
+            format!("/admin/admins?{}", parts.join("&"))
+        }
+    }
+
+    /// The sort key the rows follow: the default view (pending requests first) is by name
+    /// after them.
+    fn effective_sort(&self) -> &str {
+        if self.sort.is_empty() {
+            SortKey::Name.as_str()
+        } else {
+            &self.sort
+        }
     }
 
     fn sorted_by(&self, key: SortKey) -> TableParams {
-        let same = self.sort == key.as_str();
+        let same = self.effective_sort() == key.as_str();
         TableParams {
             sort: key.as_str().to_string(),
             dir: if same && self.dir == "asc" {
@@ -63,13 +83,23 @@ impl TableParams {
             ..self.clone()
         }
     }
+
+    fn filtered(&self, pending: bool) -> TableParams {
+        TableParams {
+            pending,
+            page: 1,
+            ..self.clone()
+        }
+    }
 }
 
 /// What a row's buttons can do to the page around them.
 #[derive(Clone, Copy)]
 struct TableActions {
-    notice: RwSignal<Option<String>>,
-    refetch: Callback<()>,
+    /// Tells what happened (and moves the focus there), then reloads the table.
+    decided: Callback<String>,
+    /// The element to focus once the table has been drawn again (after a sort or page link).
+    focus_after: RwSignal<Option<String>>,
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
@@ -85,77 +115,112 @@ fn encode(value: &str) -> String {
     out
 }
 
+/// Moves the keyboard focus to the element with `id`, if it is there.
+pub(super) fn focus_id(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(el) = document()
+            .get_element_by_id(id)
+            .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
 #[component]
 pub fn AdminManagementPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| {
         let q = query.read();
+        let sort = q
+            .get("sort")
+            .filter(|s| SortKey::parse(s).is_some())
+            .unwrap_or_default();
         TableParams {
             q: q.get("q").unwrap_or_default(),
-            sort: q
-                .get("sort")
-                .filter(|s| SortKey::parse(s).is_some())
-                .unwrap_or_else(|| "name".into()),
             dir: if q.get("dir").as_deref() == Some("desc") {
                 "desc"
             } else {
                 "asc"
             }
             .into(),
+            sort,
             page: q
                 .get("page")
                 .and_then(|p| p.parse().ok())
                 .filter(|p| *p >= 1)
                 .unwrap_or(1),
+            pending: q.get("pending").as_deref() == Some("1"),
         }
     });
+    // Reset requests appear and disappear live, in every open tab; after a reconnect the page
+    // catches up on what it may have missed.
+    let refresh = live_refresh(|event| {
+        matches!(
+            event,
+            LiveEvent::ResetRequested { .. } | LiveEvent::ResetResolved { .. }
+        )
+    });
+    let reload = RwSignal::new(0u64);
     let table = Resource::new(
-        move || params.get(),
-        |p| list_admins(p.q, p.sort, p.dir, p.page),
+        move || (params.get(), refresh.get(), reload.get()),
+        |(p, _, _)| list_admins(p.q, p.sort, p.dir, p.page, Some(p.pending)),
     );
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
-    // Reset requests appear and disappear live, in every open tab.
-    let live = use_live();
-    Effect::new(move |_| {
-        if let Some((_, LiveEvent::ResetRequested { .. } | LiveEvent::ResetResolved { .. })) =
-            live.0.get()
-        {
-            table.refetch();
-        }
+    let focus_after: RwSignal<Option<String>> = RwSignal::new(None);
+    let decided = Callback::new(move |message: String| {
+        notice.set(Some(message));
+        reload.update(|n| *n += 1);
+        // The buttons that were pressed are gone with their row: the message takes the focus.
+        request_animation_frame(|| focus_id("admins-notice"));
     });
     provide_context(TableActions {
-        notice,
-        refetch: Callback::new(move |_| table.refetch()),
+        decided,
+        focus_after,
     });
     view! {
         <Title text="Admin Management · Administration" />
         <h1>"Administration"</h1>
         <AdminNav />
-        <div role="status" class="notice-slot">
+        <div role="status" class="notice-slot" id="admins-notice" tabindex="-1">
             {move || notice.get().map(|n| view! { <p class="alert alert-ok">{n}</p> })}
         </div>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match table.await {
-                    Ok(t) => view! {
-                        <TwoFactorChart overview=t.overview />
-                        <section class="card" aria-labelledby="admins-title">
-                            <div class="card-head">
-                                <h2 id="admins-title">"Admin Management"</h2>
-                                <AddAdminPanel on_added=move |message: String| {
-                                    notice.set(Some(message));
-                                    table.refetch();
-                                } />
-                            </div>
-                            <SearchForm params=params.get_untracked() />
-                            <TableView table=t params=params.get_untracked() />
-                        </section>
-                    }
-                    .into_any(),
-                    Err(e) => error_page(e),
-                }
+                table.await.ok().map(|t| view! { <TwoFactorChart overview=t.overview /> })
             })}
         </Transition>
+        <section class="card" aria-labelledby="admins-title">
+            // Outside the part a live event redraws: a half-filled "Add admin" or a search being
+            // typed survives it.
+            <div class="card-head">
+                <h2 id="admins-title" tabindex="-1">"Admin Management"</h2>
+                <AddAdminPanel on_added=move |message: String| {
+                    notice.set(Some(message));
+                    reload.update(|n| *n += 1);
+                } />
+            </div>
+            <SearchForm params=params.get_untracked() />
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match table.await {
+                        Ok(t) => {
+                            let params = params.get_untracked();
+                            view! {
+                                <FilterTabs params=params.clone() pending_total=t.pending_total />
+                                <TableView table=t params />
+                            }
+                            .into_any()
+                        }
+                        Err(e) => error_page(e),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }
 
@@ -166,16 +231,42 @@ fn SearchForm(params: TableParams) -> impl IntoView {
             <label for="admin-search">"Search by name, email or username"</label>
             <div class="search-row">
                 <input id="admin-search" name="q" type="search" value=params.q.clone() maxlength="100" />
-                <input type="hidden" name="sort" value=params.sort.clone() />
-                <input type="hidden" name="dir" value=params.dir.clone() />
+                {(!params.sort.is_empty()).then(|| view! {
+                    <input type="hidden" name="sort" value=params.sort.clone() />
+                    <input type="hidden" name="dir" value=params.dir.clone() />
+                })}
+                {params.pending.then(|| view! { <input type="hidden" name="pending" value="1" /> })}
                 <button type="submit" class="button-quiet">"Search"</button>
             </div>
         </Form>
     }
 }
 
+/// "All admins" / "Pending resets (N)".
+#[component]
+fn FilterTabs(params: TableParams, pending_total: i64) -> impl IntoView {
+    let actions = expect_context::<TableActions>();
+    let all = params.filtered(false).href();
+    let pending = params.filtered(true).href();
+    let on_all = params.pending;
+    view! {
+        <nav class="filter-tabs" aria-label="Which admins">
+            <A href=all attr:id="filter-all" attr:aria-current=(!on_all).then_some("page")
+                on:click=move |_| actions.focus_after.set(Some("filter-all".into()))>
+                "All admins"
+            </A>
+            <A href=pending attr:id="filter-pending" attr:aria-current=on_all.then_some("page")
+                attr:class=(pending_total > 0).then_some("has-pending")
+                on:click=move |_| actions.focus_after.set(Some("filter-pending".into()))>
+                {format!("Pending resets ({pending_total})")}
+            </A>
+        </nav>
+    }
+}
+
 fn sort_header(label: &'static str, key: SortKey, params: &TableParams) -> impl IntoView + use<> {
-    let current = params.sort == key.as_str();
+    let actions = expect_context::<TableActions>();
+    let current = params.effective_sort() == key.as_str();
     let aria_sort = match (current, params.dir.as_str()) {
         (true, "desc") => "descending",
         (true, _) => "ascending",
@@ -187,15 +278,21 @@ fn sort_header(label: &'static str, key: SortKey, params: &TableParams) -> impl 
         _ => "",
     };
     let href = params.sorted_by(key).href();
+    let id = format!("sort-{}", key.as_str());
+    let focus = id.clone();
     view! {
         <th scope="col" aria-sort=aria_sort>
-            <A href=href attr:class="sort-link">{label}<span aria-hidden="true">{arrow}</span></A>
+            <A href=href attr:class="sort-link" attr:id=id
+                on:click=move |_| actions.focus_after.set(Some(focus.clone()))>
+                {label}<span aria-hidden="true">{arrow}</span>
+            </A>
         </th>
     }
 }
 
 #[component]
 fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
+    let actions = expect_context::<TableActions>();
     let AdminTable {
         rows,
         total,
@@ -206,6 +303,25 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
     let empty = rows.is_empty();
     let prev = (page > 1).then(|| params.on_page(page - 1).href());
     let next = (page < pages).then(|| params.on_page(page + 1).href());
+    let noun = if params.pending {
+        "admins with a pending reset request"
+    } else {
+        "admins"
+    };
+    // After a sort, page or filter link the table is drawn anew: the focus goes back to the
+    // link that was used (or to the table's heading when that link is gone).
+    Effect::new(move |_| {
+        if let Some(id) = actions.focus_after.get_untracked() {
+            actions.focus_after.set(None);
+            request_animation_frame(move || {
+                focus_id(&id);
+                #[cfg(feature = "hydrate")]
+                if document().get_element_by_id(&id).is_none() {
+                    focus_id("admins-title");
+                }
+            });
+        }
+    });
     view! {
         <div class="table-wrap">
             <table class="admin-table">
@@ -226,23 +342,49 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {empty.then(|| view! { <p class="empty">"No admin matches this search."</p> })}
+        {empty.then(|| view! {
+            <p class="empty">
+                {if params.pending { "No reset request is waiting for a decision." } else { "No admin matches this search." }}
+            </p>
+        })}
         <nav class="pagination" aria-label="Pages of admins">
             {match prev {
-                Some(href) => view! { <A href=href attr:class="button-quiet" attr:rel="prev">"Previous"</A> }.into_any(),
+                Some(href) => view! {
+                    <A href=href attr:class="button-quiet" attr:rel="prev" attr:id="page-prev"
+                        on:click=move |_| actions.focus_after.set(Some("page-prev".into()))>"Previous"</A>
+                }.into_any(),
                 None => view! { <span class="button-quiet disabled" aria-disabled="true">"Previous"</span> }.into_any(),
             }}
-            <span class="page-info">{format!("Page {page} of {pages} · {total} admins")}</span>
+            <span class="page-info">{format!("Page {page} of {pages} · {total} {noun}")}</span>
             {match next {
-                Some(href) => view! { <A href=href attr:class="button-quiet" attr:rel="next">"Next"</A> }.into_any(),
+                Some(href) => view! {
+                    <A href=href attr:class="button-quiet" attr:rel="next" attr:id="page-next"
+                        on:click=move |_| actions.focus_after.set(Some("page-next".into()))>"Next"</A>
+                }.into_any(),
                 None => view! { <span class="button-quiet disabled" aria-disabled="true">"Next"</span> }.into_any(),
             }}
         </nav>
     }
 }
 
+/// The "2FA Activation" cell: active or not, a skipped setup, and a pending reset request.
+pub(super) fn two_factor_status(row: &AdminRow) -> AnyView {
+    if row.two_factor_active {
+        view! { <span class="badge badge-ok">"Active"</span> }.into_any()
+    } else if let Some(skipped) = row.setup_skipped_at {
+        view! {
+            <span class="badge badge-muted">"Not set up"</span>
+            <span class="hint skipped">{format!("Skipped the setup on {}", format_utc(skipped))}</span>
+        }
+        .into_any()
+    } else {
+        view! { <span class="badge badge-muted">"Not set up"</span> }.into_any()
+    }
+}
+
 #[component]
 fn AdminTableRow(row: AdminRow) -> impl IntoView {
+    let actions = expect_context::<TableActions>();
     let edit = format!("/admin/admins/{}", row.id);
     let enforcement = match (row.enforcement.enforced, row.enforcement.source) {
         (true, EnforcementSource::Account) => "Yes · account setting",
@@ -250,75 +392,37 @@ fn AdminTableRow(row: AdminRow) -> impl IntoView {
         (false, EnforcementSource::Account) => "No · account setting",
         (false, EnforcementSource::Admin) => "No · set for this admin",
     };
-    let two_factor = if row.two_factor_active {
-        view! { <span class="badge badge-ok">"Active"</span> }.into_any()
-    } else {
-        view! { <span class="badge badge-muted">"Not set up"</span> }.into_any()
-    };
+    let two_factor = two_factor_status(&row);
     let reset = row.reset_request.clone().map(|pending| {
-        view! { <ResetDecision request_id=pending.request_id requested_at=pending.requested_at name=row.name.clone() /> }
+        view! {
+            <ResetDecision
+                request_id=pending.request_id
+                requested_at=pending.requested_at
+                name=row.name.clone()
+                on_decided=actions.decided
+            />
+        }
     });
     let last = row
         .last_sign_in_at
         .map_or_else(|| "Never".to_string(), format_utc);
+    let pending = row.reset_request.is_some();
     view! {
-        <tr data-admin-id=row.id>
-            <td>
+        <tr data-admin-id=row.id class:row-pending=pending>
+            <td data-label="Name">
                 <span class="cell-name">{row.name.clone()}</span>
                 {(!row.active).then(|| view! { " " <span class="badge badge-muted">"Inactive"</span> })}
                 <span class="cell-username">{row.username.clone()}</span>
             </td>
-            <td class="cell-email">{row.email.clone()}</td>
-            <td>{row.role.label()}</td>
-            <td class="cell-2fa">{two_factor}{reset}</td>
-            <td class="cell-enforce">{enforcement}</td>
-            <td class="cell-time">{last}</td>
-            <td>
+            <td class="cell-email" data-label="Email">{row.email.clone()}</td>
+            <td data-label="Role">{row.role.label()}</td>
+            <td class="cell-2fa" data-label="2FA Activation">{two_factor}{reset}</td>
+            <td class="cell-enforce" data-label="Enforce 2FA">{enforcement}</td>
+            <td class="cell-time" data-label="Last sign-in">{last}</td>
+            <td class="cell-actions">
                 <A href=edit attr:class="button-quiet button-small" attr:aria-label=format!("Edit {}", row.name)>"Edit"</A>
             </td>
         </tr>
-    }
-}
-
-/// The yellow "Reset requested" badge with its Reset and Deny buttons.
-#[component]
-fn ResetDecision(request_id: i64, requested_at: i64, name: String) -> impl IntoView {
-    let actions = expect_context::<TableActions>();
-    let approve = ServerAction::<Approve2faReset>::new();
-    let deny = ServerAction::<Deny2faReset>::new();
-    let who = name.clone();
-    Effect::new(move |_| {
-        let message = match (approve.value().get(), deny.value().get()) {
-            (Some(Ok(())), _) => {
-                format!("2FA of {who} was reset. They set it up again at their next sign-in.")
-            }
-            (_, Some(Ok(()))) => {
-                format!("The 2FA reset request of {who} was denied; their 2FA stays as it is.")
-            }
-            (Some(Err(e)), _) | (_, Some(Err(e))) => e.to_string(),
-            _ => return,
-        };
-        actions.notice.set(Some(message));
-        actions.refetch.run(());
-    });
-    let busy = move || approve.pending().get() || deny.pending().get();
-    view! {
-        <div class="reset-badge">
-            <span class="badge badge-reset">"Reset requested"</span>
-            <span class="hint">{format_utc(requested_at)}</span>
-            <span class="reset-actions">
-                <button type="button" class="button-danger button-small" disabled=busy
-                    aria-label=format!("Reset 2FA of {name}")
-                    on:click=move |_| { approve.dispatch(Approve2faReset { request_id }); }>
-                    "Reset"
-                </button>
-                <button type="button" class="button-quiet button-small" disabled=busy
-                    aria-label=format!("Deny 2FA reset of {name}")
-                    on:click=move |_| { deny.dispatch(Deny2faReset { request_id }); }>
-                    "Deny"
-                </button>
-            </span>
-        </div>
     }
 }
 
@@ -333,15 +437,28 @@ mod tests {
             sort: "name".into(),
             dir: "asc".into(),
             page: 3,
+            pending: false,
         };
         assert_eq!(
             p.sorted_by(SortKey::Name).href(),
-            "/admin/admins?sort=name&dir=desc&page=1&q=a%26b%20c"
+            "/admin/admins?sort=name&dir=desc&q=a%26b%20c"
         );
         assert_eq!(p.sorted_by(SortKey::Email).dir, "asc");
         assert_eq!(
             p.on_page(4).href(),
             "/admin/admins?sort=name&dir=asc&page=4&q=a%26b%20c"
         );
+        assert_eq!(
+            p.filtered(true).href(),
+            "/admin/admins?sort=name&dir=asc&q=a%26b%20c&pending=1"
+        );
+        let default = TableParams {
+            q: String::new(),
+            sort: String::new(),
+            dir: "asc".into(),
+            page: 1,
+            pending: false,
+        };
+        assert_eq!(default.href(), "/admin/admins");
     }
 }

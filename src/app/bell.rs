@@ -1,6 +1,7 @@
 //! The notification bell: unread count and the newest notifications, updated live.
 
 use super::live::use_live;
+use super::pending_resets::pending_count;
 use crate::api::resets::{MarkNotificationsRead, list_notifications};
 use crate::domain::time::format_utc;
 use leptos::prelude::*;
@@ -32,11 +33,45 @@ pub fn Bell() -> impl IntoView {
             mark.dispatch(MarkNotificationsRead {});
         }
     };
+    let pending = pending_count();
+    // The panel closes on Escape (focus back on the bell) and on a click outside it.
+    let root = NodeRef::<leptos::html::Div>::new();
+    let button = NodeRef::<leptos::html::Button>::new();
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            open.set(false);
+            if let Some(button) = button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    });
+    let outside = window_event_listener(leptos::ev::click, move |ev| {
+        if !open.get_untracked() {
+            return;
+        }
+        let inside = match (root.get_untracked(), ev.target()) {
+            (Some(root), Some(target)) => {
+                use leptos::wasm_bindgen::JsCast;
+                target
+                    .dyn_ref::<leptos::web_sys::Node>()
+                    .is_some_and(|node| root.contains(Some(node)))
+            }
+            _ => true,
+        };
+        if !inside {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || {
+        escape.remove();
+        outside.remove();
+    });
     view! {
-        <div class="bell">
+        <div class="bell" node_ref=root>
             <button
                 type="button"
                 class="bell-button"
+                node_ref=button
                 aria-expanded=move || open.try_get().unwrap_or(false).to_string()
                 aria-controls="bell-panel"
                 aria-label=move || format!("Notifications, {} unread", unread())
@@ -49,6 +84,16 @@ pub fn Bell() -> impl IntoView {
             </button>
             <div id="bell-panel" class="bell-panel" hidden=move || !open.try_get().unwrap_or(false)>
                 <h2 class="bell-title">"Notifications"</h2>
+                {move || (pending.get() > 0).then(|| {
+                    let n = pending.get();
+                    view! {
+                        <p class="bell-pending">
+                            <a href="/admin/admins?pending=1">
+                                {format!("{n} 2FA reset request{} waiting for a decision", if n == 1 { "" } else { "s" })}
+                            </a>
+                        </p>
+                    }
+                })}
                 {move || list.try_get().flatten().map(|result| match result {
                         Ok(n) if n.items.is_empty() => view! { <p class="hint">"Nothing yet."</p> }.into_any(),
                         Ok(n) => view! {

@@ -3,9 +3,10 @@
 use super::errors::FormAlert;
 use super::go;
 use super::sign_out_button::SignOutButton;
-use super::two_factor_card::SetupPanel;
+use super::two_factor_card::{ConfirmPasswordPanel, SetupPanel};
 use crate::api::auth::Skip2faSetup;
 use crate::api::profile::StartTotpSetup;
+use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -25,11 +26,20 @@ pub fn ForcedSetupPage() -> impl IntoView {
             go(&next);
         }
     });
+    // 2FA became required while this session was open, long after its password: the password
+    // is asked again before an authenticator can be added (the session may be a stolen one).
+    let needs_password = move || {
+        matches!(
+            start.value().get(),
+            Some(Err(AppError::Invalid { ref field, .. })) if field == "current_password"
+        )
+    };
     let error = Signal::derive(move || {
         start
             .value()
             .get()
             .and_then(Result::err)
+            .filter(|e| e.for_field("current_password").is_none())
             .or_else(|| skip.value().get().and_then(Result::err))
     });
     view! {
@@ -61,6 +71,7 @@ pub fn ForcedSetupPage() -> impl IntoView {
                     let on_done = move |next: Option<String>| go(next.as_deref().unwrap_or("/"));
                     view! { <SetupPanel setup=setup on_done=on_done /> }.into_any()
                 }
+                Some(Err(_)) if needs_password() => view! { <ConfirmPasswordPanel start /> }.into_any(),
                 Some(Err(_)) => ().into_any(),
                 None => view! { <p class="loading">"Preparing your QR code…"</p> }.into_any(),
             }}

@@ -3,7 +3,8 @@
 use super::CurrentAdmin;
 use super::bell::Bell;
 use super::client_only::ClientOnly;
-use super::live::connect_live;
+use super::live::{LiveNotice, connect_live};
+use super::pending_resets::{PendingBadge, provide_pending_resets};
 use super::sign_out_button::SignOutButton;
 use super::toasts::Toasts;
 use crate::model::types::Me;
@@ -40,6 +41,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
     if is_super_admin {
         // Reset requests and other account events arrive live on every page.
         connect_live();
+        provide_pending_resets();
     }
     view! {
         <nav class="main-nav" aria-label="Main">
@@ -48,7 +50,11 @@ fn SignedInNav(me: Me) -> impl IntoView {
                 // Current on every Administration page, not only Admin Management.
                 let location = use_location();
                 let current = move || location.pathname.get().starts_with("/admin").then_some("page");
-                view! { <a href="/admin/admins" aria-current=current>"Administration"</a> }
+                view! {
+                    <a href="/admin/admins" aria-current=current>
+                        "Administration"<ClientOnly><PendingBadge /></ClientOnly>
+                    </a>
+                }
             })}
             <A href="/profile">"Profile"</A>
         </nav>
@@ -59,5 +65,6 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <SignOutButton />
         </div>
         <ClientOnly><Toasts /></ClientOnly>
+        {is_super_admin.then(|| view! { <ClientOnly><LiveNotice /></ClientOnly> })}
     }
 }

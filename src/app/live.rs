@@ -1,4 +1,6 @@
-//! The live connection (server-sent events from `/api/events`) and what it last said.
+//! The live connection (server-sent events from `/api/events`), what it last said, and whether
+//! it is up. After a reconnect (laptop sleep, server restart, another instance) pages refetch
+//! what they show: events sent while the connection was down are not replayed.
 
 use crate::model::types::LiveEvent;
 use leptos::prelude::*;
@@ -7,25 +9,73 @@ use leptos::prelude::*;
 #[derive(Clone, Copy)]
 pub struct Live(pub RwSignal<Option<(u64, LiveEvent)>>);
 
+/// The connection's state, for the "live updates paused" notice.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiveState {
+    /// Not opened on this page (or not yet).
+    Off,
+    Open,
+    /// Lost; the browser is reconnecting.
+    Reconnecting,
+}
+
+/// The connection's state, and how many times it came back after being lost.
+#[derive(Clone, Copy)]
+pub struct LiveStatus {
+    pub state: RwSignal<LiveState>,
+    pub reconnects: RwSignal<u64>,
+}
+
 pub fn provide_live() {
     provide_context(Live(RwSignal::new(None)));
+    provide_context(LiveStatus {
+        state: RwSignal::new(LiveState::Off),
+        reconnects: RwSignal::new(0),
+    });
 }
 
 pub fn use_live() -> Live {
     expect_context::<Live>()
 }
 
+pub fn use_live_status() -> LiveStatus {
+    expect_context::<LiveStatus>()
+}
+
+/// A signal that changes with every event of the kinds `wanted` accepts and with every
+/// reconnect: what a page refetches on.
+pub fn live_refresh(wanted: fn(&LiveEvent) -> bool) -> Memo<(u64, u64)> {
+    let live = use_live();
+    let status = use_live_status();
+    let last = RwSignal::new(0u64);
+    Memo::new(move |_| {
+        if let Some((seq, event)) = live.0.get()
+            && wanted(&event)
+        {
+            last.set(seq);
+        }
+        (last.get(), status.reconnects.get())
+    })
+}
+
 /// Opens the live connection while the calling component is mounted (in the browser only; the
-/// browser reconnects by itself after a network error).
+/// browser reconnects by itself after a network error or a server restart).
 pub fn connect_live() {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
         use wasm_bindgen::closure::Closure;
-        use web_sys::{EventSource, MessageEvent};
+        use web_sys::{Event, EventSource, MessageEvent};
 
-        type Handle = (EventSource, Closure<dyn FnMut(MessageEvent)>);
+        struct Handle {
+            source: EventSource,
+            _on_message: Closure<dyn FnMut(MessageEvent)>,
+            _on_open: Closure<dyn FnMut(Event)>,
+            _on_error: Closure<dyn FnMut(Event)>,
+        }
         let live = use_live();
+        let status = use_live_status();
         let handle: StoredValue<Option<Handle>, LocalStorage> = StoredValue::new_local(None);
         Effect::new(move |_| {
             let Ok(source) = EventSource::new("/api/events") else {
@@ -41,13 +91,57 @@ pub fn connect_live() {
                     live.0.set(Some((seq, event)));
                 }
             });
+            let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
+                if status.state.get_untracked() == LiveState::Reconnecting {
+                    status.reconnects.update(|n| *n += 1);
+                }
+                status.state.set(LiveState::Open);
+            });
+            let on_error = Closure::<dyn FnMut(Event)>::new({
+                let source = source.clone();
+                move |_| {
+                    // CONNECTING: the browser retries (network, server restart). CLOSED: the
+                    // server refused (signed out, the sign-in ran out): nothing to wait for.
+                    status
+                        .state
+                        .set(if source.ready_state() == EventSource::CLOSED {
+                            LiveState::Off
+                        } else {
+                            LiveState::Reconnecting
+                        });
+                }
+            });
             source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            handle.set_value(Some((source, on_message)));
+            source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+            source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            handle.set_value(Some(Handle {
+                source,
+                _on_message: on_message,
+                _on_open: on_open,
+                _on_error: on_error,
+            }));
         });
         on_cleanup(move || {
-            if let Some(Some((source, _))) = handle.try_update_value(Option::take) {
-                source.close();
+            if let Some(Some(handle)) = handle.try_update_value(Option::take) {
+                handle.source.close();
             }
+            status.state.set(LiveState::Off);
         });
+    }
+}
+
+/// "Live updates paused, reconnecting…" while the connection is down.
+#[component]
+pub fn LiveNotice() -> impl IntoView {
+    let status = use_live_status();
+    view! {
+        <div class="live-notice" role="status">
+            {move || (status.state.get() == LiveState::Reconnecting).then(|| view! {
+                <p class="alert alert-warn">
+                    "Live updates paused: reconnecting… This page catches up by itself when the
+                    connection is back."
+                </p>
+            })}
+        </div>
     }
 }

@@ -10,9 +10,20 @@ use leptos::prelude::*;
 #[derive(Clone, Debug, PartialEq)]
 enum Shown {
     Nothing,
-    Pending { requested_at: i64, just_now: bool },
-    Denied { decided_at: Option<i64> },
-    Expired { requested_at: i64 },
+    Pending {
+        requested_at: i64,
+        just_now: bool,
+        by_email: bool,
+    },
+    Denied {
+        decided_at: Option<i64>,
+        reason: Option<String>,
+    },
+    /// The requester is the account's only super admin: nobody can decide a request.
+    NobodyCanApprove,
+    Expired {
+        requested_at: i64,
+    },
     Withdrawn,
     Approved,
     Failed(String),
@@ -50,7 +61,12 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
         if let Some((_, LiveEvent::ResetResolved { status, .. })) = live.0.get() {
             match status {
                 RequestStatus::Approved => return Shown::Approved,
-                RequestStatus::Denied => return Shown::Denied { decided_at: None },
+                RequestStatus::Denied => {
+                    return Shown::Denied {
+                        decided_at: None,
+                        reason: None,
+                    };
+                }
                 _ => {}
             }
         }
@@ -62,22 +78,32 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
             }
         }
         match request.value().get() {
-            Some(Ok(ResetRequestState::Pending { requested_at })) => {
+            Some(Ok(ResetRequestState::Pending {
+                requested_at,
+                by_email,
+            })) => {
                 return Shown::Pending {
                     requested_at,
                     just_now: true,
+                    by_email,
                 };
             }
+            Some(Ok(ResetRequestState::NobodyCanApprove)) => return Shown::NobodyCanApprove,
             Some(Err(e)) => return Shown::Failed(e.to_string()),
             _ => {}
         }
-        match initial {
-            Some(ResetRequestState::Pending { requested_at }) => Shown::Pending {
+        match initial.clone() {
+            Some(ResetRequestState::Pending {
+                requested_at,
+                by_email,
+            }) => Shown::Pending {
                 requested_at,
                 just_now: false,
+                by_email,
             },
-            Some(ResetRequestState::Denied { decided_at }) => Shown::Denied {
+            Some(ResetRequestState::Denied { decided_at, reason }) => Shown::Denied {
                 decided_at: Some(decided_at),
+                reason,
             },
             Some(ResetRequestState::Expired { requested_at }) => Shown::Expired { requested_at },
             _ => Shown::Nothing,
@@ -88,6 +114,7 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
             shown.get(),
             Shown::Nothing
                 | Shown::Failed(_)
+                | Shown::NobodyCanApprove
                 | Shown::Denied { .. }
                 | Shown::Expired { .. }
                 | Shown::Withdrawn
@@ -112,7 +139,7 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
         {move || {
             match shown.get() {
                 Shown::Nothing => ().into_any(),
-                Shown::Pending { requested_at, just_now } => view! {
+                Shown::Pending { requested_at, just_now, by_email } => view! {
                     <div class="alert alert-info" role="status">
                         <p>
                             {if just_now { "Your super admin has been notified." } else { "Your 2FA reset request is waiting for your super admin." }}
@@ -120,8 +147,15 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
                         </p>
                         <p>
                             "Once they reset your two-factor authentication, sign in with your password
-                            and set up your authenticator app again. You can keep this page open: it
-                            tells you when that happens."
+                            and set up your authenticator app again."
+                        </p>
+                        <p>
+                            "This page shows their decision while it stays open (for up to 5 minutes)."
+                            {if by_email {
+                                " You will also get an email with the decision, so you can close it."
+                            } else {
+                                " Otherwise you see it when you sign in again."
+                            }}
                         </p>
                         <button
                             type="button"
@@ -134,6 +168,19 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
                         >
                             "Withdraw request"
                         </button>
+                    </div>
+                }.into_any(),
+                Shown::NobodyCanApprove => view! {
+                    <div class="alert alert-error" role="alert">
+                        <p>
+                            "No request was sent: you are the only super admin of your account, so
+                            nobody else could approve it."
+                        </p>
+                        <p>
+                            "Sign in with one of the recovery codes you saved when you set up 2FA
+                            (\"Use a recovery code instead\" above). Without them, the operator of
+                            this dashboard can reset your 2FA with "<code>"mssp-dashboard reset-2fa"</code>"."
+                        </p>
                     </div>
                 }.into_any(),
                 Shown::Withdrawn => view! {
@@ -155,13 +202,14 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
                         <p><a href="/login" rel="external">"Sign in again"</a>" with your password to set it up."</p>
                     </div>
                 }.into_any(),
-                Shown::Denied { decided_at } => view! {
+                Shown::Denied { decided_at, reason } => view! {
                     <div class="alert alert-error" role="alert">
                         <p>
                             "Your super admin denied your 2FA reset request"
                             {decided_at.map(|t| format!(" ({})", format_utc(t)))}
                             ". Contact them if you still cannot use your authenticator app."
                         </p>
+                        {reason.map(|r| view! { <p>"Their reason: "{r}</p> })}
                     </div>
                 }.into_any(),
                 Shown::Failed(message) => view! {

@@ -96,7 +96,7 @@ pub fn TwoFactorCard(
                 }}
             </p>
             {move || confirming.get().then(|| view! {
-                <ConfirmPasswordPanel start on_cancel=move |_| confirming.set(false) />
+                <ConfirmPasswordPanel start on_cancel=Callback::new(move |_| confirming.set(false)) />
             })}
             {move || setup.get().map(|s| view! {
                 <SetupPanel
@@ -113,9 +113,11 @@ pub fn TwoFactorCard(
 
 /// "Confirm it's you": the current password before a new authenticator can be added.
 #[component]
-fn ConfirmPasswordPanel(
+pub fn ConfirmPasswordPanel(
     start: ServerAction<StartTotpSetup>,
-    #[prop(into)] on_cancel: Callback<()>,
+    /// Shows a Cancel button when given.
+    #[prop(optional, into)]
+    on_cancel: Option<Callback<()>>,
 ) -> impl IntoView {
     let error: Signal<Option<AppError>> =
         Signal::derive(move || start.value().get().and_then(Result::err));
@@ -151,7 +153,9 @@ fn ConfirmPasswordPanel(
                     <button type="submit" class="button-primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Checking…" } else { "Continue" }}
                     </button>
-                    <button type="button" class="button-quiet" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                    {on_cancel.map(|cancel| view! {
+                        <button type="button" class="button-quiet" on:click=move |_| cancel.run(())>"Cancel"</button>
+                    })}
                 </div>
             </ActionForm>
         </div>
@@ -210,6 +214,10 @@ fn setup_form(
                 <li>"Scan this QR code with the app."</li>
             </ol>
             <div class="qr" role="img" aria-label="QR code to add MSSP Dashboard to your authenticator app" inner_html=setup.qr_svg.clone()></div>
+            <p class="open-in-app">
+                "On this phone? "
+                <a href=setup.otpauth_uri.clone() class="button-quiet button-small">"Open in your authenticator app"</a>
+            </p>
             <p>"Can't scan it? Choose \"Enter a setup key\" in the app and type this key:"</p>
             <p><code class="secret" data-testid="totp-secret">{setup.secret_grouped.clone()}</code></p>
             <p class="hint setup-meta">

@@ -59,8 +59,10 @@ pub struct SignInFacts {
     pub has_totp: bool,
     pub must_change_password: bool,
     pub enforcement: Enforcement,
-    /// 2FA was reset since the last sign-in: offer the setup even when not enforced.
+    /// 2FA was reset since the last sign-in: offer the setup even when not enforced...
     pub prompt_setup: bool,
+    /// ...or require it (the super admin's choice when approving the reset).
+    pub setup_required: bool,
 }
 
 /// The stage right after a correct password.
@@ -80,7 +82,7 @@ pub fn stage_after_second_factor(facts: SignInFacts, now: i64) -> Stage {
     } else if !facts.has_totp && (facts.enforcement.enforced || facts.prompt_setup) {
         Stage::SettingUpTwoFactor {
             since: now,
-            optional: !facts.enforcement.enforced,
+            optional: !facts.enforcement.enforced && !facts.setup_required,
         }
     } else {
         Stage::Complete
@@ -304,6 +306,7 @@ mod tests {
             must_change_password,
             enforcement: effective(enforced, None),
             prompt_setup: false,
+            setup_required: false,
         };
         let now = 7;
         // 2FA on: the code comes first, whatever else is due.
@@ -365,6 +368,20 @@ mod tests {
                 now
             ),
             Stage::AwaitingCode { since: now }
+        );
+        // A reset approved with the setup required: no skipping, enforced or not.
+        assert_eq!(
+            stage_after_password(
+                SignInFacts {
+                    setup_required: true,
+                    ..reset(false)
+                },
+                now
+            ),
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: false
+            }
         );
         // After the new password, an enforced setup is still due.
         assert_eq!(

@@ -42,6 +42,18 @@ impl SortKey {
     }
 }
 
+/// Which admins a page shows, and in what order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum View {
+    /// The default: admins with a pending reset request first (oldest request first), then
+    /// everyone else by name.
+    PendingFirst,
+    /// Everyone, in the order asked for.
+    Sorted,
+    /// Only admins with a pending reset request ("Pending resets (N)").
+    PendingOnly,
+}
+
 /// A request for one page of the table, normalised: unknown sort keys fall back to name,
 /// pages start at 1, the search is trimmed and bounded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,15 +62,52 @@ pub struct TableQuery {
     pub sort: SortKey,
     pub descending: bool,
     pub page: i64,
+    pub view: View,
+}
+
+/// Where one page of the pending-first view takes its rows: a slice of the pending admins,
+/// then a slice of everyone else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub pending_offset: i64,
+    pub pending_limit: i64,
+    pub rest_offset: i64,
+    pub rest_limit: i64,
+}
+
+/// The rows of the page starting at `offset` when `pending` admins come first.
+pub fn pending_first_window(offset: i64, pending: i64) -> Window {
+    let pending_limit = (pending - offset).clamp(0, PAGE_SIZE);
+    Window {
+        pending_offset: offset.min(pending),
+        pending_limit,
+        rest_offset: (offset - pending).max(0),
+        rest_limit: PAGE_SIZE - pending_limit,
+    }
 }
 
 impl TableQuery {
+    /// `sort` empty: the default view (pending requests first, then by name). `pending`: only
+    /// admins with a pending request.
     pub fn parse(search: &str, sort: &str, dir: &str, page: i64) -> TableQuery {
         TableQuery {
             search: search.trim().chars().take(MAX_SEARCH_CHARS).collect(),
             sort: SortKey::parse(sort).unwrap_or(SortKey::Name),
             descending: dir == "desc",
             page: page.clamp(1, i64::MAX / PAGE_SIZE),
+            view: if SortKey::parse(sort).is_some() {
+                View::Sorted
+            } else {
+                View::PendingFirst
+            },
+        }
+    }
+
+    /// The same query, showing only admins with a pending request.
+    pub fn pending_only(self) -> TableQuery {
+        TableQuery {
+            view: View::PendingOnly,
+            ..self
         }
     }
 
@@ -111,6 +160,42 @@ mod tests {
             TableQuery::parse("Ad%a_\\", "", "", 1).like_pattern(),
             "%ad\\%a\\_\\\\%"
         );
+    }
+
+    #[test]
+    fn pending_requests_come_first_across_pages() {
+        // 30 pending: page 1 is all pending, page 2 the last 5 and then the first 20 others.
+        assert_eq!(
+            pending_first_window(0, 30),
+            Window {
+                pending_offset: 0,
+                pending_limit: 25,
+                rest_offset: 0,
+                rest_limit: 0
+            }
+        );
+        assert_eq!(
+            pending_first_window(25, 30),
+            Window {
+                pending_offset: 25,
+                pending_limit: 5,
+                rest_offset: 0,
+                rest_limit: 20
+            }
+        );
+        assert_eq!(
+            pending_first_window(50, 30),
+            Window {
+                pending_offset: 30,
+                pending_limit: 0,
+                rest_offset: 20,
+                rest_limit: 25
+            }
+        );
+        // None pending: the plain pages.
+        assert_eq!(pending_first_window(50, 0).rest_offset, 50);
+        assert_eq!(TableQuery::parse("", "", "", 1).view, View::PendingFirst);
+        assert_eq!(TableQuery::parse("", "email", "", 1).view, View::Sorted);
     }
 
     #[test]

@@ -79,39 +79,69 @@ fn canonical(addr: IpAddr) -> IpAddr {
     }
 }
 
-/// The client's address: the peer itself unless it is a trusted proxy; then the right-most
-/// `X-Forwarded-For` entry that is not one of our proxies. Entries that are not addresses are
-/// ignored; a client can prepend anything, but only the entries our proxies appended count.
+/// One `X-Forwarded-For` entry as an address: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or
+/// `[2001:db8::1]:5678`; anything else is not an address.
+fn parse_hop(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(addr) = entry.parse::<IpAddr>() {
+        return Some(canonical(addr));
+    }
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (v6, port) = rest.split_once("]:")?;
+        port.parse::<u16>().ok()?;
+        return v6.parse::<IpAddr>().ok().map(canonical);
+    }
+    let (v4, port) = entry.split_once(':')?;
+    port.parse::<u16>().ok()?;
+    v4.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// The client's address. Without trusted proxies: the peer, whatever the headers say. Behind
+/// them: the `X-Forwarded-For` entry appended by the outermost of our proxies, found from the
+/// right, so that what a client wrote in front of it never counts. When that entry is not an
+/// address, or the request passed fewer hops than there are proxies, the answer is the nearest
+/// address known to be ours (the peer): such clients are counted together, never as whoever
+/// they claim to be.
 pub fn client_address(
     peer: Option<IpAddr>,
     forwarded_for: Option<&str>,
     proxies: Option<&TrustedProxies>,
 ) -> Option<IpAddr> {
     let peer = peer.map(canonical);
-    let Some(proxies) = proxies else {
+    let (Some(proxies), Some(peer_addr)) = (proxies, peer) else {
         return peer;
     };
-    // The hops, nearest last: what the proxies appended, then the peer.
-    let mut chain: Vec<IpAddr> = forwarded_for
+    let entries: Vec<Option<IpAddr>> = forwarded_for
         .unwrap_or_default()
         .split(',')
-        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-        .map(canonical)
+        .filter(|e| !e.trim().is_empty())
+        .map(parse_hop)
         .collect();
-    chain.extend(peer);
     match proxies {
+        TrustedProxies::Count(0) => Some(peer_addr),
         TrustedProxies::Count(count) => {
-            let index = chain.len().checked_sub(count.saturating_add(1));
-            // Fewer hops than proxies: the request did not come through all of them; the
-            // farthest hop we know is the best we have.
-            index.map_or(chain.first().copied(), |i| chain.get(i).copied())
+            // The peer is the nearest proxy; the others appended the entries on the right.
+            let Some(index) = entries.len().checked_sub(*count) else {
+                return Some(peer_addr);
+            };
+            Some(entries.get(index).copied().flatten().unwrap_or(peer_addr))
         }
-        TrustedProxies::Networks(networks) => chain
-            .iter()
-            .rev()
-            .find(|addr| !networks.iter().any(|n| n.contains(**addr)))
-            .or(chain.first())
-            .copied(),
+        TrustedProxies::Networks(networks) => {
+            let trusted = |addr: IpAddr| networks.iter().any(|n| n.contains(addr));
+            if !trusted(peer_addr) {
+                // Not through our proxies: the peer is the client.
+                return Some(peer_addr);
+            }
+            let mut nearest = peer_addr;
+            for entry in entries.iter().rev() {
+                match entry {
+                    Some(addr) if trusted(*addr) => nearest = *addr,
+                    Some(addr) => return Some(*addr),
+                    None => return Some(nearest),
+                }
+            }
+            Some(nearest)
+        }
     }
 }
 
@@ -156,19 +186,43 @@ mod tests {
             client_address(ip("10.0.0.2"), Some("203.0.113.9"), Some(&one)),
             ip("203.0.113.9")
         );
-        // Garbage is skipped, never taken as an address.
+        // Ports are stripped, as some proxies append them.
         assert_eq!(
             client_address(
                 ip("10.0.0.2"),
-                Some("<script>, 203.0.113.9, not-an-ip"),
+                Some("6.6.6.6, 203.0.113.9:51234"),
                 Some(&one)
             ),
             ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.2"), Some("[2001:db8::7]:443"), Some(&one)),
+            ip("2001:db8::7")
+        );
+        // An entry that is not an address is never taken for one, nor is the client's own
+        // entry in front of it: the request counts as the proxy's.
+        assert_eq!(
+            client_address(ip("10.0.0.2"), Some("6.6.6.6, proxy-garbage"), Some(&one)),
+            ip("10.0.0.2")
         );
         // No header: the peer (the proxy) is all we know.
         assert_eq!(
             client_address(ip("10.0.0.2"), None, Some(&one)),
             ip("10.0.0.2")
+        );
+        // Behind two proxies, one entry is not enough to know the client.
+        let two = TrustedProxies::Count(2);
+        assert_eq!(
+            client_address(ip("10.0.0.2"), Some("6.6.6.6"), Some(&two)),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_address(
+                ip("10.0.0.2"),
+                Some("6.6.6.6, 203.0.113.9, 10.0.0.1"),
+                Some(&two)
+            ),
+            ip("203.0.113.9")
         );
     }
 
@@ -188,6 +242,20 @@ mod tests {
         assert_eq!(
             client_address(ip("10.1.2.3"), Some("10.9.9.9, 203.0.113.9"), Some(&ours)),
             ip("203.0.113.9")
+        );
+        // A peer that is not one of our proxies is the client, whatever it sends.
+        assert_eq!(
+            client_address(ip("198.51.100.1"), Some("203.0.113.9"), Some(&ours)),
+            ip("198.51.100.1")
+        );
+        // Garbage right after our proxies: the nearest proxy stands for the client.
+        assert_eq!(
+            client_address(
+                ip("10.1.2.3"),
+                Some("6.6.6.6, bogus, 192.168.1.7"),
+                Some(&ours)
+            ),
+            ip("192.168.1.7")
         );
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
         assert!(TrustedProxies::parse("proxy.example").is_err());

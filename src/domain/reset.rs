@@ -54,22 +54,6 @@ impl RequestStatus {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approve,
-    Deny,
-}
-
-impl Decision {
-    pub fn status(self) -> RequestStatus {
-        match self {
-            Decision::Approve => RequestStatus::Approved,
-            Decision::Deny => RequestStatus::Denied,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecisionRefused {
     #[error(
@@ -137,8 +121,6 @@ mod tests {
             assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RequestStatus::parse("accepted"), None);
-        assert_eq!(Decision::Approve.status(), RequestStatus::Approved);
-        assert_eq!(Decision::Deny.status(), RequestStatus::Denied);
     }
 
     #[test]

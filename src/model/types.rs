@@ -52,6 +52,9 @@ pub struct TotpSetup {
     pub qr_svg: String,
     /// The secret in base32, grouped by four for typing.
     pub secret_grouped: String,
+    /// The `otpauth://` link, for an authenticator app on the same phone (which cannot scan its
+    /// own screen).
+    pub otpauth_uri: String,
     pub issuer: String,
     pub account: String,
     /// Part of a sign-in where the setup is offered but not required ("Skip for now").
@@ -83,6 +86,8 @@ pub struct AdminRow {
     pub last_sign_in_at: Option<i64>,
     /// A pending "Request 2FA Reset" of this admin.
     pub reset_request: Option<PendingReset>,
+    /// When this admin last skipped an offered 2FA setup (after a reset).
+    pub setup_skipped_at: Option<i64>,
 }
 
 /// 2FA state of the account's active admins, for the chart above the table.
@@ -97,10 +102,12 @@ pub struct TwoFactorOverview {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminTable {
     pub rows: Vec<AdminRow>,
-    /// Admins matching the search.
+    /// Admins matching the search (and the pending filter).
     pub total: i64,
     pub page: i64,
     pub pages: i64,
+    /// Requests of the account waiting for a decision ("Pending resets (N)").
+    pub pending_total: i64,
     pub overview: TwoFactorOverview,
     pub account_force_2fa: bool,
 }
@@ -114,6 +121,30 @@ pub struct AdminDetail {
     pub account_force_2fa: bool,
     /// The super admin is looking at themselves.
     pub is_self: bool,
+}
+
+/// What a super admin needs to judge a reset request before deciding it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetReview {
+    pub request_id: i64,
+    pub admin_id: i64,
+    pub admin_name: String,
+    pub admin_email: String,
+    pub requested_at: i64,
+    pub requested_ip: Option<String>,
+    /// The requesting browser, as its user agent describes it.
+    pub device: Option<String>,
+    /// The request came from a browser that had signed in as this admin before.
+    pub from_known_browser: bool,
+    /// Successful sign-ins of this admin from the request's address (audit log).
+    pub sign_ins_from_address: i64,
+    pub last_sign_in_from_address: Option<i64>,
+}
+
+/// A decided request: what happens next, in words for the super admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetDecided {
+    pub message: String,
 }
 
 /// A pending 2FA reset request, as the super admin sees it in the table.
@@ -141,15 +172,19 @@ pub enum ResetRequestState {
     None,
     Pending {
         requested_at: i64,
+        /// The decision is also sent by email (SMTP is configured).
+        by_email: bool,
     },
-    /// Denied, told once.
+    /// Denied, told once, with the super admin's reason if they gave one.
     Denied {
         decided_at: i64,
+        reason: Option<String>,
     },
+    /// Nobody else can approve it (the requester is the account's only super admin): no request
+    /// was made.
+    NobodyCanApprove,
     /// Nobody decided in time, told once.
-    Expired {
-        requested_at: i64,
-    },
+    Expired { requested_at: i64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! takes the signed-in super admin and works inside their account only; ids of other accounts
 //! are "not found", like ids that do not exist.
 
-use crate::domain::admin_list::{TableQuery, page_count};
+use crate::domain::admin_list::{PAGE_SIZE, TableQuery, View, page_count, pending_first_window};
 use crate::domain::admin_rules::{self, AdminState};
 use crate::domain::enforcement;
 use crate::domain::identity;
@@ -12,7 +12,8 @@ use crate::model::types::{
     AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, TwoFactorOverview,
 };
 use crate::server::auth::{Client, SignedIn};
-use crate::server::db::admin_table::{self, Changes, EditError, TableRow};
+use crate::server::db::admin_table::{self, Changes, EditError, TableRow, Which};
+use crate::server::db::reset_requests;
 use crate::server::db::{accounts, admins};
 use crate::server::notify::{self, Event};
 use crate::server::{Ctx, OrInternal, internal};
@@ -85,6 +86,7 @@ fn row(r: TableRow, account_force_2fa: bool) -> AdminRow {
                 request_id,
                 requested_at,
             }),
+        setup_skipped_at: r.setup_skipped_at,
     }
 }
 
@@ -96,20 +98,80 @@ pub async fn table(
     let db = &ctx.db;
     let account = &signed_in.account;
     crate::server::resets::expire_due(ctx, ctx.now()).await?;
-    let (rows, total, overview) = tokio::try_join!(
-        admin_table::page(db, account.id, query),
-        admin_table::count(db, account.id, query),
+    let (total, pending_total, overview) = tokio::try_join!(
+        admin_table::count(db, account.id, query, Which::All),
+        // The pending count ignores the search: it is what the "Pending resets (N)" filter
+        // promises.
+        reset_requests::pending_count(db, account.id),
         admin_table::overview(db, account.id, account.force_2fa),
     )
     .or_internal()?;
+    let offset = query.offset();
+    let (rows, shown_total) = match query.view {
+        View::Sorted => (
+            admin_table::page(db, account.id, query, Which::All, false, offset, PAGE_SIZE)
+                .await
+                .or_internal()?,
+            total,
+        ),
+        View::PendingOnly => {
+            let matching = admin_table::count(db, account.id, query, Which::Pending)
+                .await
+                .or_internal()?;
+            let rows = admin_table::page(
+                db,
+                account.id,
+                query,
+                Which::Pending,
+                false,
+                offset,
+                PAGE_SIZE,
+            )
+            .await
+            .or_internal()?;
+            (rows, matching)
+        }
+        View::PendingFirst => {
+            let pending = admin_table::count(db, account.id, query, Which::Pending)
+                .await
+                .or_internal()?;
+            let window = pending_first_window(offset, pending);
+            let mut rows = admin_table::page(
+                db,
+                account.id,
+                query,
+                Which::Pending,
+                true,
+                window.pending_offset,
+                window.pending_limit,
+            )
+            .await
+            .or_internal()?;
+            rows.extend(
+                admin_table::page(
+                    db,
+                    account.id,
+                    query,
+                    Which::NotPending,
+                    false,
+                    window.rest_offset,
+                    window.rest_limit,
+                )
+                .await
+                .or_internal()?,
+            );
+            (rows, total)
+        }
+    };
     Ok(AdminTable {
         rows: rows
             .into_iter()
             .map(|r| row(r, account.force_2fa))
             .collect(),
-        total,
+        total: shown_total,
         page: query.page,
-        pages: page_count(total),
+        pages: page_count(shown_total),
+        pending_total,
         overview: TwoFactorOverview {
             active_admins: overview.active_admins,
             two_factor_active: overview.two_factor_active,
@@ -150,6 +212,7 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
                     request_id: r.id,
                     requested_at: r.requested_at,
                 }),
+            setup_skipped_at: admin.setup_skipped_at,
         },
         enforce_2fa: admin.enforce_2fa,
         account_force_2fa: force,
@@ -343,4 +406,40 @@ pub async fn edit_admin(
         .await?;
     }
     Ok(())
+}
+
+/// "Unlock sign-in from new browsers": ends the lock a stranger's wrong passwords or codes put
+/// on browsers the admin has not used before (their known browsers were never locked).
+pub async fn unlock_sign_in(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    client: &Client,
+    id: i64,
+) -> Result<(), AppError> {
+    let now = ctx.now();
+    let admin = admins::find_in_account(&ctx.db, signed_in.account.id, id)
+        .await
+        .or_internal()?
+        .ok_or(AppError::NotFound)?;
+    for step in ["password", "code"] {
+        crate::server::db::auth_failures::clear(
+            &ctx.db,
+            &format!("{step}:untrusted:admin:{}", admin.id),
+        )
+        .await
+        .or_internal()?;
+    }
+    notify::audit(
+        ctx,
+        Event {
+            account_id: Some(signed_in.account.id),
+            actor_id: Some(signed_in.admin.id),
+            target_id: Some(admin.id),
+            event: "sign_in_unlocked",
+            detail: "sign-in from new browsers unlocked",
+        },
+        client,
+        now,
+    )
+    .await
 }

@@ -15,6 +15,7 @@ use axum::extract::ConnectInfo;
 use http::request::Parts;
 use std::net::SocketAddr;
 use tower_sessions::Session;
+use tower_sessions::session_store::SessionStore;
 
 /// The client as the server sees it.
 #[derive(Clone, Debug, Default)]
@@ -101,6 +102,14 @@ pub async fn enter_stage(
     now: i64,
 ) -> Result<(), AppError> {
     let previous = current_auth(ctx, session).await?;
+    // A session ended meanwhile (a reset, a sign-out elsewhere) does not come back under a new
+    // id: the step that was in flight fails instead.
+    if previous.is_some()
+        && let Some(id) = session.id()
+        && !matches!(ctx.session_store().load(&id).await, Ok(Some(_)))
+    {
+        return Err(AppError::Unauthenticated);
+    }
     // The steps after the password keep the time of the password step (the absolute
     // lifetime counts from it).
     let signed_in_at = match (&previous, stage) {

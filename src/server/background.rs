@@ -1,7 +1,8 @@
 //! What a serving instance runs beside the requests: the relay of live events between
-//! instances (PostgreSQL), the removal of expired sessions, and the expiry of reset requests
-//! nobody decided (so their badges go even when nobody looks).
+//! instances (PostgreSQL), the removal of expired sessions and old counters, and the expiry of
+//! reset requests nobody decided (so their badges go even when nobody looks).
 
+use crate::server::db::{auth_failures, rate_limits};
 use crate::server::{Ctx, resets};
 use std::time::Duration;
 
@@ -18,10 +19,19 @@ pub fn spawn(ctx: &Ctx) {
             if let Err(e) = resets::expire_due(&ctx, ctx.now()).await {
                 tracing::warn!("expiring reset requests: {e}");
             }
-            if minutes.is_multiple_of(10)
-                && let Err(e) = store.delete_expired().await
-            {
-                tracing::warn!("deleting expired sessions: {e}");
+            if minutes.is_multiple_of(10) {
+                let now = ctx.now();
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!("deleting expired sessions: {e}");
+                }
+                // Counters nobody failed on for a day, and rate-limit windows long over: an
+                // attacker spraying names or addresses cannot grow them for ever.
+                if let Err(e) = auth_failures::delete_stale(&ctx.db, now, 86_400).await {
+                    tracing::warn!("deleting old failure counters: {e}");
+                }
+                if let Err(e) = rate_limits::delete_stale(&ctx.db, now, 2 * 86_400).await {
+                    tracing::warn!("deleting old rate-limit windows: {e}");
+                }
             }
             minutes += 1;
         }

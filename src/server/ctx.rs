@@ -51,13 +51,7 @@ impl Ctx {
             None => None,
         };
         let keyring = load_keys(&config, &db, forgotten).await?;
-        let now = clock.now();
-        for id in keyring.ids() {
-            let check = keyring.seal_check(&id).map_err(|e| e.to_string())?;
-            key_checks::insert(&db, &id, &check, now)
-                .await
-                .map_err(|e| format!("recording the key check: {e}"))?;
-        }
+        record_key_checks(&db, &keyring, clock.now(), forgotten).await?;
         // Secrets stored before encryption (or under a retired key) are sealed with the current
         // key; not while a lost key is being forgotten (its secrets cannot be read).
         if forgotten.is_none() {
@@ -130,6 +124,35 @@ async fn load_keys(config: &Config, db: &Db, forgotten: Option<&str>) -> Result<
         Ok(keyring)
     } else {
         Err(lost_keys_message(&keyring.source(), &missing))
+    }
+}
+
+/// Writes the check value of every key used for the first time, then reads them all back: an
+/// instance that started at the same moment with another key file (an empty database lets
+/// each create its own) is refused here rather than later, when secrets would not decrypt.
+pub async fn record_key_checks(
+    db: &Db,
+    keyring: &Keyring,
+    now: i64,
+    forgotten: Option<&str>,
+) -> Result<(), String> {
+    for id in keyring.ids() {
+        let check = keyring.seal_check(&id).map_err(|e| e.to_string())?;
+        key_checks::insert(db, &id, &check, now)
+            .await
+            .map_err(|e| format!("recording the key check: {e}"))?;
+    }
+    let foreign: Vec<String> = key_checks::all(db)
+        .await
+        .map_err(|e| format!("reading the key checks: {e}"))?
+        .into_iter()
+        .filter(|(id, check)| Some(id.as_str()) != forgotten && !keyring.opens_check(id, check))
+        .map(|(id, _)| id)
+        .collect();
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        Err(lost_keys_message(&keyring.source(), &foreign))
     }
 }
 

@@ -82,11 +82,12 @@ pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Ne
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let is_static = req.uri().path().starts_with("/pkg/");
+    let live_reload = live_reload_source(req.headers());
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     let csp = format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'{live_reload}; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     let mut set = |name: HeaderName, value: &str| {
@@ -117,6 +118,32 @@ pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Ne
         set(header::CACHE_CONTROL, "no-store");
     }
     res
+}
+
+/// Under `cargo leptos watch` (which sets LEPTOS_WATCH) the page reloads itself through a
+/// websocket to cargo-leptos on the reload port of the same host: `connect-src` must allow it,
+/// or a change never reaches the open page. Nothing is added outside the development loop.
+fn live_reload_source(headers: &http::HeaderMap) -> String {
+    if std::env::var("LEPTOS_WATCH").is_err() {
+        return String::new();
+    }
+    let port = std::env::var("LEPTOS_RELOAD_PORT")
+        .ok()
+        .filter(|p| p.parse::<u16>().is_ok())
+        .unwrap_or_else(|| "3001".into());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|h| match h.rsplit_once(':') {
+            Some((name, port)) if port.parse::<u16>().is_ok() => name,
+            _ => h,
+        })
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!(" ws://{host}:{port} wss://{host}:{port}")
 }
 
 /// A 429 from the request-rate limit, in the shape server functions answer errors.

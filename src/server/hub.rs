@@ -30,6 +30,19 @@ pub struct Envelope {
 
 /// Live connections one session may hold at once (browser tabs).
 pub const CONNECTIONS_PER_SESSION: usize = 4;
+/// Live connections of one admin (their sessions together).
+pub const CONNECTIONS_PER_ADMIN: usize = 16;
+/// Live connections from one client address (IPv6: one /64).
+pub const CONNECTIONS_PER_ADDRESS: usize = 64;
+/// Live connections of this instance.
+pub const CONNECTIONS_PER_INSTANCE: usize = 50_000;
+
+/// Who holds a live connection, for its limits.
+pub struct Holder<'a> {
+    pub session: &'a str,
+    pub admin_id: i64,
+    pub address: Option<&'a str>,
+}
 
 #[derive(Clone, Debug)]
 pub struct Hub {
@@ -40,20 +53,22 @@ pub struct Hub {
     connections: Arc<Mutex<HashMap<String, usize>>>,
 }
 
-/// One open live connection of a session; closing it gives the place back.
+/// One open live connection; closing it gives its places back.
 #[derive(Debug)]
 pub struct ConnectionSlot {
     connections: Arc<Mutex<HashMap<String, usize>>>,
-    session: String,
+    keys: Vec<String>,
 }
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         let mut open = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.session) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.session);
+        for key in &self.keys {
+            if let Some(n) = open.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(key);
+                }
             }
         }
     }
@@ -70,17 +85,33 @@ impl Hub {
         }
     }
 
-    /// A place for one more live connection of `session`, unless it holds the most already.
-    pub fn open_connection(&self, session: &str) -> Option<ConnectionSlot> {
+    /// A place for one more live connection, unless its session, its admin, its address or
+    /// this instance holds the most already.
+    pub fn open_connection(&self, holder: Holder<'_>) -> Option<ConnectionSlot> {
+        let mut wanted = vec![
+            (
+                format!("session:{}", holder.session),
+                CONNECTIONS_PER_SESSION,
+            ),
+            (format!("admin:{}", holder.admin_id), CONNECTIONS_PER_ADMIN),
+            ("instance".to_string(), CONNECTIONS_PER_INSTANCE),
+        ];
+        if let Some(address) = holder.address {
+            wanted.push((format!("address:{address}"), CONNECTIONS_PER_ADDRESS));
+        }
         let mut open = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        let n = open.entry(session.to_string()).or_default();
-        if *n >= CONNECTIONS_PER_SESSION {
+        if wanted
+            .iter()
+            .any(|(key, max)| open.get(key).copied().unwrap_or(0) >= *max)
+        {
             return None;
         }
-        *n += 1;
+        for (key, _) in &wanted {
+            *open.entry(key.clone()).or_default() += 1;
+        }
         Some(ConnectionSlot {
             connections: self.connections.clone(),
-            session: session.to_string(),
+            keys: wanted.into_iter().map(|(key, _)| key).collect(),
         })
     }
 

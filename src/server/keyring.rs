@@ -41,6 +41,8 @@ enum Source {
 pub struct Keyring {
     keys: Arc<RwLock<Vec<Key>>>,
     source: Source,
+    /// When the key file was last read again for an unknown id (at most every 10 s).
+    reread: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl fmt::Debug for Keyring {
@@ -91,6 +93,18 @@ fn parse_keys(text: &str, separator: char) -> Result<Vec<Key>, String> {
         let (id, encoded) = entry
             .split_once(separator)
             .ok_or_else(|| format!("expected `id{separator}base64`, got a line without it"))?;
+        let id = id.trim();
+        // Ids are stored beside secrets and inside tokens: letters, digits, '-' and '_' only.
+        if id.is_empty()
+            || id.len() > 32
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(format!(
+                "key id {id:?}: use 1 to 32 letters, digits, '-' or '_'"
+            ));
+        }
         let raw = B64
             .decode(encoded.trim().trim_end_matches('='))
             .map_err(|e| format!("key {id}: {e}"))?;
@@ -98,7 +112,7 @@ fn parse_keys(text: &str, separator: char) -> Result<Vec<Key>, String> {
             .try_into()
             .map_err(|_| format!("key {id}: must be {KEY_BYTES} bytes"))?;
         keys.push(Key {
-            id: id.trim().to_string(),
+            id: id.to_string(),
             bytes,
         });
     }
@@ -204,6 +218,7 @@ impl Keyring {
         Ok(Keyring {
             keys: Arc::new(RwLock::new(keys)),
             source,
+            reread: Arc::default(),
         })
     }
 
@@ -276,9 +291,18 @@ impl Keyring {
         {
             return Ok(key.clone());
         }
-        // Another instance may have rotated the keys: read the file again and add keys it holds
-        // that we do not. Never replace or drop a key we hold.
-        if let Source::File(path) = &self.source
+        // Another instance may have rotated the keys: read the file again (at most every 10 s)
+        // and add keys it holds that we do not. Never replace or drop a key we hold.
+        let due = {
+            let mut last = self.reread.lock().unwrap_or_else(|e| e.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10));
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due
+            && let Source::File(path) = &self.source
             && let Ok(on_disk) = read_file(path)
         {
             let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
@@ -390,10 +414,20 @@ impl Keyring {
         let key = new_key(&keys);
         let id = key.id.clone();
         keys.push(key);
-        let tmp = path.with_extension("new");
-        write_private(&tmp, &render(&keys), false)
+        // A new file of our own (never an existing one, never through a link), then an atomic
+        // rename, then the directory synced so the rename survives a crash.
+        let tmp = path.with_extension(format!("new-{:08x}", rand::random::<u32>()));
+        write_private(&tmp, &render(&keys), true)
             .map_err(|e| KeyError::File(tmp.clone(), e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| KeyError::File(path.clone(), e.to_string()))?;
+        if let Err(e) = std::fs::rename(&tmp, path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(KeyError::File(path.clone(), e.to_string()));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(dir) = std::fs::File::open(dir)
+        {
+            let _ = dir.sync_all();
+        }
         Ok(id)
     }
 }

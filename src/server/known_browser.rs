@@ -6,8 +6,10 @@
 //! the admin's "untrusted" counter and the client address. So an attacker can slow new browsers
 //! while an attack goes on, but never lock the owner out of a browser they have used before.
 //!
-//! A token is `ADMIN.NONCE.KEYID.MAC`: the MAC (HMAC-SHA-256 under the key KEYID, truncated to
-//! 128 bits) binds the nonce to the admin. One cookie holds the tokens of up to five admins.
+//! A token is `ADMIN.NONCE.ISSUED.KEYID.MAC`: the MAC (HMAC-SHA-256 under the key KEYID,
+//! truncated to 128 bits) binds the nonce and the time it was issued to the admin; the server
+//! refuses tokens older than 180 days whatever the cookie says. One cookie holds the tokens of
+//! up to five admins.
 
 use crate::server::Ctx;
 use crate::server::auth::Client;
@@ -39,16 +41,29 @@ fn cookie_name(ctx: &Ctx) -> &'static str {
     }
 }
 
-fn mac(ctx: &Ctx, key_id: Option<&str>, admin_id: i64, nonce: &str) -> Option<(String, String)> {
-    let value = format!("{admin_id}.{nonce}");
+fn mac(
+    ctx: &Ctx,
+    key_id: Option<&str>,
+    admin_id: i64,
+    nonce: &str,
+    issued: i64,
+) -> Option<(String, String)> {
+    let value = format!("{admin_id}.{nonce}.{issued}");
     let (key_id, full) = match key_id {
-        Some(id) => (
+        // Only keys we hold: an unknown id must not make the server read its key file again.
+        Some(id) if ctx.keyring.has(id) => (
             id.to_string(),
             ctx.keyring.mac_with(id, &value, CONTEXT).ok()?,
         ),
+        Some(_) => return None,
         None => ctx.keyring.mac(&value, CONTEXT),
     };
     Some((key_id, full.get(..32)?.to_string()))
+}
+
+fn token(ctx: &Ctx, admin_id: i64, nonce: &str, issued: i64) -> Option<String> {
+    mac(ctx, None, admin_id, nonce, issued)
+        .map(|(key_id, mac)| format!("{admin_id}.{nonce}.{issued}.{key_id}.{mac}"))
 }
 
 fn equal(a: &str, b: &str) -> bool {
@@ -77,17 +92,26 @@ fn tokens(ctx: &Ctx, client: &Client) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The token's admin, when its signature is ours.
+/// The token's admin, when its signature is ours and it is not too old.
 fn verify(ctx: &Ctx, token: &str) -> Option<(i64, KnownBrowser)> {
     let mut parts = token.split('.');
-    let (admin, nonce, key_id, given) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (admin, nonce, issued, key_id, given) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
     if parts.next().is_some() || nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
     {
         return None;
     }
     let admin_id: i64 = admin.parse().ok()?;
-    let (_, expected) = mac(ctx, Some(key_id), admin_id, nonce)?;
+    let issued: i64 = issued.parse().ok()?;
+    if ctx.now() - issued > LIFETIME_DAYS * 86_400 {
+        return None;
+    }
+    let (_, expected) = mac(ctx, Some(key_id), admin_id, nonce, issued)?;
     equal(&expected, given).then(|| {
         (
             admin_id,
@@ -117,17 +141,17 @@ pub fn remember(ctx: &Ctx, client: &Client, admin_id: i64) {
         .into_iter()
         .filter(|t| verify(ctx, t).is_some_and(|(admin, _)| admin != admin_id))
         .collect();
-    let token = match find(ctx, client, admin_id) {
-        Some(known) => mac(ctx, None, admin_id, &known.nonce)
-            .map(|(key_id, mac)| format!("{admin_id}.{}.{key_id}.{mac}", known.nonce)),
-        None => {
+    // The nonce a browser holds for the admin is kept (its counters stay its own); the time is
+    // renewed with each completed sign-in.
+    let nonce = find(ctx, client, admin_id).map_or_else(
+        || {
             let mut nonce = [0u8; 16];
             rand::rng().fill_bytes(&mut nonce);
-            let nonce = hex::encode(nonce);
-            mac(ctx, None, admin_id, &nonce)
-                .map(|(key_id, mac)| format!("{admin_id}.{nonce}.{key_id}.{mac}"))
-        }
-    };
+            hex::encode(nonce)
+        },
+        |known| known.nonce,
+    );
+    let token = token(ctx, admin_id, &nonce, ctx.now());
     let Some(token) = token else {
         return;
     };

@@ -8,16 +8,20 @@
 //! dropped, not buffered.
 
 use crate::domain::access::Stage;
+use crate::domain::enforcement;
+use crate::domain::network::throttle_bucket;
 use crate::server::Ctx;
+use crate::server::auth::client_ip;
 use crate::server::auth::current_auth;
-use crate::server::db::admins;
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth, id_hash};
-use crate::server::hub::{Audience, ConnectionSlot, Envelope};
+use crate::server::db::{accounts, admins, totp};
+use crate::server::hub::{Audience, ConnectionSlot, Envelope, Holder};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use http::StatusCode;
+use http::request::Parts;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -32,6 +36,13 @@ enum Subscriber {
 }
 
 impl Subscriber {
+    fn admin_id(self) -> i64 {
+        match self {
+            Subscriber::SuperAdmin { admin_id, .. }
+            | Subscriber::WaitingSignIn { admin_id, .. } => admin_id,
+        }
+    }
+
     fn wants(self, envelope: &Envelope) -> bool {
         match self {
             Subscriber::SuperAdmin { account_id, .. } => {
@@ -70,7 +81,7 @@ async fn subscriber(ctx: &Ctx, session: &Session) -> Option<Subscriber> {
 }
 
 /// `GET /api/events`: the live connection.
-pub async fn events(State(ctx): State<Ctx>, session: Session) -> Response {
+pub async fn events(State(ctx): State<Ctx>, session: Session, parts: Parts) -> Response {
     let Some(who) = subscriber(&ctx, &session).await else {
         return (
             StatusCode::UNAUTHORIZED,
@@ -81,10 +92,21 @@ pub async fn events(State(ctx): State<Ctx>, session: Session) -> Response {
     let Some(session_id) = session.id() else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let Some(slot) = ctx.hub.open_connection(&id_hash(&session_id)) else {
+    let address = client_ip(
+        &parts.headers,
+        &parts.extensions,
+        ctx.config.proxies().as_ref(),
+    )
+    .map(|ip| throttle_bucket(&ip.to_string()));
+    let holder = Holder {
+        session: &id_hash(&session_id),
+        admin_id: who.admin_id(),
+        address: address.as_deref(),
+    };
+    let Some(slot) = ctx.hub.open_connection(holder) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many live connections for this session: close a tab.",
+            "Too many live connections: close a tab.",
         )
             .into_response();
     };
@@ -169,13 +191,23 @@ async fn still_allowed(feed: &Feed) -> bool {
             account_id,
             admin_id,
         } => {
-            auth.stage == Stage::Complete
-                && auth.admin_id == admin_id
-                && admins::find_in_account(&ctx.db, account_id, admin_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|a| a.active && a.role.is_super_admin())
+            if auth.stage != Stage::Complete || auth.admin_id != admin_id {
+                return false;
+            }
+            let Ok(Some(admin)) = admins::find_in_account(&ctx.db, account_id, admin_id).await
+            else {
+                return false;
+            };
+            if !admin.active || !admin.role.is_super_admin() {
+                return false;
+            }
+            // 2FA became required and is not set up: the session is sent to the setup at its
+            // next request; its live connection ends now.
+            let Ok(Some(account)) = accounts::find(&ctx.db, account_id).await else {
+                return false;
+            };
+            !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced
+                || totp::exists(&ctx.db, admin_id).await.unwrap_or(false)
         }
         Subscriber::WaitingSignIn { admin_id, .. } => {
             matches!(auth.stage, Stage::AwaitingCode { .. }) && auth.admin_id == admin_id

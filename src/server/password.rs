@@ -2,9 +2,11 @@
 //!
 //! Each hash holds 19 MiB and a core for tens of milliseconds, so hashing runs on the blocking
 //! pool behind a semaphore of about one permit per core with a short queue; when the queue is
-//! full the caller gets `Busy` at once instead of piling up memory. One MSSP account may hold at
-//! most half of the places (running and waiting), so an account hammered with password checks
-//! cannot turn every other account's sign-in into `Busy`.
+//! full the caller gets `Busy` at once instead of piling up memory. Once half of the places
+//! (running and waiting) are taken, an MSSP account holding a quarter of them gets `Busy`: an
+//! account hammered with password checks (and the names no admin has, counted as one more
+//! account) cannot turn every other account's sign-in into `Busy`, while a lone account's burst
+//! may use the whole queue.
 
 use crate::model::AppError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -61,8 +63,10 @@ pub struct Passwords {
     queue: usize,
     /// Hashes running or waiting, per account.
     per_tenant: Mutex<HashMap<Tenant, usize>>,
-    /// The most one account may hold.
+    /// What one account may hold when the queue is busy.
     share: usize,
+    /// Places in all (running and waiting).
+    capacity: usize,
     /// Verified against when the admin does not exist, so both cases take the same time.
     dummy: PasswordHash,
 }
@@ -82,16 +86,18 @@ impl Passwords {
             waiting: AtomicUsize::new(0),
             queue,
             per_tenant: Mutex::new(HashMap::new()),
-            share: ((concurrency + queue) / 2).max(1),
+            share: ((concurrency + queue) / 4).max(1),
+            capacity: concurrency + queue,
             dummy,
         })
     }
 
-    /// Takes one of `tenant`'s places; `None` when it holds its share already.
+    /// Takes one of `tenant`'s places; `None` when the queue is busy and it holds its share.
     fn enter(&self, tenant: Tenant) -> Option<TenantPlace<'_>> {
         let mut places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        let busy = places.values().sum::<usize>() * 2 >= self.capacity;
         let held = places.entry(tenant).or_default();
-        if *held >= self.share {
+        if busy && *held >= self.share {
             return None;
         }
         *held += 1;
@@ -233,8 +239,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_account_cannot_take_every_place() {
-        // One hash at a time, three may wait: an account may hold two of the four places.
-        let passwords = Passwords::new(1, 3);
+        // One hash at a time, seven may wait: once four places are taken, an account may hold
+        // two.
+        let passwords = Passwords::new(1, 7);
         let hash = passwords.hash(None, "x").await.unwrap();
         let mut flood = Vec::new();
         for _ in 0..8 {
@@ -253,7 +260,7 @@ mod tests {
                 busy += 1;
             }
         }
-        assert!(busy >= 6, "the flooding account was refused {busy} times");
+        assert!(busy >= 4, "the flooding account was refused {busy} times");
         // All places are given back.
         assert!(passwords.per_tenant.lock().unwrap().is_empty());
     }

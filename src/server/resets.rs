@@ -6,17 +6,18 @@
 //! the operator's `reset-2fa` command both call it.
 
 use crate::domain::rate_limit::Limit;
-use crate::domain::reset::{self, Decision, RequestStatus};
+use crate::domain::reset::{self, RequestStatus};
 use crate::domain::time::format_utc;
 use crate::model::AppError;
 use crate::model::types::{
-    LiveEvent, NotificationItem, Notifications, ResetHistoryItem, ResetRequestState,
+    LiveEvent, NotificationItem, Notifications, ResetDecided, ResetHistoryItem, ResetRequestState,
+    ResetReview,
 };
 use crate::server::auth::{Client, SignedIn};
-use crate::server::db::admins::{self, Admin};
+use crate::server::db::admins::{self, Admin, SetupPrompt};
 use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
 use crate::server::hub::Audience;
-use crate::server::{Ctx, OrInternal, notify};
+use crate::server::{Ctx, OrInternal, known_browser, notify};
 
 /// Requests per admin and per client address (a pending request is answered again, but each
 /// call counts).
@@ -73,12 +74,27 @@ pub async fn request(
         limit(ctx, format!("reset-request:ip:{bucket}"), PER_ADDRESS, now).await?;
     }
     let recipients = other_super_admins(ctx, admin.account_id, admin.id).await?;
+    if recipients.is_empty() {
+        // The account's only super admin: nobody could decide it. No request is made.
+        notify::audit(
+            ctx,
+            notify::Event::by_self(admin, "2fa_reset_refused", "nobody else can approve it"),
+            client,
+            now,
+        )
+        .await?;
+        return Ok(ResetRequestState::NobodyCanApprove);
+    }
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
     let (request, created) = reset_requests::create_pending(
         &mut tx,
         admin.account_id,
         admin.id,
-        client.ip.as_deref(),
+        reset_requests::Origin {
+            ip: client.ip.as_deref(),
+            user_agent: client.user_agent.as_deref(),
+            known_browser: known_browser::find(ctx, client, admin.id).is_some(),
+        },
         now,
     )
     .await
@@ -113,7 +129,7 @@ pub async fn request(
                     kind: "2fa_reset_requested",
                     subject_id: Some(admin.id),
                     message: &message,
-                    link: Some("/admin/admins"),
+                    link: Some(&review_link(admin.id)),
                 },
                 now,
             )
@@ -155,15 +171,16 @@ pub async fn request(
             )
             .await;
         if let Some(mailer) = &ctx.mailer {
-            let link = format!("{}/admin/admins", ctx.config.public_url());
+            let link = format!("{}{}", ctx.config.public_url(), review_link(admin.id));
             mailer.send_later(
                 recipients.into_iter().map(|(_, email)| email).collect(),
                 format!("2FA reset requested by {}", admin.name),
                 format!(
                     "{} ({}) lost access to their authenticator app and asked for a reset of their \
-                     two-factor authentication at {} (from {}).\n\nReview the request in \
-                     Administration → Admin Management: {link}\n\nIf you did not expect this, deny it: \
-                     whoever asked knows {}'s password.\n",
+                     two-factor authentication at {} (from {}).\n\nReview the request: {link}\n\n\
+                     Before you reset, confirm it is really them in another way (call them back on a \
+                     number you already know). If you did not expect this, deny it: whoever asked \
+                     knows {}'s password.\n",
                     admin.name,
                     admin.email,
                     format_utc(request.requested_at),
@@ -175,6 +192,7 @@ pub async fn request(
     }
     Ok(ResetRequestState::Pending {
         requested_at: request.requested_at,
+        by_email: ctx.mailer.is_some(),
     })
 }
 
@@ -192,10 +210,12 @@ pub async fn own_state(ctx: &Ctx, signed: &SignedIn) -> Result<ResetRequestState
         RequestStatus::Pending => {
             return Ok(ResetRequestState::Pending {
                 requested_at: r.requested_at,
+                by_email: ctx.mailer.is_some(),
             });
         }
         RequestStatus::Denied if !r.outcome_seen => ResetRequestState::Denied {
             decided_at: r.decided_at.unwrap_or(r.requested_at),
+            reason: r.reason.clone(),
         },
         RequestStatus::Expired if !r.outcome_seen => ResetRequestState::Expired {
             requested_at: r.requested_at,
@@ -217,7 +237,7 @@ pub async fn expire_due(ctx: &Ctx, now: i64) -> Result<(), AppError> {
         .or_internal()?;
     for request in overdue {
         let mut tx = ctx.db.pool.begin().await.or_internal()?;
-        if !reset_requests::decide(&mut tx, request.id, RequestStatus::Expired, None, now)
+        if !reset_requests::decide(&mut tx, request.id, RequestStatus::Expired, None, None, now)
             .await
             .or_internal()?
         {
@@ -246,16 +266,85 @@ pub async fn expire_due(ctx: &Ctx, now: i64) -> Result<(), AppError> {
             .or_internal()?
         {
             publish_resolved(ctx, &admin, request.id, RequestStatus::Expired).await;
+            notify::admin(
+                ctx,
+                &admin,
+                "2fa_reset_expired",
+                "Your 2FA reset request expired",
+                &format!(
+                    "Nobody decided your request to reset your two-factor authentication within \
+                     {} days, so it expired. If you still cannot use your authenticator app, ask \
+                     again from the sign-in page, or contact your super admin.",
+                    ctx.config.reset_request_days
+                ),
+                now,
+            )
+            .await?;
         }
     }
     Ok(())
 }
 
+/// Where a notification about an admin's reset request leads: their page in Administration,
+/// with the request and its Reset / Deny at the top.
+pub fn review_link(admin_id: i64) -> String {
+    format!("/admin/admins/{admin_id}")
+}
+
+/// The evidence for judging request `request_id` of the super admin's account.
+pub async fn review(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    request_id: i64,
+) -> Result<ResetReview, AppError> {
+    expire_due(ctx, ctx.now()).await?;
+    let request = reset_requests::find_in_account(&ctx.db, signed.account.id, request_id)
+        .await
+        .or_internal()?
+        .ok_or(AppError::NotFound)?;
+    if request.status != RequestStatus::Pending {
+        return Err(AppError::Conflict(format!(
+            "This request was already {}.",
+            request.status.as_str()
+        )));
+    }
+    let admin = admins::find_in_account(&ctx.db, signed.account.id, request.admin_id)
+        .await
+        .or_internal()?
+        .ok_or(AppError::NotFound)?;
+    let (sign_ins_from_address, last_sign_in_from_address) = match &request.requested_ip {
+        Some(ip) => audit::sign_ins_from(&ctx.db, admin.id, ip)
+            .await
+            .or_internal()?,
+        None => (0, None),
+    };
+    Ok(ResetReview {
+        request_id: request.id,
+        admin_id: admin.id,
+        admin_name: admin.name,
+        admin_email: admin.email,
+        requested_at: request.requested_at,
+        requested_ip: request.requested_ip,
+        device: request
+            .requested_user_agent
+            .as_deref()
+            .map(crate::domain::device::describe),
+        from_known_browser: request.from_known_browser,
+        sign_ins_from_address,
+        last_sign_in_from_address,
+    })
+}
+
 /// Who resets an admin's second factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResetBy {
-    /// A super admin of the admin's account, approving a request (its id).
-    SuperAdmin { admin_id: i64, request_id: i64 },
+    /// A super admin of the admin's account, approving a request (its id); the setup at the
+    /// next sign-in is required or only offered, as they chose.
+    SuperAdmin {
+        admin_id: i64,
+        request_id: i64,
+        require_setup: bool,
+    },
     /// The operator with shell access (`mssp-dashboard reset-2fa`).
     Operator,
     /// The operator, because the key of the admin's secrets is lost (`forget-key`).
@@ -271,6 +360,8 @@ pub struct ResetDone {
     pub ended_sessions: u64,
     /// The reset request this answered, if one was pending.
     pub request_id: Option<i64>,
+    /// What the next sign-in asks of the admin.
+    pub prompt: SetupPrompt,
 }
 
 /// The message for a request that someone else decided first.
@@ -307,6 +398,7 @@ pub async fn reset_second_factor(
         ResetBy::SuperAdmin {
             admin_id,
             request_id,
+            ..
         } => (
             Some(request_id),
             Some(admin_id),
@@ -321,7 +413,7 @@ pub async fn reset_second_factor(
         }
     };
     if let Some(id) = request_id
-        && !reset_requests::decide(&mut tx, id, RequestStatus::Approved, decided_by, now)
+        && !reset_requests::decide(&mut tx, id, RequestStatus::Approved, decided_by, None, now)
             .await
             .or_internal()?
     {
@@ -333,14 +425,31 @@ pub async fn reset_second_factor(
     let ended_sessions = sessions::delete_for_admin_in(&mut tx, target.id)
         .await
         .or_internal()?;
-    admins::set_prompt_2fa_setup_in(&mut tx, target.id, true, now)
+    let prompt = match by {
+        ResetBy::SuperAdmin {
+            require_setup: false,
+            ..
+        } => SetupPrompt::Offered,
+        _ => SetupPrompt::Required,
+    };
+    admins::set_setup_prompt_in(&mut tx, target.id, prompt, now)
         .await
         .or_internal()?;
     let detail = match (by, request_id) {
         (ResetBy::Operator, None) => "mssp-dashboard reset-2fa".to_string(),
         (ResetBy::Operator, Some(id)) => format!("mssp-dashboard reset-2fa (request {id})"),
         (ResetBy::LostKey, _) => "mssp-dashboard forget-key: its key was lost".to_string(),
-        (ResetBy::SuperAdmin { request_id, .. }, _) => format!("request {request_id}"),
+        (
+            ResetBy::SuperAdmin {
+                request_id,
+                require_setup,
+                ..
+            },
+            _,
+        ) => format!(
+            "request {request_id}; setup at next sign-in {}",
+            if require_setup { "required" } else { "offered" }
+        ),
     };
     audit::record(
         &mut tx,
@@ -388,6 +497,7 @@ pub async fn reset_second_factor(
         removed_totp,
         ended_sessions,
         request_id,
+        prompt,
     })
 }
 
@@ -407,16 +517,38 @@ async fn publish_resolved(ctx: &Ctx, target: &Admin, request_id: i64, status: Re
         .await;
 }
 
+/// How a super admin decides a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Reset, with the setup at the next sign-in required (or only offered).
+    Approve { require_setup: bool },
+    /// Keep the 2FA; the optional reason is shown to the requester.
+    Deny { reason: Option<String> },
+}
+
+/// The longest reason a denial may carry.
+pub const MAX_REASON_CHARS: usize = 500;
+
 /// Approve (reset) or deny, by a super admin of the same account; one outcome however many
-/// super admins click at once.
+/// super admins click at once. Answers what happens next, in words.
 pub async fn decide(
     ctx: &Ctx,
     signed: &SignedIn,
     client: &Client,
     request_id: i64,
-    decision: Decision,
-) -> Result<(), AppError> {
+    verdict: Verdict,
+) -> Result<ResetDecided, AppError> {
     let account_id = signed.account.id;
+    if let Verdict::Deny {
+        reason: Some(reason),
+    } = &verdict
+        && reason.chars().count() > MAX_REASON_CHARS
+    {
+        return Err(AppError::invalid(
+            "reason",
+            format!("Keep the reason under {MAX_REASON_CHARS} characters."),
+        ));
+    }
     expire_due(ctx, ctx.now()).await?;
     let request = reset_requests::find_in_account(&ctx.db, account_id, request_id)
         .await
@@ -431,22 +563,54 @@ pub async fn decide(
         .await
         .or_internal()?
         .ok_or(AppError::NotFound)?;
-    match decision {
-        Decision::Approve => {
-            reset_second_factor(
+    let name = &target.name;
+    let message = match verdict {
+        Verdict::Approve { require_setup } => {
+            let done = reset_second_factor(
                 ctx,
                 &target,
                 ResetBy::SuperAdmin {
                     admin_id: signed.admin.id,
                     request_id: request.id,
+                    require_setup,
                 },
                 client,
             )
             .await?;
+            let next = match done.prompt {
+                SetupPrompt::Offered => format!(
+                    "At their next sign-in {name} is offered the setup and may skip it; the table \
+                     shows it if they do."
+                ),
+                _ => format!(
+                    "At their next sign-in {name} must set up two-factor authentication again \
+                     before anything else."
+                ),
+            };
+            format!(
+                "2FA of {name} was reset: their authenticator app and recovery codes no longer \
+                 work, and {} signed out. {next} They were told by email and in the app.",
+                match done.ended_sessions {
+                    0 => "no session of theirs needed to be".to_string(),
+                    1 => "their 1 session was".to_string(),
+                    n => format!("their {n} sessions were"),
+                }
+            )
         }
-        Decision::Deny => deny(ctx, signed, client, &target, request.id).await?,
-    }
-    Ok(())
+        Verdict::Deny { reason } => {
+            deny(ctx, signed, client, &target, request.id, reason.as_deref()).await?;
+            format!(
+                "The 2FA reset request of {name} was denied; their 2FA stays as it is. They see \
+                 the denial{} at their next attempt and by email.",
+                if reason.is_some() {
+                    " and your reason"
+                } else {
+                    ""
+                }
+            )
+        }
+    };
+    Ok(ResetDecided { message })
 }
 
 async fn deny(
@@ -455,6 +619,7 @@ async fn deny(
     client: &Client,
     target: &Admin,
     request_id: i64,
+    reason: Option<&str>,
 ) -> Result<(), AppError> {
     let now = ctx.now();
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
@@ -463,6 +628,7 @@ async fn deny(
         request_id,
         RequestStatus::Denied,
         Some(signed.admin.id),
+        reason,
         now,
     )
     .await
@@ -478,7 +644,10 @@ async fn deny(
             actor_id: Some(signed.admin.id),
             target_id: Some(target.id),
             event: "2fa_reset_denied",
-            detail: &format!("request {request_id}"),
+            detail: &match reason {
+                Some(reason) => format!("request {request_id}: {reason}"),
+                None => format!("request {request_id}"),
+            },
         },
         client.ip.as_deref(),
         now,
@@ -493,7 +662,22 @@ async fn deny(
         "2FA reset denied"
     );
     publish_resolved(ctx, target, request_id, RequestStatus::Denied).await;
-    Ok(())
+    notify::admin(
+        ctx,
+        target,
+        "2fa_reset_denied",
+        "Your 2FA reset request was denied",
+        &format!(
+            "Your super admin denied your request to reset your two-factor authentication.{} \
+             Your authenticator app stays the way to sign in; contact your super admin if you \
+             cannot use it.",
+            reason
+                .map(|r| format!(" Their reason: {r}"))
+                .unwrap_or_default()
+        ),
+        now,
+    )
+    .await
 }
 
 /// A pending request becomes moot when its admin signs in with a code after all.
@@ -545,9 +729,16 @@ async fn withdraw(
     else {
         return Ok(false);
     };
-    if !reset_requests::decide(&mut tx, pending.id, RequestStatus::Withdrawn, None, now)
-        .await
-        .or_internal()?
+    if !reset_requests::decide(
+        &mut tx,
+        pending.id,
+        RequestStatus::Withdrawn,
+        None,
+        None,
+        now,
+    )
+    .await
+    .or_internal()?
     {
         return Ok(false);
     }
@@ -606,6 +797,14 @@ pub async fn history(
             decided_by: r.decided_by_name,
         })
         .collect())
+}
+
+/// How many requests of the super admin's account wait for a decision.
+pub async fn pending_count(ctx: &Ctx, signed: &SignedIn) -> Result<i64, AppError> {
+    expire_due(ctx, ctx.now()).await?;
+    reset_requests::pending_count(&ctx.db, signed.account.id)
+        .await
+        .or_internal()
 }
 
 pub async fn notifications(ctx: &Ctx, signed: &SignedIn) -> Result<Notifications, AppError> {

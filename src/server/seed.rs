@@ -171,3 +171,62 @@ pub async fn seed_demo(ctx: &Ctx) -> Result<Demo, SeedError> {
     insert_account(ctx, "Demo MSSP", &members).await?;
     Ok(Demo::Created)
 }
+
+/// Adds `count` admins named `User 1..` to an account in one transaction, quickly (batched
+/// inserts, one made-up password hash that matches no password): for benchmarks and browser
+/// tests of large accounts. Every fifth has "Enforce 2FA" on, every fiftieth is inactive, every
+/// fourth a sub-admin, every third has a TOTP credential (stored as legacy plaintext, which the
+/// next start encrypts). Emails and usernames carry `tag`, so several runs do not collide.
+pub async fn bulk_admins(
+    db: &crate::server::db::Db,
+    account_id: i64,
+    tag: &str,
+    count: i64,
+) -> Result<(), SeedError> {
+    if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(SeedError::Other(
+            "the tag must be letters, digits or '-'".into(),
+        ));
+    }
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000";
+    let mut tx = db.pool.begin().await?;
+    let mut next = 1;
+    while next <= count {
+        let end = (next + 500).min(count + 1);
+        let mut sql = String::from(
+            "INSERT INTO admins (account_id, email, username, name, password_hash, role, active, \
+             enforce_2fa, last_sign_in_at, created_at, updated_at) VALUES ",
+        );
+        for i in next..end {
+            let enforce = if i % 5 == 0 { "1" } else { "NULL" };
+            let active = if i % 50 == 0 { 0 } else { 1 };
+            let role = if i % 4 == 0 { "sub_admin" } else { "admin" };
+            sql.push_str(&format!(
+                "({account_id}, 'user{i}@{tag}.example', '{tag}-user{i}', 'User {i}', '{hash}', \
+                 '{role}', {active}, {enforce}, {}, 0, 0),",
+                1_700_000_000 + i * 37 % 100_000
+            ));
+        }
+        sql.pop();
+        // Built from integers and a tag of letters, digits and '-' only.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await?;
+        next = end;
+    }
+    sqlx::query(
+        "INSERT INTO totp_credentials (admin_id, secret, last_used_step, created_at) \
+         SELECT id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 0, 0 FROM admins \
+         WHERE account_id = $1 AND id % 3 = 0 AND email LIKE $2 \
+         AND id NOT IN (SELECT admin_id FROM totp_credentials)",
+    )
+    .bind(account_id)
+    .bind(format!("%@{tag}.example"))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    // Statistics as a running database has them (PostgreSQL's autovacuum gathers them soon
+    // after a bulk insert).
+    sqlx::query("ANALYZE").execute(&db.pool).await?;
+    Ok(())
+}

@@ -21,6 +21,7 @@ async fn facts(
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
         prompt_setup: admin.prompt_2fa_setup,
+        setup_required: admin.setup_required,
     })
 }
 
@@ -74,14 +75,22 @@ pub async fn password_step(
     };
     // A locked counter costs no hash.
     let attempt = throttle::admit(ctx, client, Secret::Password, subject, now).await?;
-    let matches = ctx
+    let checked = ctx
         .passwords
         .verify(
             admin.as_ref().map(|a| a.account_id),
             password,
             admin.as_ref().map(|a| &a.password_hash),
         )
-        .await?;
+        .await;
+    let matches = match checked {
+        Ok(matches) => matches,
+        // Never checked (the hashing queue is full): the attempt does not count.
+        Err(e) => {
+            attempt.abandon(ctx).await?;
+            return Err(e);
+        }
+    };
     let admin = match admin {
         Some(admin) if matches => admin,
         other => {
@@ -104,7 +113,7 @@ pub async fn password_step(
             return Err(AppError::BadCredentials);
         }
     };
-    attempt.succeeded(ctx).await?;
+    attempt.succeeded(ctx, now).await?;
     if !admin.active {
         // Only said to someone who knows the password.
         notify::audit(
@@ -172,7 +181,13 @@ pub async fn code_step(
     let admin = &signed.admin;
     let attempt = throttle::admit(ctx, client, Secret::Code, Subject::Admin(admin), now).await?;
     let outcome = match &factor {
-        SecondFactor::Totp => check_totp(ctx, admin.id, code, now).await?,
+        SecondFactor::Totp => match check_totp(ctx, admin.id, code, now).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                attempt.abandon(ctx).await?;
+                return Err(e);
+            }
+        },
         SecondFactor::RecoveryCode(normalized) => {
             if recovery_codes::consume(&ctx.db, &ctx.keyring, admin.id, normalized, now)
                 .await
@@ -198,7 +213,7 @@ pub async fn code_step(
         attempt.failed(ctx, Some(admin), client, now).await?;
         return Err(refused);
     }
-    attempt.succeeded(ctx).await?;
+    attempt.succeeded(ctx, now).await?;
     if let SecondFactor::RecoveryCode(_) = factor {
         let left = recovery_codes::remaining(&ctx.db, admin.id)
             .await
@@ -299,10 +314,18 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
         }
         _ => return Err(AppError::Conflict("There is no setup to skip.".into())),
     }
-    admins::set_prompt_2fa_setup(&ctx.db, signed.admin.id, false)
+    // Offered again at the next sign-in; the table shows the skip.
+    let now = ctx.now();
+    admins::record_setup_skipped(&ctx.db, signed.admin.id, now)
         .await
         .or_internal()?;
-    let now = ctx.now();
+    notify::audit(
+        ctx,
+        Event::by_self(&signed.admin, "2fa_setup_skipped", ""),
+        client,
+        now,
+    )
+    .await?;
     advance(
         ctx,
         &signed.session,
@@ -436,12 +459,19 @@ pub async fn confirm_password(
     let admin = &signed.admin;
     let attempt =
         throttle::admit(ctx, client, Secret::Password, Subject::Admin(admin), now).await?;
-    if ctx
+    let checked = ctx
         .passwords
         .verify(Some(admin.account_id), current, Some(&admin.password_hash))
-        .await?
-    {
-        attempt.succeeded(ctx).await
+        .await;
+    let matches = match checked {
+        Ok(matches) => matches,
+        Err(e) => {
+            attempt.abandon(ctx).await?;
+            return Err(e);
+        }
+    };
+    if matches {
+        attempt.succeeded(ctx, now).await
     } else {
         notify::audit(
             ctx,

@@ -8,13 +8,21 @@
 //!   browsers, which an attacker can lock, but only for browsers the owner has not used.
 
 use crate::domain::network::throttle_bucket;
+use crate::domain::rate_limit::Limit;
 use crate::domain::throttle::Policy;
 use crate::model::AppError;
 use crate::server::auth::Client;
 use crate::server::db::admins::Admin;
 use crate::server::db::auth_failures::{self, Admitted};
+use crate::server::db::rate_limits;
 use crate::server::notify::{self, Event, Notice};
 use crate::server::{Ctx, OrInternal, known_browser};
+
+/// Lock notices per admin, kind and hour.
+const NOTICES_PER_HOUR: Limit = Limit {
+    max: 1,
+    window_seconds: 3600,
+};
 
 /// The kind of secret tried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +112,17 @@ pub async fn admit(
             wanted.push((format!("{step}:untrusted:{who}"), policy, Kind::Untrusted));
         }
     }
-    let mut counters = Vec::with_capacity(wanted.len());
+    // Every counter is looked at before any counts this attempt: a refusal by one does not
+    // use up another's allowance (an address shared by a whole office, say).
+    for (key, policy, _) in &wanted {
+        auth_failures::check(&ctx.db, key, *policy, now)
+            .await
+            .or_internal()?
+            .map_err(|retry_after_seconds| AppError::TooManyRequests {
+                retry_after_seconds,
+            })?;
+    }
+    let mut counters: Vec<Counter> = Vec::with_capacity(wanted.len());
     for (key, policy, kind) in wanted {
         match auth_failures::admit(&ctx.db, &key, policy, now)
             .await
@@ -117,6 +135,8 @@ pub async fn admit(
                 admitted,
             }),
             Err(retry_after_seconds) => {
+                // Locked meanwhile: the counters already passed take this attempt back.
+                Attempt { secret, counters }.abandon(ctx).await?;
                 return Err(AppError::TooManyRequests {
                     retry_after_seconds,
                 });
@@ -126,18 +146,47 @@ pub async fn admit(
     Ok(Attempt { secret, counters })
 }
 
+/// Successes that take their attempt back from an address counter, per address and hour: an
+/// office behind one address is not slowed by its own sign-ins, but an insider cannot wipe out
+/// the counter by signing in to their own account between guesses at others.
+const FORGIVEN_PER_HOUR: Limit = Limit {
+    max: 30,
+    window_seconds: 3600,
+};
+
 impl Attempt {
-    /// The secret was right: the run of failures ends (an address only takes back this one).
-    pub async fn succeeded(self, ctx: &Ctx) -> Result<(), AppError> {
+    /// The secret was right: the run of failures ends (an address only takes back this one,
+    /// and only so often).
+    pub async fn succeeded(self, ctx: &Ctx, now: i64) -> Result<(), AppError> {
         for counter in &self.counters {
             match counter.kind {
-                Kind::Address => auth_failures::forgive(&ctx.db, &counter.key, counter.policy)
-                    .await
-                    .or_internal()?,
+                Kind::Address => {
+                    let allowance = format!("forgiven:{}", counter.key);
+                    if rate_limits::hit(&ctx.db, &allowance, FORGIVEN_PER_HOUR, now)
+                        .await
+                        .or_internal()?
+                        .is_ok()
+                    {
+                        auth_failures::forgive(&ctx.db, &counter.key, counter.policy)
+                            .await
+                            .or_internal()?;
+                    }
+                }
                 Kind::KnownBrowser | Kind::Untrusted => auth_failures::clear(&ctx.db, &counter.key)
                     .await
                     .or_internal()?,
             }
+        }
+        Ok(())
+    }
+
+    /// The secret was never checked (the hashing queue was full, an internal error): the
+    /// attempt is taken back everywhere.
+    pub async fn abandon(self, ctx: &Ctx) -> Result<(), AppError> {
+        for counter in &self.counters {
+            auth_failures::forgive(&ctx.db, &counter.key, counter.policy)
+                .await
+                .or_internal()?;
         }
         Ok(())
     }
@@ -159,10 +208,13 @@ impl Attempt {
         let (Some(admin), Some(locked)) = (admin, locked) else {
             return Ok(());
         };
-        let (what, whence) = match (self.secret, locked.kind) {
-            (Secret::Password, _) => ("passwords", "from browsers they have not used before"),
-            (Secret::Code, Kind::KnownBrowser) => ("2FA codes", "from a browser they signed in on"),
-            (Secret::Code, _) => ("2FA codes", "from browsers they have not used before"),
+        let what = match self.secret {
+            Secret::Password => "passwords",
+            Secret::Code => "2FA codes",
+        };
+        let whence = match locked.kind {
+            Kind::KnownBrowser => "from a browser they signed in on",
+            _ => "from browsers they have not used before",
         };
         let detail = format!("repeated wrong {what} {whence}");
         notify::audit(
@@ -175,6 +227,25 @@ impl Attempt {
             now,
         )
         .await?;
+        // Told at most once an hour per admin and kind: locks that follow each other (each
+        // failure after the first lock locks again) would flood the super admins' mail.
+        let told = format!(
+            "told:lock:{}:{}:{}",
+            admin.id,
+            self.secret.step(),
+            if locked.kind == Kind::KnownBrowser {
+                "browser"
+            } else {
+                "untrusted"
+            }
+        );
+        if rate_limits::hit(&ctx.db, &told, NOTICES_PER_HOUR, now)
+            .await
+            .or_internal()?
+            .is_err()
+        {
+            return Ok(());
+        }
         let effect = match locked.kind {
             Kind::KnownBrowser => "That browser is locked for a while.".to_string(),
             _ => format!(

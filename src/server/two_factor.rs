@@ -1,11 +1,12 @@
 //! Turning TOTP two-factor authentication on and off, and its recovery codes.
 
-use crate::domain::access::Stage;
+use crate::domain::access::{PENDING_SECOND_FACTOR_TTL_SECONDS, Stage};
 use crate::domain::{enforcement, recovery, totp as policy};
 use crate::model::AppError;
 use crate::model::types::{Profile, SetupDone, TotpSetup};
 use crate::server::auth::{Client, SignedIn, enter_stage};
-use crate::server::db::{admins, recovery_codes, totp};
+use crate::server::db::admins::{self, SetupPrompt};
+use crate::server::db::{recovery_codes, totp};
 use crate::server::notify::{self, Event};
 use crate::server::secrets::TotpSecret;
 use crate::server::signin::{self, unix_u64};
@@ -70,7 +71,12 @@ pub async fn start_setup(
             "Two-factor authentication is already on.".into(),
         ));
     }
-    if signed_in.auth.stage == Stage::Complete {
+    // The password is asked again unless this is the setup step of a sign-in whose password
+    // was given moments ago. A session sent to the setup because 2FA became required while it
+    // was open must prove the password too: it may be a stolen one.
+    let fresh_sign_in = matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
+        && now - signed_in.auth.signed_in_at < PENDING_SECOND_FACTOR_TTL_SECONDS;
+    if !fresh_sign_in {
         signin::confirm_password(ctx, signed_in, client, current_password, now).await?;
     }
     let secret = TotpSecret::generate();
@@ -92,6 +98,7 @@ pub async fn start_setup(
         .map_err(session_error)?;
     Ok(TotpSetup {
         qr_svg: qr::svg(&uri)?,
+        otpauth_uri: uri.clone(),
         secret_grouped: policy::group_secret(&base32),
         issuer: ctx.config.totp_issuer.clone(),
         account: signed_in.admin.email.clone(),
@@ -180,8 +187,8 @@ pub async fn confirm_setup(
     recovery_codes::replace(&mut tx, &ctx.keyring, signed_in.admin.id, &stored, now)
         .await
         .or_internal()?;
-    if signed_in.admin.prompt_2fa_setup {
-        admins::set_prompt_2fa_setup_in(&mut tx, signed_in.admin.id, false, now)
+    if signed_in.admin.prompt_2fa_setup || signed_in.admin.setup_skipped_at.is_some() {
+        admins::set_setup_prompt_in(&mut tx, signed_in.admin.id, SetupPrompt::None, now)
             .await
             .or_internal()?;
     }
@@ -238,8 +245,15 @@ async fn check_current_code(
         ));
     }
     let attempt = throttle::admit(ctx, client, Secret::Code, Subject::Admin(admin), now).await?;
-    match signin::check_totp(ctx, admin.id, code, now).await? {
-        Ok(()) => attempt.succeeded(ctx).await,
+    let outcome = match signin::check_totp(ctx, admin.id, code, now).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            attempt.abandon(ctx).await?;
+            return Err(e);
+        }
+    };
+    match outcome {
+        Ok(()) => attempt.succeeded(ctx, now).await,
         Err(refused) => {
             notify::audit(
                 ctx,

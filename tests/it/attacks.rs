@@ -468,6 +468,7 @@ async fn every_server_function_survives_garbage(app: TestApp) {
                                 "list_notifications",
                                 "get_profile",
                                 "list_sessions",
+                                "count_pending_resets",
                                 "end_other_sessions",
                                 "mark_notifications_read",
                                 "start_totp_setup",

@@ -437,6 +437,13 @@ pub fn browser_forwarded(base: &str, forwarded_for: &str) -> Browser {
     browser_with(base, headers)
 }
 
+/// A browser that sends `user_agent`.
+pub fn browser_as(base: &str, user_agent: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("user-agent", user_agent.parse().unwrap());
+    browser_with(base, headers)
+}
+
 fn browser_with(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     Browser {
@@ -507,6 +514,14 @@ impl Authenticator {
             .map(|d| format!("{d}{d}{d}{d}{d}{d}"))
             .find(|c| !near.contains(c))
             .unwrap()
+    }
+
+    /// The same app on another "phone" (the secret and what it last showed).
+    pub fn clone_for_test(&self) -> Authenticator {
+        Authenticator {
+            secret: self.secret.clone(),
+            last_step: self.last_step,
+        }
     }
 
     pub fn last_step(&self) -> Option<u64> {
@@ -596,6 +611,9 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("approve_2fa_reset", &[("request_id", "1")]),
     ("deny_2fa_reset", &[("request_id", "1")]),
     ("list_reset_requests", &[("admin_id", "1")]),
+    ("get_reset_review", &[("request_id", "1")]),
+    ("count_pending_resets", &[]),
+    ("unlock_admin_sign_in", &[("id", "1")]),
     ("list_notifications", &[]),
     ("mark_notifications_read", &[]),
     ("regenerate_recovery_codes", &[("code", "123456")]),

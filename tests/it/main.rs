@@ -12,6 +12,7 @@ mod helpers;
 mod keys;
 mod proxies;
 mod resets;
+mod review;
 mod sessions;
 mod sign_in;
 mod smtp;

@@ -196,11 +196,14 @@ async fn request_notify_live_and_approve(app: TestApp) {
             .unwrap()
             .contains("already approved")
     );
-    // Next sign-in: straight to the setup, skippable (not enforced).
+    // Next sign-in: straight to the setup, required (the default of an approval).
     let next = app.browser();
     assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-2fa");
     let setup = next.start_setup().await;
-    assert_eq!(setup.assert_ok()["skippable"], true);
+    assert_eq!(setup.assert_ok()["skippable"], false);
+    next.call("skip_2fa_setup", &[])
+        .await
+        .assert_error(403, "Forbidden");
     let mut fresh = Authenticator::from_page(setup.body["secret_grouped"].as_str().unwrap());
     let code = fresh.next_code().await;
     assert_eq!(

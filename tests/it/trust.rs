@@ -80,7 +80,10 @@ async fn forcing_two_factor_reaches_open_sessions_at_their_next_request(app: Tes
     let browser = app.browser();
     assert_eq!(browser.sign_in_first_time(&mut admin).await, "/");
     browser.call("get_profile", &[]).await.assert_ok();
-    // "Enforce 2FA" for this admin while they are signed in.
+    // Some time later (the password was given minutes ago, not moments)...
+    app.clock().advance(10 * 60);
+    browser.call("get_profile", &[]).await.assert_ok();
+    // ..."Enforce 2FA" for this admin while they are signed in.
     super_admin
         .call(
             "update_admin",
@@ -102,8 +105,25 @@ async fn forcing_two_factor_reaches_open_sessions_at_their_next_request(app: Tes
         browser.page("/profile").await.1.as_deref(),
         Some("/login/setup-2fa")
     );
-    // Setting it up is what the session may do now, and completes it.
-    browser.enable_two_factor().await;
+    // Setting it up is what the session may do now, and completes it; but the session may be a
+    // stolen one: without the password, no authenticator is added.
+    for password in ["", "not the password"] {
+        let refused = browser
+            .call("start_totp_setup", &[("current_password", password)])
+            .await;
+        refused.assert_error(422, "Invalid");
+        assert_eq!(refused.body["Invalid"]["field"], "current_password");
+    }
+    let setup = browser.start_setup().await;
+    let shown = setup.assert_ok()["secret_grouped"].as_str().unwrap();
+    let secret = crate::helpers::secret_from_page(shown);
+    // (the clock moved: the code an authenticator shows at the server's time)
+    let now = u64::try_from(app.clock().now()).unwrap();
+    let code = mssp_dashboard::domain::totp::code_at(&secret, now).unwrap();
+    browser
+        .call("confirm_totp_setup", &[("code", &code)])
+        .await
+        .assert_ok();
     browser.call("get_profile", &[]).await.assert_ok();
 
     // The account-wide switch reaches the super admin's own other admins too.
@@ -135,8 +155,12 @@ async fn the_admin_is_told_when_their_two_factor_is_reset(app: TestApp) {
     waiting.call("request_2fa_reset", &[]).await.assert_ok();
     let request =
         row_of(&super_admin, admin.admin_id).await["reset_request"]["request_id"].to_string();
+    // Approved with the setup only offered: the admin may skip it.
     super_admin
-        .call("approve_2fa_reset", &[("request_id", &request)])
+        .call(
+            "approve_2fa_reset",
+            &[("request_id", &request), ("require_setup", "false")],
+        )
         .await
         .assert_ok();
     // At the next sign-in (skipping the offered setup) the bell says so.

@@ -39,7 +39,8 @@ export class Header {
     const banner = page.getByRole('banner');
     this.nav = page.getByRole('navigation', { name: 'Main' });
     this.dashboardLink = this.nav.getByRole('link', { name: 'Dashboard', exact: true });
-    this.administrationLink = this.nav.getByRole('link', { name: 'Administration', exact: true });
+    // Followed by the number of pending reset requests when there are any.
+    this.administrationLink = this.nav.getByRole('link', { name: /^Administration( \d+ pending 2FA reset requests?)?$/ });
     this.profileLink = this.nav.getByRole('link', { name: 'Profile', exact: true });
     this.signOutButton = banner.getByRole('button', { name: 'Sign out' });
     this.bellButton = banner.getByRole('button', { name: /^Notifications, \d+ unread$/ });
@@ -276,7 +277,8 @@ export class AdminNav {
 
   constructor(readonly page: Page) {
     this.nav = page.getByRole('navigation', { name: 'Administration' });
-    this.adminManagementLink = this.nav.getByRole('link', { name: 'Admin Management', exact: true });
+    // Followed by the number of pending reset requests when there are any.
+    this.adminManagementLink = this.nav.getByRole('link', { name: /^Admin Management( \d+ pending 2FA reset requests?)?$/ });
     this.settingsLink = this.nav.getByRole('link', { name: 'Settings', exact: true });
     this.auditLogLink = this.nav.getByRole('link', { name: 'Audit log', exact: true });
   }
@@ -478,12 +480,14 @@ export class SettingsPage {
   readonly adminNav: AdminNav;
   readonly heading: Locator;
   readonly force2fa: Locator;
+  readonly hint: Locator;
   readonly save: Locator;
   readonly status: Locator;
 
   constructor(readonly page: Page) {
     this.adminNav = new AdminNav(page);
     this.heading = page.getByRole('heading', { level: 2, name: 'Settings' });
+    this.hint = page.locator('#force-2fa-hint');
     this.force2fa = page.getByRole('checkbox', { name: 'Force two-factor authentication' });
     this.save = page.getByRole('button', { name: 'Save', exact: true });
     this.status = page.getByRole('region', { name: 'Settings' }).getByRole('status');

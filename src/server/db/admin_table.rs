@@ -2,7 +2,7 @@
 //! the counts above it, and edits made under a lock on the account.
 
 use super::{Db, flag};
-use crate::domain::admin_list::{PAGE_SIZE, SortKey, TableQuery};
+use crate::domain::admin_list::{SortKey, TableQuery};
 use crate::domain::admin_rules::AdminState;
 use crate::domain::role::Role;
 use sqlx::Row;
@@ -21,7 +21,33 @@ pub struct TableRow {
     pub last_sign_in_at: Option<i64>,
     /// A pending reset request: (id, requested at).
     pub pending_reset: Option<(i64, i64)>,
+    /// When an offered 2FA setup was last skipped.
+    pub setup_skipped_at: Option<i64>,
 }
+
+/// Which admins a query selects by their reset requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    All,
+    /// With a pending request.
+    Pending,
+    /// Without one.
+    NotPending,
+}
+
+impl Which {
+    fn condition(self) -> &'static str {
+        match self {
+            Which::All => "",
+            Which::Pending => " AND r.id IS NOT NULL",
+            Which::NotPending => " AND r.id IS NULL",
+        }
+    }
+}
+
+/// The admins with their credential and pending request, for `filter`.
+const FROM: &str = "FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+                    LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending'";
 
 /// The column expression each sort key orders by. Only these fixed strings reach the SQL.
 fn order_by(key: SortKey) -> &'static str {
@@ -51,26 +77,38 @@ fn filter(query: &TableQuery) -> (&'static str, Option<String>) {
     }
 }
 
-/// One page of the account's admins.
+/// Rows `offset..offset + limit` of the account's admins that `which` selects, in the query's
+/// order (pending requests oldest first when `by_request` is set).
 pub async fn page(
     db: &Db,
     account_id: i64,
     query: &TableQuery,
+    which: Which,
+    by_request: bool,
+    offset: i64,
+    limit: i64,
 ) -> Result<Vec<TableRow>, sqlx::Error> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
     let dir = if query.descending { "DESC" } else { "ASC" };
     let (filter, pattern) = filter(query);
-    let limit = if pattern.is_some() { 3 } else { 2 };
+    let limit_param = if pattern.is_some() { 3 } else { 2 };
+    let order = if by_request {
+        "r.requested_at ASC, a.id ASC".to_string()
+    } else {
+        format!("{} {dir}, a.id {dir}", order_by(query.sort))
+    };
     let sql = format!(
         "SELECT a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
-                a.must_change_password, a.last_sign_in_at, \
+                a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
                 CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
                 r.id AS reset_id, r.requested_at AS reset_at \
-         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
-              LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending' \
-         WHERE {filter} \
-         ORDER BY {} {dir}, a.id {dir} LIMIT ${limit} OFFSET ${}",
-        order_by(query.sort),
-        limit + 1,
+         {FROM} \
+         WHERE {filter}{} \
+         ORDER BY {order} LIMIT ${limit_param} OFFSET ${}",
+        which.condition(),
+        limit_param + 1,
     );
     // Built from fixed fragments only (`filter`, `order_by`, ASC/DESC, parameter numbers);
     // values are bound.
@@ -78,11 +116,7 @@ pub async fn page(
     if let Some(pattern) = pattern {
         select = select.bind(pattern);
     }
-    let rows = select
-        .bind(PAGE_SIZE)
-        .bind(query.offset())
-        .fetch_all(&db.pool)
-        .await?;
+    let rows = select.bind(limit).bind(offset).fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
             let role: String = r.try_get("role")?;
@@ -105,15 +139,29 @@ pub async fn page(
                     (Some(id), Some(at)) => Some((id, at)),
                     _ => None,
                 },
+                setup_skipped_at: r.try_get("setup_skipped_at")?,
             })
         })
         .collect()
 }
 
-/// How many admins match the search.
-pub async fn count(db: &Db, account_id: i64, query: &TableQuery) -> Result<i64, sqlx::Error> {
+/// How many admins match the search (and `which`).
+pub async fn count(
+    db: &Db,
+    account_id: i64,
+    query: &TableQuery,
+    which: Which,
+) -> Result<i64, sqlx::Error> {
     let (filter, pattern) = filter(query);
-    let sql = format!("SELECT COUNT(*) AS n FROM admins a WHERE {filter}");
+    let sql = match which {
+        Which::All => format!("SELECT COUNT(*) AS n FROM admins a WHERE {filter}"),
+        _ => format!(
+            "SELECT COUNT(*) AS n FROM admins a \
+             LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending' \
+             WHERE {filter}{}",
+            which.condition()
+        ),
+    };
     let mut count = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
     if let Some(pattern) = pattern {
         count = count.bind(pattern);

@@ -22,8 +22,23 @@ pub struct Admin {
     pub last_sign_in_at: Option<i64>,
     /// The password was chosen by a super admin: a new one is due at sign-in.
     pub must_change_password: bool,
-    /// 2FA was reset: the setup is offered at the next sign-in.
+    /// 2FA was reset: the setup comes at the next sign-in...
     pub prompt_2fa_setup: bool,
+    /// ...required, or only offered (then it may be skipped, and comes again).
+    pub setup_required: bool,
+    /// When an offered setup was last skipped.
+    pub setup_skipped_at: Option<i64>,
+}
+
+/// What the next sign-in asks of an admin without 2FA, apart from enforcement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupPrompt {
+    /// Nothing.
+    None,
+    /// The setup, which they may skip (and see again at each sign-in).
+    Offered,
+    /// The setup, before anything else.
+    Required,
 }
 
 /// `SELECT <admin columns> FROM admins <rest>` as one static string.
@@ -31,7 +46,8 @@ macro_rules! select_admins {
     ($rest:literal) => {
         concat!(
             "SELECT id, account_id, email, username, name, password_hash, role, active, \
-             enforce_2fa, last_sign_in_at, must_change_password, prompt_2fa_setup FROM admins ",
+             enforce_2fa, last_sign_in_at, must_change_password, prompt_2fa_setup, setup_required, \
+             setup_skipped_at FROM admins ",
             $rest
         )
     };
@@ -55,6 +71,8 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
         last_sign_in_at: row.try_get("last_sign_in_at")?,
         must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         prompt_2fa_setup: row.try_get::<i64, _>("prompt_2fa_setup")? != 0,
+        setup_required: row.try_get::<i64, _>("setup_required")? != 0,
+        setup_skipped_at: row.try_get("setup_skipped_at")?,
     })
 }
 
@@ -199,10 +217,10 @@ pub async fn set_password(
     Ok(())
 }
 
-/// Sets or clears "offer the 2FA setup at the next sign-in".
-pub async fn set_prompt_2fa_setup(db: &Db, id: i64, prompt: bool) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE admins SET prompt_2fa_setup = $1 WHERE id = $2")
-        .bind(flag(prompt))
+/// "Skip for now" on an offered setup: remembered (the table shows it), and offered again.
+pub async fn record_setup_skipped(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE admins SET setup_skipped_at = $1 WHERE id = $2")
+        .bind(now)
         .bind(id)
         .execute(&db.pool)
         .await?;
@@ -223,19 +241,28 @@ pub async fn super_admins(db: &Db, account_id: i64) -> Result<Vec<(i64, String)>
     .collect()
 }
 
-/// Sets "set 2FA up at the next sign-in" inside the caller's transaction.
-pub async fn set_prompt_2fa_setup_in(
+/// What the next sign-in asks (inside the caller's transaction); any earlier skip is forgotten.
+pub async fn set_setup_prompt_in(
     conn: &mut AnyConnection,
     id: i64,
-    prompt: bool,
+    prompt: SetupPrompt,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE admins SET prompt_2fa_setup = $1, updated_at = $2 WHERE id = $3")
-        .bind(flag(prompt))
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    let (prompt, required) = match prompt {
+        SetupPrompt::None => (false, false),
+        SetupPrompt::Offered => (true, false),
+        SetupPrompt::Required => (true, true),
+    };
+    sqlx::query(
+        "UPDATE admins SET prompt_2fa_setup = $1, setup_required = $2, setup_skipped_at = NULL, \
+                           updated_at = $3 WHERE id = $4",
+    )
+    .bind(flag(prompt))
+    .bind(flag(required))
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -49,6 +49,25 @@ pub async fn record(
     Ok(())
 }
 
+/// How often `admin_id` signed in successfully from `ip`, and when last (the evidence shown
+/// when judging a reset request).
+pub async fn sign_ins_from(
+    db: &super::Db,
+    admin_id: i64,
+    ip: &str,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MAX(created_at) AS last FROM audit_log \
+         WHERE target_id = $1 AND event = 'sign_in_succeeded' AND client_ip = $2",
+    )
+    .bind(admin_id)
+    .bind(ip)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("last")?))
+}
+
 /// Which entries of one account to read.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

@@ -63,6 +63,27 @@ async fn swap(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether `key` would admit an attempt now (`Ok(Err(seconds))` while locked); counts nothing.
+pub async fn check(
+    db: &Db,
+    key: &str,
+    policy: Policy,
+    now: i64,
+) -> Result<Result<(), u32>, sqlx::Error> {
+    Ok(policy.check(get(db, key).await?.unwrap_or_default(), now))
+}
+
+/// Forgets counters nobody failed on for `older_than` seconds and that are not locked.
+pub async fn delete_stale(db: &Db, now: i64, older_than: i64) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM auth_failures WHERE last_failure_at < $1 AND locked_until < $2")
+            .bind(now - older_than)
+            .bind(now)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 /// An admitted attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Admitted {
@@ -101,7 +122,8 @@ pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// A success on a counter that others share (a client address) takes back its own attempt.
+/// Takes one attempt back: a success on a counter that others share (a client address), or an
+/// attempt whose secret was never checked.
 pub async fn forgive(db: &Db, key: &str, policy: Policy) -> Result<(), sqlx::Error> {
     loop {
         let Some(current) = get(db, key).await? else {

@@ -18,13 +18,19 @@ pub struct ResetRequest {
     pub decided_by: Option<i64>,
     pub decided_by_name: Option<String>,
     pub outcome_seen: bool,
+    /// Why it was denied, for the requester.
+    pub reason: Option<String>,
+    pub requested_user_agent: Option<String>,
+    /// The request came from a browser that had signed in as the admin before.
+    pub from_known_browser: bool,
 }
 
 macro_rules! select_requests {
     ($rest:literal) => {
         concat!(
             "SELECT r.id, r.account_id, r.admin_id, r.status, r.requested_at, r.requested_ip, \
-                    r.decided_at, r.decided_by, d.name AS decided_by_name, r.outcome_seen \
+                    r.decided_at, r.decided_by, d.name AS decided_by_name, r.outcome_seen, \
+                    r.reason, r.requested_user_agent, r.from_known_browser \
              FROM reset_requests r LEFT JOIN admins d ON d.id = r.decided_by ",
             $rest
         )
@@ -45,7 +51,17 @@ fn from_row(row: &AnyRow) -> Result<ResetRequest, sqlx::Error> {
         decided_by: row.try_get("decided_by")?,
         decided_by_name: row.try_get("decided_by_name")?,
         outcome_seen: row.try_get::<i64, _>("outcome_seen")? != 0,
+        reason: row.try_get("reason")?,
+        requested_user_agent: row.try_get("requested_user_agent")?,
+        from_known_browser: row.try_get::<i64, _>("from_known_browser")? != 0,
     })
+}
+
+/// Where a request came from.
+pub struct Origin<'a> {
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub known_browser: bool,
 }
 
 /// Records a pending request unless one is pending already. Answers the pending request and
@@ -54,18 +70,21 @@ pub async fn create_pending(
     conn: &mut AnyConnection,
     account_id: i64,
     admin_id: i64,
-    ip: Option<&str>,
+    origin: Origin<'_>,
     now: i64,
 ) -> Result<(ResetRequest, bool), sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO reset_requests (account_id, admin_id, status, requested_at, requested_ip) \
-         VALUES ($1, $2, 'pending', $3, $4) \
+        "INSERT INTO reset_requests (account_id, admin_id, status, requested_at, requested_ip, \
+                                     requested_user_agent, from_known_browser) \
+         VALUES ($1, $2, 'pending', $3, $4, $5, $6) \
          ON CONFLICT (admin_id) WHERE status = 'pending' DO NOTHING",
     )
     .bind(account_id)
     .bind(admin_id)
     .bind(now)
-    .bind(ip)
+    .bind(origin.ip)
+    .bind(origin.user_agent)
+    .bind(super::flag(origin.known_browser))
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -131,16 +150,18 @@ pub async fn decide(
     id: i64,
     status: RequestStatus,
     by: Option<i64>,
+    reason: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE reset_requests SET status = $1, decided_at = $2, decided_by = $3 \
+        "UPDATE reset_requests SET status = $1, decided_at = $2, decided_by = $3, reason = $5 \
          WHERE id = $4 AND status = 'pending'",
     )
     .bind(status.as_str())
     .bind(now)
     .bind(by)
     .bind(id)
+    .bind(reason)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -171,6 +192,31 @@ pub async fn overdue(db: &Db, cutoff: i64) -> Result<Vec<ResetRequest>, sqlx::Er
     .fetch_all(&db.pool)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The account's pending requests, oldest first (few: one per admin at most).
+pub async fn pending_in_account(
+    db: &Db,
+    account_id: i64,
+) -> Result<Vec<ResetRequest>, sqlx::Error> {
+    let rows = sqlx::query(select_requests!(
+        "WHERE r.account_id = $1 AND r.status = 'pending' ORDER BY r.requested_at, r.id"
+    ))
+    .bind(account_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// How many requests of the account wait for a decision.
+pub async fn pending_count(db: &Db, account_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT COUNT(*) AS n FROM reset_requests WHERE account_id = $1 AND status = 'pending'",
+    )
+    .bind(account_id)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")
 }
 
 pub async fn mark_outcome_seen(db: &Db, id: i64) -> Result<(), sqlx::Error> {
