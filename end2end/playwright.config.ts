@@ -11,10 +11,14 @@ if (!process.env.E2E_DATABASE_URL) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mssp-e2e-'));
   process.env.E2E_DATABASE_URL = `sqlite://${path.join(dir, 'e2e.db')}`;
   process.env.E2E_KEY_FILE ??= path.join(dir, 'e2e.key');
+  // The loopback SMTP server of global-setup.ts, and where it keeps what it receives.
+  process.env.E2E_MAIL_DIR ??= path.join(dir, 'mail');
+  process.env.E2E_SMTP_PORT ??= String(2525 + (process.pid % 1000));
 }
 
 export default defineConfig({
   testDir: './tests',
+  globalSetup: './tests/support/global-setup.ts',
   // Two cores and one shared server: run the stories one after another.
   workers: 1,
   fullyParallel: false,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for a fresh machine: installs what is missing, then runs every check and test:
 # formatting, clippy (server and browser builds, warnings denied), unit and integration tests
-# (SQLite and PostgreSQL), and the browser end-to-end suite (Playwright, headless Chromium).
+# (SQLite and PostgreSQL), and the browser end-to-end suite (Playwright, headless Chromium)
+# against the release build.
 #
 # PostgreSQL for the integration tests: MSSP_TEST_POSTGRES_URL when set; else the server on
 # 127.0.0.1:5432 (postgres user, trust auth, database `test`); else a private cluster that this
@@ -57,11 +58,11 @@ cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warn
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --features ssr
 
-step "build the app (cargo leptos build)"
-cargo leptos build
+step "build the app as it ships (cargo leptos build --release)"
+cargo leptos build --release
 
-step "end-to-end tests (Playwright, headless Chromium)"
-(cd end2end && npx playwright test)
+step "end-to-end tests against the release build (Playwright, headless Chromium)"
+(cd end2end && MSSP_BIN="$PWD/../target/release/mssp-dashboard" npx playwright test)
 
 step "done"
 printf '\nAll tests passed in %s s:\n' "$((SECONDS - started))"

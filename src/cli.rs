@@ -165,6 +165,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
         None
     };
     crate::server::background::spawn(&ctx);
+    let hub = ctx.hub.clone();
     let app = crate::web::router(ctx, leptos);
     let listener = crate::web::listen(bind)
         .await
@@ -182,7 +183,12 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Live connections never finish by themselves: end them, or the shutdown waits for
+        // ever.
+        hub.close();
+    })
     .await
     .map_err(|e| format!("server: {e}"))
 }

@@ -125,10 +125,14 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
 
     const toast = header.toast(`${admin.name} requested a 2FA reset.`);
     await expect(toast).toBeVisible();
-    await expect(toast.getByRole('link', { name: 'Review in Admin Management', exact: true })).toHaveAttribute(
+    // The toast leads to the request itself, on the admin's page.
+    await expect(toast.getByRole('link', { name: 'Review the request', exact: true })).toHaveAttribute(
       'href',
-      '/admin/admins',
+      `/admin/admins/${adminId}`,
     );
+    // The count is on the Administration link and the filter.
+    await expect(header.administrationLink).toHaveAccessibleName('Administration 1 pending 2FA reset request');
+    await expect(management.pendingFilter).toHaveText('Pending resets (1)');
     await expect(header.bellButton).toHaveAccessibleName(Header.bellLabel(1));
     await expectSameDocument(page, 'Admin Management');
     await checkA11y(page, '/admin/admins with a 2FA reset request');
@@ -147,14 +151,41 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
     await expect(header.bellPanel).toBeHidden();
   });
 
+  await test.step('Reset opens a dialog with the evidence; Escape cancels it', async () => {
+    await management.resetButton(admin.name).click();
+    const dialog = management.reviewDialog;
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByRole('heading', { name: 'Reset two-factor authentication?' })).toBeVisible();
+    await expect(dialog).toContainText(`${admin.name} (${admin.email})`);
+    await expect(dialog).toContainText('127.0.0.1');
+    // The admin's own browser asked: it had signed in as them before.
+    await expect(dialog).toContainText(`The request came from a browser that has signed in as ${admin.name} before.`);
+    await expect(dialog).toContainText('calling them');
+    await expect(management.requireSetup).toBeChecked();
+    // The safe choice has the focus; the page behind is out of reach.
+    await expect(dialog.getByRole('button', { name: 'Cancel', exact: true })).toBeFocused();
+    await checkA11y(page, '/admin/admins with the reset dialog');
+    await page.screenshot({ path: '/tmp/e2e-reset-dialog.png', fullPage: true });
+    await page.keyboard.press('Escape');
+    await expect(dialog).toHaveCount(0);
+    await expect(badge).toBeVisible();
+    await expect(twoFactorCell.locator('.badge-ok')).toHaveText('Active');
+  });
+
   await test.step('the super admin resets; both pages show it without a reload', async () => {
     await management.resetButton(admin.name).click();
-    await expect(management.notice).toHaveText(
-      `2FA of ${admin.name} was reset. They set it up again at their next sign-in.`,
+    await expect(management.reviewDialog).toBeVisible();
+    await management.confirmReset.click();
+    await expect(management.notice).toContainText(`2FA of ${admin.name} was reset`);
+    await expect(management.notice).toContainText(
+      `At their next sign-in ${admin.name} must set up two-factor authentication again before anything else.`,
     );
+    // The message has the focus: the buttons that were pressed are gone.
+    await expect(management.notice).toBeFocused();
     await expect(badge).toHaveCount(0);
     await expect(management.resetButton(admin.name)).toHaveCount(0);
     await expect(twoFactorCell).toHaveText('Not set up');
+    await expect(header.administrationLink).toHaveAccessibleName('Administration');
 
     await expect(codeStep.resetStatus).toContainText('Your super admin reset your two-factor authentication.');
     await expect(codeStep.signInAgainLink).toHaveAttribute('href', '/login');
@@ -162,7 +193,7 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
     await expectSameDocument(pageB, 'the code step');
   });
 
-  await test.step('the admin signs in again and sets up 2FA anew (skipping is offered)', async () => {
+  await test.step('the admin signs in again and must set up 2FA anew', async () => {
     const setup = new ForcedSetupPage(pageB);
     await codeStep.signInAgainLink.click();
     await arriveAt(pageB, '/login');
@@ -172,8 +203,8 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
     await arriveAt(pageB, '/login/setup-2fa');
     await expect(setup.heading).toBeVisible();
     await expect(setup.lead).toContainText('Your two-factor authentication was reset.');
-    // 2FA is not enforced for this admin, so it may wait.
-    await expect(setup.skipButton).toBeVisible();
+    // The super admin left "Require the setup" on: no skipping.
+    await expect(setup.skipButton).toHaveCount(0);
     await expect(setup.qr.locator('svg')).toBeVisible();
     await expect(setup.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
     const secret = (await setup.secret.innerText()).trim();
@@ -221,13 +252,18 @@ test('the super admin denies a 2FA reset; the authenticator keeps working', asyn
     await expect(badge).toBeVisible();
 
     await management.denyButton(admin.name).click();
-    await expect(management.notice).toHaveText(
+    await expect(management.reviewDialog.getByRole('heading', { name: 'Deny the 2FA reset request?' })).toBeVisible();
+    await management.denyReason.fill('Call me on my desk phone first.');
+    await checkA11y(page, '/admin/admins with the deny dialog');
+    await management.confirmDeny.click();
+    await expect(management.notice).toContainText(
       `The 2FA reset request of ${admin.name} was denied; their 2FA stays as it is.`,
     );
     await expect(badge).toHaveCount(0);
     await expect(management.twoFactorCell(admin.email)).toHaveText('Active');
 
     await expect(codeStep.resetAlert).toContainText('Your super admin denied your 2FA reset request');
+    await expect(codeStep.resetAlert).toContainText('Their reason: Call me on my desk phone first.');
     await expect(codeStep.resetStatus).toHaveCount(0);
     // They may ask again.
     await expect(codeStep.requestResetButton).toBeEnabled();

@@ -10,9 +10,14 @@ pub fn AddAdminPanel(#[prop(into)] on_added: Callback<String>) -> impl IntoView 
     let open = RwSignal::new(false);
     let add = ServerAction::<AddAdmin>::new();
     let error = Signal::derive(move || add.value().get().and_then(Result::err));
+    let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| {
         if let Some(Ok(added)) = add.value().get() {
             let name = added.name;
+            // The next admin starts from an empty form.
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
             open.set(false);
             on_added.run(format!(
                 "Added {name}. Give them their initial password; they choose a new one at their first sign-in."
@@ -64,7 +69,7 @@ pub fn AddAdminPanel(#[prop(into)] on_added: Callback<String>) -> impl IntoView 
         <div id="add-admin" class="add-admin" hidden=move || !open.get()>
             <h3>"Add admin"</h3>
             <FormAlert error />
-            <ActionForm action=add>
+            <ActionForm action=add node_ref=form>
                 <div class="form-grid">
                     {field("email", "Email", "email", "off", None)}
                     {field("username", "Username", "text", "off", Some("Letters, digits, dots, dashes and underscores."))}

@@ -261,11 +261,14 @@ fn ResetHistory(admin_id: i64) -> impl IntoView {
                                 <tbody>
                                     {items.into_iter().map(|r| view! {
                                         <tr>
-                                            <td class="cell-time">{format_utc(r.requested_at)}</td>
-                                            <td>{r.requested_ip.unwrap_or_default()}</td>
-                                            <td>{r.status.label()}</td>
-                                            <td>{r.decided_by.unwrap_or_default()}</td>
-                                            <td class="cell-time">{r.decided_at.map(format_utc).unwrap_or_default()}</td>
+                                            <td class="cell-time" data-label="Requested">{format_utc(r.requested_at)}</td>
+                                            <td data-label="From">{r.requested_ip.unwrap_or_default()}</td>
+                                            <td data-label="Outcome">
+                                                {r.status.label()}
+                                                {r.reason.map(|reason| view! { <span class="hint reason">{format!("“{reason}”")}</span> })}
+                                            </td>
+                                            <td data-label="By">{r.decided_by.unwrap_or_default()}</td>
+                                            <td class="cell-time" data-label="When">{r.decided_at.map(format_utc).unwrap_or_default()}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

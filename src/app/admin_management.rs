@@ -248,18 +248,20 @@ fn FilterTabs(params: TableParams, pending_total: i64) -> impl IntoView {
     let actions = expect_context::<TableActions>();
     let all = params.filtered(false).href();
     let pending = params.filtered(true).href();
-    let on_all = params.pending;
+    let pending_only = params.pending;
     view! {
         <nav class="filter-tabs" aria-label="Which admins">
-            <A href=all attr:id="filter-all" attr:aria-current=(!on_all).then_some("page")
+            // Plain links (the router still navigates in the page): `<A>` would mark both as the
+            // current page, since they differ only in the query.
+            <a href=all id="filter-all" aria-current=(!pending_only).then_some("page")
                 on:click=move |_| actions.focus_after.set(Some("filter-all".into()))>
                 "All admins"
-            </A>
-            <A href=pending attr:id="filter-pending" attr:aria-current=on_all.then_some("page")
-                attr:class=(pending_total > 0).then_some("has-pending")
+            </a>
+            <a href=pending id="filter-pending" aria-current=pending_only.then_some("page")
+                class=(pending_total > 0).then_some("has-pending")
                 on:click=move |_| actions.focus_after.set(Some("filter-pending".into()))>
                 {format!("Pending resets ({pending_total})")}
-            </A>
+            </a>
         </nav>
     }
 }
@@ -282,10 +284,10 @@ fn sort_header(label: &'static str, key: SortKey, params: &TableParams) -> impl 
     let focus = id.clone();
     view! {
         <th scope="col" aria-sort=aria_sort>
-            <A href=href attr:class="sort-link" attr:id=id
+            <a href=href class="sort-link" id=id
                 on:click=move |_| actions.focus_after.set(Some(focus.clone()))>
                 {label}<span aria-hidden="true">{arrow}</span>
-            </A>
+            </a>
         </th>
     }
 }
@@ -350,16 +352,16 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
         <nav class="pagination" aria-label="Pages of admins">
             {match prev {
                 Some(href) => view! {
-                    <A href=href attr:class="button-quiet" attr:rel="prev" attr:id="page-prev"
-                        on:click=move |_| actions.focus_after.set(Some("page-prev".into()))>"Previous"</A>
+                    <a href=href class="button-quiet" rel="prev" id="page-prev"
+                        on:click=move |_| actions.focus_after.set(Some("page-prev".into()))>"Previous"</a>
                 }.into_any(),
                 None => view! { <span class="button-quiet disabled" aria-disabled="true">"Previous"</span> }.into_any(),
             }}
             <span class="page-info">{format!("Page {page} of {pages} · {total} {noun}")}</span>
             {match next {
                 Some(href) => view! {
-                    <A href=href attr:class="button-quiet" attr:rel="next" attr:id="page-next"
-                        on:click=move |_| actions.focus_after.set(Some("page-next".into()))>"Next"</A>
+                    <a href=href class="button-quiet" rel="next" id="page-next"
+                        on:click=move |_| actions.focus_after.set(Some("page-next".into()))>"Next"</a>
                 }.into_any(),
                 None => view! { <span class="button-quiet disabled" aria-disabled="true">"Next"</span> }.into_any(),
             }}

@@ -58,6 +58,12 @@ pub fn ForcedSetupPage() -> impl IntoView {
                         </button>
                     </p>
                 }.into_any(),
+                Some(Ok(setup)) if setup.after_reset => view! {
+                    <p class="lead">
+                        "Your two-factor authentication was reset. Set it up again with your
+                        authenticator app to continue."
+                    </p>
+                }.into_any(),
                 _ => view! {
                     <p class="lead">
                         "Your account requires two-factor authentication. Set it up now to continue: from

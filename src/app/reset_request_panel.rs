@@ -58,13 +58,13 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
     // Which of the two actions spoke last.
     let withdrawn_last = RwSignal::new(false);
     let shown = Memo::new(move |_| {
-        if let Some((_, LiveEvent::ResetResolved { status, .. })) = live.0.get() {
+        if let Some((_, LiveEvent::ResetResolved { status, reason, .. })) = live.0.get() {
             match status {
                 RequestStatus::Approved => return Shown::Approved,
                 RequestStatus::Denied => {
                     return Shown::Denied {
                         decided_at: None,
-                        reason: None,
+                        reason,
                     };
                 }
                 _ => {}

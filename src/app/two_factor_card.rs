@@ -206,9 +206,17 @@ fn setup_form(
     error: Signal<Option<AppError>>,
     pending: Memo<bool>,
 ) -> impl IntoView {
+    // The panel appears after a click elsewhere: its heading takes the focus, so a screen
+    // reader announces it and the keyboard continues from here.
+    let heading = NodeRef::<leptos::html::H3>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            let _ = heading.focus();
+        }
+    });
     view! {
         <div class="setup" role="group" aria-labelledby="setup-title">
-            <h3 id="setup-title">"Set up your authenticator app"</h3>
+            <h3 id="setup-title" tabindex="-1" node_ref=heading>"Set up your authenticator app"</h3>
             <ol class="steps">
                 <li>"Open Google Authenticator or Microsoft Authenticator and add an account."</li>
                 <li>"Scan this QR code with the app."</li>

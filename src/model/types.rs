@@ -59,6 +59,8 @@ pub struct TotpSetup {
     pub account: String,
     /// Part of a sign-in where the setup is offered but not required ("Skip for now").
     pub skippable: bool,
+    /// The admin's 2FA was reset: the setup is to set it up again.
+    pub after_reset: bool,
 }
 
 /// "Force two-factor authentication" and the account it belongs to.
@@ -163,6 +165,8 @@ pub struct ResetHistoryItem {
     pub requested_ip: Option<String>,
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,
+    /// A denial's reason.
+    pub reason: Option<String>,
 }
 
 /// What the code step shows about the admin's own reset request.
@@ -219,6 +223,9 @@ pub enum LiveEvent {
         admin_id: i64,
         admin_name: String,
         status: crate::domain::reset::RequestStatus,
+        /// A denial's reason, for the requester's waiting page.
+        #[serde(default)]
+        reason: Option<String>,
     },
     /// Any other notification for the account's super admins (the bell and a toast).
     Notice {

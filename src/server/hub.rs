@@ -51,6 +51,9 @@ pub struct Hub {
     db: Db,
     /// Open live connections per session (by the hash of its id).
     connections: Arc<Mutex<HashMap<String, usize>>>,
+    /// Set when the instance shuts down: live connections end, so a graceful shutdown does not
+    /// wait for streams that never finish.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// One open live connection; closing it gives its places back.
@@ -82,7 +85,19 @@ impl Hub {
             origin: rand::random(),
             db,
             connections: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// Ends every live connection of this instance (shutting down; browsers reconnect to
+    /// another instance, or to this one when it is back).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Whether the instance is shutting down, to wait on.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// A place for one more live connection, unless its session, its admin, its address or

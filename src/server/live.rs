@@ -122,6 +122,8 @@ struct Feed {
     session_id: tower_sessions::session::Id,
     rx: broadcast::Receiver<Envelope>,
     recheck: tokio::time::Interval,
+    /// True once the instance shuts down.
+    closing: tokio::sync::watch::Receiver<bool>,
     /// Given back when the connection ends.
     _slot: ConnectionSlot,
 }
@@ -136,12 +138,14 @@ fn event_stream(
     let every = Duration::from_secs(u64::from(ctx.config.live_recheck_seconds.max(1)));
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let closing = ctx.hub.closing();
     let feed = Feed {
         ctx,
         who,
         session_id,
         rx,
         recheck,
+        closing,
         _slot: slot,
     };
     futures::stream::unfold(feed, |mut feed| async move {
@@ -158,6 +162,12 @@ fn event_stream(
                 },
                 _ = feed.recheck.tick() => {
                     if !still_allowed(&feed).await {
+                        return None;
+                    }
+                }
+                // Shutting down: end the stream; the browser reconnects.
+                changed = feed.closing.changed() => {
+                    if changed.is_err() || *feed.closing.borrow() {
                         return None;
                     }
                 }

@@ -265,7 +265,7 @@ pub async fn expire_due(ctx: &Ctx, now: i64) -> Result<(), AppError> {
             .await
             .or_internal()?
         {
-            publish_resolved(ctx, &admin, request.id, RequestStatus::Expired).await;
+            publish_resolved(ctx, &admin, request.id, RequestStatus::Expired, None).await;
             notify::admin(
                 ctx,
                 &admin,
@@ -474,7 +474,7 @@ pub async fn reset_second_factor(
         "two-factor authentication reset"
     );
     if let Some(request_id) = request_id {
-        publish_resolved(ctx, target, request_id, RequestStatus::Approved).await;
+        publish_resolved(ctx, target, request_id, RequestStatus::Approved, None).await;
     }
     let by_whom = match by {
         ResetBy::SuperAdmin { .. } => "a super admin of your account, approving your request",
@@ -502,12 +502,19 @@ pub async fn reset_second_factor(
 }
 
 /// Tells the super admins (the badge goes) and the requester's waiting page.
-async fn publish_resolved(ctx: &Ctx, target: &Admin, request_id: i64, status: RequestStatus) {
+async fn publish_resolved(
+    ctx: &Ctx,
+    target: &Admin,
+    request_id: i64,
+    status: RequestStatus,
+    reason: Option<&str>,
+) {
     let event = LiveEvent::ResetResolved {
         request_id,
         admin_id: target.id,
         admin_name: target.name.clone(),
         status,
+        reason: reason.map(str::to_string),
     };
     ctx.hub
         .publish(target.account_id, Audience::SuperAdmins, event.clone())
@@ -661,7 +668,7 @@ async fn deny(
         request = request_id,
         "2FA reset denied"
     );
-    publish_resolved(ctx, target, request_id, RequestStatus::Denied).await;
+    publish_resolved(ctx, target, request_id, RequestStatus::Denied, reason).await;
     notify::admin(
         ctx,
         target,
@@ -766,6 +773,7 @@ async fn withdraw(
                 admin_id: admin.id,
                 admin_name: admin.name.clone(),
                 status: RequestStatus::Withdrawn,
+                reason: None,
             },
         )
         .await;
@@ -795,6 +803,7 @@ pub async fn history(
             requested_ip: r.requested_ip,
             decided_at: r.decided_at,
             decided_by: r.decided_by_name,
+            reason: r.reason,
         })
         .collect())
 }

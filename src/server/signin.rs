@@ -95,20 +95,21 @@ pub async fn password_step(
         Some(admin) if matches => admin,
         other => {
             let target = other.as_ref();
-            notify::audit(
-                ctx,
-                Event {
-                    account_id: target.map(|a| a.account_id),
-                    actor_id: None,
-                    target_id: target.map(|a| a.id),
-                    event: "sign_in_failed",
-                    detail: "wrong password",
-                },
-                client,
-                now,
-            )
-            .await?;
-            attempt.failed(ctx, target, client, now).await?;
+            attempt
+                .failed(
+                    ctx,
+                    target,
+                    Event {
+                        account_id: target.map(|a| a.account_id),
+                        actor_id: None,
+                        target_id: target.map(|a| a.id),
+                        event: "sign_in_failed",
+                        detail: "wrong password",
+                    },
+                    client,
+                    now,
+                )
+                .await?;
             tracing::info!(ip = ?client.ip, "sign-in failed");
             return Err(AppError::BadCredentials);
         }
@@ -203,14 +204,15 @@ pub async fn code_step(
         }
     };
     if let Err(refused) = outcome {
-        notify::audit(
-            ctx,
-            Event::by_self(admin, "sign_in_failed", "wrong 2FA code"),
-            client,
-            now,
-        )
-        .await?;
-        attempt.failed(ctx, Some(admin), client, now).await?;
+        attempt
+            .failed(
+                ctx,
+                Some(admin),
+                Event::by_self(admin, "sign_in_failed", "wrong 2FA code"),
+                client,
+                now,
+            )
+            .await?;
         return Err(refused);
     }
     attempt.succeeded(ctx, now).await?;
@@ -473,14 +475,15 @@ pub async fn confirm_password(
     if matches {
         attempt.succeeded(ctx, now).await
     } else {
-        notify::audit(
-            ctx,
-            Event::by_self(admin, "reauthentication_failed", "wrong current password"),
-            client,
-            now,
-        )
-        .await?;
-        attempt.failed(ctx, Some(admin), client, now).await?;
+        attempt
+            .failed(
+                ctx,
+                Some(admin),
+                Event::by_self(admin, "reauthentication_failed", "wrong current password"),
+                client,
+                now,
+            )
+            .await?;
         Err(AppError::invalid(
             "current_password",
             "That is not your current password.",

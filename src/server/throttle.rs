@@ -191,16 +191,18 @@ impl Attempt {
         Ok(())
     }
 
-    /// The secret was wrong (the failure is counted already). When this failure locked one of
-    /// the admin's counters, the lock goes to the audit log and the account's super admins are
-    /// told: once per lock period, since locked attempts are not admitted.
+    /// The secret was wrong (the failure is counted already): `event` goes to the audit log.
+    /// When this failure locked one of the admin's counters, the lock goes there too and the
+    /// account's super admins are told (at most once an hour).
     pub async fn failed(
         self,
         ctx: &Ctx,
         admin: Option<&Admin>,
+        event: Event<'_>,
         client: &Client,
         now: i64,
     ) -> Result<(), AppError> {
+        notify::audit(ctx, event, client, now).await?;
         let locked = self
             .counters
             .iter()

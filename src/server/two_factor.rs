@@ -106,6 +106,7 @@ pub async fn start_setup(
             signed_in.auth.stage,
             Stage::SettingUpTwoFactor { optional: true, .. }
         ),
+        after_reset: signed_in.admin.prompt_2fa_setup,
     })
 }
 
@@ -255,14 +256,15 @@ async fn check_current_code(
     match outcome {
         Ok(()) => attempt.succeeded(ctx, now).await,
         Err(refused) => {
-            notify::audit(
-                ctx,
-                Event::by_self(admin, "reauthentication_failed", "wrong 2FA code"),
-                client,
-                now,
-            )
-            .await?;
-            attempt.failed(ctx, Some(admin), client, now).await?;
+            attempt
+                .failed(
+                    ctx,
+                    Some(admin),
+                    Event::by_self(admin, "reauthentication_failed", "wrong 2FA code"),
+                    client,
+                    now,
+                )
+                .await?;
             Err(refused)
         }
     }

@@ -80,3 +80,20 @@ export function newAdminDetails(
 export function chosenPassword(): string {
   return `Chosen-${randomBytes(10).toString('hex')}`;
 }
+
+/**
+ * Adds `count` made-up admins (who cannot sign in) to the account of `ownerEmail`, with the
+ * server binary's hidden `seed-admins` command (what the benchmarks use). They are named
+ * "User 1", "User 2"… and sort between "U" and "V".
+ */
+export function seedAdmins(ownerEmail: string, count: number): void {
+  const result = spawnSync(
+    serverBinary(),
+    ['seed-admins', '--account-of', ownerEmail, '--count', String(count), '--tag', `s${uniqueSuffix()}`],
+    { cwd: repoRoot, env: { ...process.env, ...serverEnv() }, encoding: 'utf8', timeout: 120_000 },
+  );
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`seed-admins exited with ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  }
+}

@@ -30,8 +30,15 @@ export function serverEnv(): Record<string, string> {
     LEPTOS_OUTPUT_NAME: 'mssp-dashboard',
     MSSP_BIND: `127.0.0.1:${new URL(baseURL()).port || '80'}`,
     RUST_LOG: 'info',
+    // The suite makes its own accounts; never the demo one.
+    MSSP_DEMO: 'false',
   };
   // Keep the key file for secrets at rest beside the throwaway database, not in the repo.
   if (process.env.E2E_KEY_FILE) env.MSSP_KEY_FILE = process.env.E2E_KEY_FILE;
+  // Email notifications go to the suite's loopback SMTP server (global-setup.ts).
+  if (process.env.E2E_SMTP_PORT) {
+    env.MSSP_SMTP_URL = `smtp://127.0.0.1:${process.env.E2E_SMTP_PORT}`;
+    env.MSSP_SMTP_FROM = 'MSSP Dashboard <dashboard@e2e.test>';
+  }
   return env;
 }

@@ -385,6 +385,32 @@ export class AdminManagementPage {
     return this.table.getByRole('button', { name: `Deny 2FA reset of ${name}`, exact: true });
   }
 
+  /** The confirmation dialog that Reset and Deny open. */
+  get reviewDialog(): Locator {
+    return this.page.getByRole('alertdialog');
+  }
+
+  get confirmReset(): Locator {
+    return this.reviewDialog.getByRole('button', { name: 'Reset 2FA', exact: true });
+  }
+
+  get confirmDeny(): Locator {
+    return this.reviewDialog.getByRole('button', { name: 'Deny request', exact: true });
+  }
+
+  get denyReason(): Locator {
+    return this.reviewDialog.getByLabel('Reason (optional; they see it)');
+  }
+
+  get requireSetup(): Locator {
+    return this.reviewDialog.getByRole('checkbox', { name: /^Require the setup/ });
+  }
+
+  /** "All admins" / "Pending resets (N)". */
+  get pendingFilter(): Locator {
+    return this.page.getByRole('navigation', { name: 'Which admins' }).getByRole('link', { name: /^Pending resets \(\d+\)$/ });
+  }
+
   /** "Enforce 2FA": see `Enforcement`. */
   enforceCell(email: string): Locator {
     return this.row(email).locator('td.cell-enforce');
@@ -467,6 +493,19 @@ export class EditAdminPage {
 
   heading(name: string): Locator {
     return this.page.getByRole('heading', { level: 2, name: `Edit ${name}` });
+  }
+
+  /** "Pending 2FA reset request", above the form while one waits. */
+  get pendingPanel(): Locator {
+    return this.page.getByRole('region', { name: 'Pending 2FA reset request' });
+  }
+
+  resetButton(name: string): Locator {
+    return this.pendingPanel.getByRole('button', { name: `Reset 2FA of ${name}`, exact: true });
+  }
+
+  denyButton(name: string): Locator {
+    return this.pendingPanel.getByRole('button', { name: `Deny 2FA reset of ${name}`, exact: true });
   }
 
   async goto(id: string | number): Promise<void> {
