@@ -69,7 +69,8 @@ pub async fn deny_2fa_reset(
     let call = edge::call()?;
     let me = call.super_admin().await?;
     let reason = reason
-        .map(|r| r.trim().to_string())
+        // Forms send line breaks as CRLF; the reason keeps them as plain newlines.
+        .map(|r| r.replace("\r\n", "\n").trim().to_string())
         .filter(|r| !r.is_empty());
     resets::decide(
         &call.ctx,

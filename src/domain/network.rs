@@ -119,6 +119,9 @@ pub fn client_address(
         .collect();
     match proxies {
         TrustedProxies::Count(0) => Some(peer_addr),
+        // A count says nothing about who the proxies are: a peer on a public address did not
+        // come through them (someone reached the port directly) and its header means nothing.
+        TrustedProxies::Count(_) if !is_internal(peer_addr) => Some(peer_addr),
         TrustedProxies::Count(count) => {
             // The peer is the nearest proxy; the others appended the entries on the right.
             let Some(index) = entries.len().checked_sub(*count) else {
@@ -141,6 +144,18 @@ pub fn client_address(
                 }
             }
             Some(nearest)
+        }
+    }
+}
+
+/// Loopback, private and link-local addresses: where one's own proxies live.
+pub fn is_internal(addr: IpAddr) -> bool {
+    match canonical(addr) {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -209,6 +224,11 @@ mod tests {
         assert_eq!(
             client_address(ip("10.0.0.2"), None, Some(&one)),
             ip("10.0.0.2")
+        );
+        // A public peer is not one of our proxies, whatever the count: its header is ignored.
+        assert_eq!(
+            client_address(ip("198.51.100.1"), Some("203.0.113.9"), Some(&one)),
+            ip("198.51.100.1")
         );
         // Behind two proxies, one entry is not enough to know the client.
         let two = TrustedProxies::Count(2);

@@ -80,9 +80,36 @@ pub fn check_decision(
     }
 }
 
+/// Text a person typed for another person to read: letters, punctuation, tabs and line breaks, but
+/// no control characters (which hide text in logs and e-mail) and no bidirectional overrides or
+/// isolates (which make a message read differently from what it says).
+pub fn is_plain_text(text: &str) -> bool {
+    text.chars().all(|c| {
+        let control = c.is_control() && c != '\n' && c != '\t';
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}');
+        !(control || bidi)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_keeps_words_and_lines_but_not_hidden_characters() {
+        assert!(is_plain_text(
+            "Call me first.\n\tI'm at the SOC — ünïcode is fine, 日本語 too."
+        ));
+        for hidden in [
+            "a\0b",
+            "a\rb",
+            "a\u{1b}[31mb",
+            "a\u{202E}gpj.exe",
+            "a\u{2066}b",
+        ] {
+            assert!(!is_plain_text(hidden), "{hidden:?}");
+        }
+    }
 
     #[test]
     fn only_pending_requests_of_others_are_decided() {

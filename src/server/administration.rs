@@ -97,7 +97,7 @@ pub async fn table(
 ) -> Result<AdminTable, AppError> {
     let db = &ctx.db;
     let account = &signed_in.account;
-    crate::server::resets::expire_due(ctx, ctx.now()).await?;
+    crate::server::resets::expire_due_quietly(ctx, ctx.now()).await;
     let (total, pending_total, overview) = tokio::try_join!(
         admin_table::count(db, account.id, query, Which::All),
         // The pending count ignores the search: it is what the "Pending resets (N)" filter
@@ -183,7 +183,7 @@ pub async fn table(
 
 pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppError> {
     let db = &ctx.db;
-    crate::server::resets::expire_due(ctx, ctx.now()).await?;
+    crate::server::resets::expire_due_quietly(ctx, ctx.now()).await;
     let admin = admins::find_in_account(db, signed_in.account.id, id)
         .await
         .or_internal()?

@@ -4,7 +4,7 @@ use crate::domain::admin_list::{PAGE_SIZE, page_count};
 use crate::domain::time::{format_utc, parse_date};
 use crate::model::AppError;
 use crate::model::types::{AuditEntry, AuditPage};
-use crate::server::auth::{SignedIn, current_auth};
+use crate::server::auth::{SignedIn, require_super_admin};
 use crate::server::db::{admins, audit};
 use crate::server::{Ctx, OrInternal};
 use axum::extract::{Query, State};
@@ -121,27 +121,24 @@ pub async fn csv(
     Query(form): Query<FilterForm>,
 ) -> Response {
     let refuse = |status: StatusCode, message: &str| (status, message.to_string()).into_response();
-    let Ok(Some(auth)) = current_auth(&ctx, &session).await else {
-        return refuse(StatusCode::UNAUTHORIZED, "Sign in first.");
+    // The same checks as the server functions: fully signed in (enforcement applied), a super
+    // admin read fresh.
+    let signed = match require_super_admin(&ctx, &session).await {
+        Ok(signed) => signed,
+        Err(e) if e.needs_sign_in() => return refuse(StatusCode::UNAUTHORIZED, &e.to_string()),
+        Err(AppError::Forbidden(message)) => return refuse(StatusCode::FORBIDDEN, &message),
+        Err(_) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The export failed; it has been logged.",
+            );
+        }
     };
-    if !auth.is_complete() {
-        return refuse(StatusCode::UNAUTHORIZED, "Finish signing in first.");
-    }
-    let admin = admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
-        .await
-        .ok()
-        .flatten();
-    if !admin.is_some_and(|a| a.active && a.role.is_super_admin()) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "Only the super admin of this account can use Administration.",
-        );
-    }
     let filter = match form.parse() {
         Ok(filter) => filter,
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    let rows = match audit::list(&ctx.db, auth.account_id, &filter, 100_000, 0).await {
+    let rows = match audit::list(&ctx.db, signed.account.id, &filter, 100_000, 0).await {
         Ok(rows) => rows,
         Err(e) => {
             tracing::error!("audit export: {e}");

@@ -129,6 +129,7 @@ pub async fn enter_stage(
         user_agent: client.user_agent.clone(),
         client_ip: client.ip.clone(),
         last_seen: now,
+        password_due: false,
     };
     session
         .insert(AUTH_KEY, auth)
@@ -217,6 +218,7 @@ async fn apply_enforcement(
         since: ctx.now(),
         optional: false,
     };
+    auth.password_due = true;
     session
         .insert(AUTH_KEY, &auth)
         .await

@@ -23,6 +23,8 @@ pub struct Ctx {
     /// Set when SMTP is configured.
     pub mailer: Option<Mailer>,
     pub clock: Clock,
+    /// When reset requests were last checked for expiry (at most every 10 s per instance).
+    pub expiry_checked_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Ctx {
@@ -74,6 +76,7 @@ impl Ctx {
             keyring,
             mailer,
             clock,
+            expiry_checked_at: Arc::default(),
         })
     }
 

@@ -124,7 +124,7 @@ pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Ne
 /// websocket to cargo-leptos on the reload port of the same host: `connect-src` must allow it,
 /// or a change never reaches the open page. Nothing is added outside the development loop.
 fn live_reload_source(headers: &http::HeaderMap) -> String {
-    if std::env::var("LEPTOS_WATCH").is_err() {
+    if std::env::var("LEPTOS_WATCH").as_deref() != Ok("true") {
         return String::new();
     }
     let port = std::env::var("LEPTOS_RELOAD_PORT")

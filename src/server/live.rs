@@ -12,7 +12,7 @@ use crate::domain::enforcement;
 use crate::domain::network::throttle_bucket;
 use crate::server::Ctx;
 use crate::server::auth::client_ip;
-use crate::server::auth::current_auth;
+use crate::server::auth::{current_auth, require_pending_code, require_super_admin};
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth, id_hash};
 use crate::server::db::{accounts, admins, totp};
 use crate::server::hub::{Audience, ConnectionSlot, Envelope, Holder};
@@ -61,21 +61,23 @@ impl Subscriber {
 /// Decides from the session (and the admin's current role) who may listen.
 async fn subscriber(ctx: &Ctx, session: &Session) -> Option<Subscriber> {
     let auth = current_auth(ctx, session).await.ok()??;
-    let admin = admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
-        .await
-        .ok()??;
-    if !admin.active {
-        return None;
-    }
+    // The same checks as the server functions: the admin is read fresh (active, role), and a
+    // session that must set 2FA up first (enforcement) is no super admin's session yet.
     match auth.stage {
-        Stage::Complete if admin.role.is_super_admin() => Some(Subscriber::SuperAdmin {
-            account_id: admin.account_id,
-            admin_id: admin.id,
-        }),
-        Stage::AwaitingCode { .. } => Some(Subscriber::WaitingSignIn {
-            account_id: admin.account_id,
-            admin_id: admin.id,
-        }),
+        Stage::Complete => {
+            let signed = require_super_admin(ctx, session).await.ok()?;
+            Some(Subscriber::SuperAdmin {
+                account_id: signed.account.id,
+                admin_id: signed.admin.id,
+            })
+        }
+        Stage::AwaitingCode { .. } => {
+            let signed = require_pending_code(ctx, session).await.ok()?;
+            Some(Subscriber::WaitingSignIn {
+                account_id: signed.account.id,
+                admin_id: signed.admin.id,
+            })
+        }
         _ => None,
     }
 }

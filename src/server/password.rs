@@ -3,10 +3,10 @@
 //! Each hash holds 19 MiB and a core for tens of milliseconds, so hashing runs on the blocking
 //! pool behind a semaphore of about one permit per core with a short queue; when the queue is
 //! full the caller gets `Busy` at once instead of piling up memory. Once half of the places
-//! (running and waiting) are taken, an MSSP account holding a quarter of them gets `Busy`: an
-//! account hammered with password checks (and the names no admin has, counted as one more
-//! account) cannot turn every other account's sign-in into `Busy`, while a lone account's burst
-//! may use the whole queue.
+//! (running and waiting) are taken, an MSSP account holding a quarter of them gets `Busy`, and
+//! the last quarter is kept for accounts holding none: an account hammered with password checks
+//! (with the names no admin has, counted as one more account) cannot turn every other
+//! account's sign-in into `Busy`, while a lone account's burst may use most of the queue.
 
 use crate::model::AppError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -95,9 +95,13 @@ impl Passwords {
     /// Takes one of `tenant`'s places; `None` when the queue is busy and it holds its share.
     fn enter(&self, tenant: Tenant) -> Option<TenantPlace<'_>> {
         let mut places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let busy = places.values().sum::<usize>() * 2 >= self.capacity;
+        let used = places.values().sum::<usize>();
+        let busy = used * 2 >= self.capacity;
+        // The last quarter is kept for accounts that hold no place at all: a few accounts
+        // together cannot take the whole queue either.
+        let reserve = self.capacity / 4;
         let held = places.entry(tenant).or_default();
-        if busy && *held >= self.share {
+        if (busy && *held >= self.share) || (*held > 0 && used + reserve >= self.capacity) {
             return None;
         }
         *held += 1;

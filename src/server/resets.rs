@@ -15,6 +15,7 @@ use crate::model::types::{
 };
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admins::{self, Admin, SetupPrompt};
+use crate::server::db::reset_requests::ResetRequest;
 use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
 use crate::server::hub::Audience;
 use crate::server::{Ctx, OrInternal, known_browser, notify};
@@ -28,6 +29,11 @@ const PER_ADMIN: Limit = Limit {
 const PER_ADDRESS: Limit = Limit {
     max: 20,
     window_seconds: 3600,
+};
+/// Requests of one admin that notify the super admins, per day.
+const NOTICES_PER_DAY: Limit = Limit {
+    max: 3,
+    window_seconds: 86_400,
 };
 
 async fn limit(ctx: &Ctx, key: String, limit: Limit, now: i64) -> Result<(), AppError> {
@@ -85,6 +91,23 @@ pub async fn request(
         .await?;
         return Ok(ResetRequestState::NobodyCanApprove);
     }
+    if let Some(latest) = reset_requests::latest_for_admin(&ctx.db, admin.id)
+        .await
+        .or_internal()?
+    {
+        current(ctx, latest, now).await?;
+    }
+    // Requests made and withdrawn over and over tell the super admins (bell and email) a few
+    // times a day, not each time; the badge and the live event stay.
+    let notify_allowed = rate_limits::hit(
+        &ctx.db,
+        &format!("reset-request:told:{}", admin.id),
+        NOTICES_PER_DAY,
+        now,
+    )
+    .await
+    .or_internal()?
+    .is_ok();
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
     let (request, created) = reset_requests::create_pending(
         &mut tx,
@@ -120,7 +143,7 @@ pub async fn request(
         } else {
             "in-app"
         };
-        for (recipient, _) in &recipients {
+        for (recipient, _) in recipients.iter().filter(|_| notify_allowed) {
             notifications::insert(
                 &mut tx,
                 notifications::NewNotification {
@@ -170,7 +193,7 @@ pub async fn request(
                 },
             )
             .await;
-        if let Some(mailer) = &ctx.mailer {
+        if let Some(mailer) = ctx.mailer.as_ref().filter(|_| notify_allowed) {
             let link = format!("{}{}", ctx.config.public_url(), review_link(admin.id));
             mailer.send_later(
                 recipients.into_iter().map(|(_, email)| email).collect(),
@@ -199,13 +222,14 @@ pub async fn request(
 /// What the code step shows: a pending request, or a denial or expiry not told yet (told once).
 pub async fn own_state(ctx: &Ctx, signed: &SignedIn) -> Result<ResetRequestState, AppError> {
     let db = &ctx.db;
-    expire_due(ctx, ctx.now()).await?;
+    expire_due_quietly(ctx, ctx.now()).await;
     let latest = reset_requests::latest_for_admin(db, signed.admin.id)
         .await
         .or_internal()?;
     let Some(r) = latest else {
         return Ok(ResetRequestState::None);
     };
+    let r = current(ctx, r, ctx.now()).await?;
     let state = match r.status {
         RequestStatus::Pending => {
             return Ok(ResetRequestState::Pending {
@@ -231,58 +255,94 @@ pub async fn own_state(ctx: &Ctx, signed: &SignedIn) -> Result<ResetRequestState
 /// Requests nobody decided within `MSSP_RESET_REQUEST_DAYS` expire: the badge goes, the
 /// requester is told at their next attempt, and may ask again.
 pub async fn expire_due(ctx: &Ctx, now: i64) -> Result<(), AppError> {
+    use std::sync::atomic::Ordering;
+    // Every page and decision asks; the database is asked at most every 10 seconds.
+    let last = ctx.expiry_checked_at.load(Ordering::Relaxed);
+    if (0..10).contains(&(now - last)) {
+        return Ok(());
+    }
+    ctx.expiry_checked_at.store(now, Ordering::Relaxed);
     let cutoff = now - i64::from(ctx.config.reset_request_days) * 86_400;
     let overdue = reset_requests::overdue(&ctx.db, cutoff)
         .await
         .or_internal()?;
     for request in overdue {
-        let mut tx = ctx.db.pool.begin().await.or_internal()?;
-        if !reset_requests::decide(&mut tx, request.id, RequestStatus::Expired, None, None, now)
-            .await
-            .or_internal()?
-        {
-            continue;
-        }
-        audit::record(
-            &mut tx,
-            audit::Event {
-                account_id: Some(request.account_id),
-                actor_id: None,
-                target_id: Some(request.admin_id),
-                event: "2fa_reset_expired",
-                detail: &format!(
-                    "request {} (no decision within {} days)",
-                    request.id, ctx.config.reset_request_days
-                ),
-            },
-            None,
-            now,
-        )
-        .await
-        .or_internal()?;
-        tx.commit().await.or_internal()?;
-        if let Some(admin) = admins::find_in_account(&ctx.db, request.account_id, request.admin_id)
-            .await
-            .or_internal()?
-        {
-            publish_resolved(ctx, &admin, request.id, RequestStatus::Expired, None).await;
-            notify::admin(
-                ctx,
-                &admin,
-                "2fa_reset_expired",
-                "Your 2FA reset request expired",
-                &format!(
-                    "Nobody decided your request to reset your two-factor authentication within \
-                     {} days, so it expired. If you still cannot use your authenticator app, ask \
-                     again from the sign-in page, or contact your super admin.",
-                    ctx.config.reset_request_days
-                ),
-                now,
-            )
-            .await?;
-        }
+        expire(ctx, &request, now).await?;
     }
     Ok(())
+}
+
+/// Expires `request` (pending, overdue): audit, the badge goes, the requester is told.
+/// Answers whether this call expired it (another may have been first).
+async fn expire(ctx: &Ctx, request: &ResetRequest, now: i64) -> Result<bool, AppError> {
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    if !reset_requests::decide(&mut tx, request.id, RequestStatus::Expired, None, None, now)
+        .await
+        .or_internal()?
+    {
+        return Ok(false);
+    }
+    audit::record(
+        &mut tx,
+        audit::Event {
+            account_id: Some(request.account_id),
+            actor_id: None,
+            target_id: Some(request.admin_id),
+            event: "2fa_reset_expired",
+            detail: &format!(
+                "request {} (no decision within {} days)",
+                request.id, ctx.config.reset_request_days
+            ),
+        },
+        None,
+        now,
+    )
+    .await
+    .or_internal()?;
+    tx.commit().await.or_internal()?;
+    if let Some(admin) = admins::find_in_account(&ctx.db, request.account_id, request.admin_id)
+        .await
+        .or_internal()?
+    {
+        publish_resolved(ctx, &admin, request.id, RequestStatus::Expired, None).await;
+        notify::admin(
+            ctx,
+            &admin,
+            "2fa_reset_expired",
+            "Your 2FA reset request expired",
+            &format!(
+                "Nobody decided your request to reset your two-factor authentication within \
+                 {} days, so it expired. If you still cannot use your authenticator app, ask \
+                 again from the sign-in page, or contact your super admin.",
+                ctx.config.reset_request_days
+            ),
+            now,
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+/// The request as it stands at `now`: a pending one that ran out is expired first (whatever
+/// the periodic check has done), so it can be neither decided nor block a new request.
+async fn current(ctx: &Ctx, request: ResetRequest, now: i64) -> Result<ResetRequest, AppError> {
+    if request.status == RequestStatus::Pending
+        && reset::expired(request.requested_at, now, ctx.config.reset_request_days)
+    {
+        expire(ctx, &request, now).await?;
+        return Ok(ResetRequest {
+            status: RequestStatus::Expired,
+            ..request
+        });
+    }
+    Ok(request)
+}
+
+/// `expire_due` where a failure must not fail the page that asked (it is logged).
+pub async fn expire_due_quietly(ctx: &Ctx, now: i64) {
+    if let Err(e) = expire_due(ctx, now).await {
+        tracing::warn!("expiring reset requests: {e}");
+    }
 }
 
 /// Where a notification about an admin's reset request leads: their page in Administration,
@@ -297,11 +357,12 @@ pub async fn review(
     signed: &SignedIn,
     request_id: i64,
 ) -> Result<ResetReview, AppError> {
-    expire_due(ctx, ctx.now()).await?;
+    expire_due_quietly(ctx, ctx.now()).await;
     let request = reset_requests::find_in_account(&ctx.db, signed.account.id, request_id)
         .await
         .or_internal()?
         .ok_or(AppError::NotFound)?;
+    let request = current(ctx, request, ctx.now()).await?;
     if request.status != RequestStatus::Pending {
         return Err(AppError::Conflict(format!(
             "This request was already {}.",
@@ -556,11 +617,21 @@ pub async fn decide(
             format!("Keep the reason under {MAX_REASON_CHARS} characters."),
         ));
     }
-    expire_due(ctx, ctx.now()).await?;
+    if let Verdict::Deny {
+        reason: Some(reason),
+    } = &verdict
+        && !reset::is_plain_text(reason)
+    {
+        return Err(AppError::invalid(
+            "reason",
+            "Write the reason as plain text: no control or direction-changing characters.",
+        ));
+    }
     let request = reset_requests::find_in_account(&ctx.db, account_id, request_id)
         .await
         .or_internal()?
         .ok_or(AppError::NotFound)?;
+    let request = current(ctx, request, ctx.now()).await?;
     let refused = |e: reset::DecisionRefused| match e {
         reset::DecisionRefused::OwnRequest => AppError::Forbidden(e.to_string()),
         reset::DecisionRefused::AlreadyDecided(_) => AppError::Conflict(e.to_string()),
@@ -810,7 +881,7 @@ pub async fn history(
 
 /// How many requests of the super admin's account wait for a decision.
 pub async fn pending_count(ctx: &Ctx, signed: &SignedIn) -> Result<i64, AppError> {
-    expire_due(ctx, ctx.now()).await?;
+    expire_due_quietly(ctx, ctx.now()).await;
     reset_requests::pending_count(&ctx.db, signed.account.id)
         .await
         .or_internal()

@@ -69,6 +69,8 @@ struct Counter {
 /// An attempt admitted on all its counters.
 pub struct Attempt {
     secret: Secret,
+    /// Whose secret it tried ("admin:7", "name:x"), for what a success may forgive.
+    subject: String,
     counters: Vec<Counter>,
 }
 
@@ -105,11 +107,11 @@ pub async fn admit(
                     Kind::Address,
                 ));
             }
-            let who = match subject {
-                Subject::Admin(admin) => format!("admin:{}", admin.id),
-                Subject::Unknown(name) => format!("name:{name}"),
-            };
-            wanted.push((format!("{step}:untrusted:{who}"), policy, Kind::Untrusted));
+            wanted.push((
+                format!("{step}:untrusted:{}", subject_key(subject)),
+                policy,
+                Kind::Untrusted,
+            ));
         }
     }
     // Every counter is looked at before any counts this attempt: a refusal by one does not
@@ -136,19 +138,36 @@ pub async fn admit(
             }),
             Err(retry_after_seconds) => {
                 // Locked meanwhile: the counters already passed take this attempt back.
-                Attempt { secret, counters }.abandon(ctx).await?;
+                Attempt {
+                    secret,
+                    subject: subject_key(subject),
+                    counters,
+                }
+                .abandon(ctx)
+                .await?;
                 return Err(AppError::TooManyRequests {
                     retry_after_seconds,
                 });
             }
         }
     }
-    Ok(Attempt { secret, counters })
+    Ok(Attempt {
+        secret,
+        subject: subject_key(subject),
+        counters,
+    })
 }
 
-/// Successes that take their attempt back from an address counter, per address and hour: an
-/// office behind one address is not slowed by its own sign-ins, but an insider cannot wipe out
-/// the counter by signing in to their own account between guesses at others.
+fn subject_key(subject: Subject<'_>) -> String {
+    match subject {
+        Subject::Admin(admin) => format!("admin:{}", admin.id),
+        Subject::Unknown(name) => format!("name:{name}"),
+    }
+}
+
+/// Successes that take their attempt back from an address counter, per address, admin and hour:
+/// an office behind one address is not slowed by its people's sign-ins, and an insider signing
+/// in to their own account between guesses at others wipes out at most this many.
 const FORGIVEN_PER_HOUR: Limit = Limit {
     max: 30,
     window_seconds: 3600,
@@ -161,7 +180,7 @@ impl Attempt {
         for counter in &self.counters {
             match counter.kind {
                 Kind::Address => {
-                    let allowance = format!("forgiven:{}", counter.key);
+                    let allowance = format!("forgiven:{}:{}", counter.key, self.subject);
                     if rate_limits::hit(&ctx.db, &allowance, FORGIVEN_PER_HOUR, now)
                         .await
                         .or_internal()?

@@ -75,6 +75,7 @@ pub async fn start_setup(
     // was given moments ago. A session sent to the setup because 2FA became required while it
     // was open must prove the password too: it may be a stolen one.
     let fresh_sign_in = matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
+        && !signed_in.auth.password_due
         && now - signed_in.auth.signed_in_at < PENDING_SECOND_FACTOR_TTL_SECONDS;
     if !fresh_sign_in {
         signin::confirm_password(ctx, signed_in, client, current_password, now).await?;

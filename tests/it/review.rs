@@ -176,12 +176,22 @@ async fn a_denial_carries_its_reason_to_the_requester(app: TestApp) {
         )
         .await
         .assert_error(422, "Invalid");
+    // So is one that hides characters: a terminal escape, a right-to-left override.
+    for hidden in ["Call \u{1b}[2Jme", "Call me on \u{202E}enohp"] {
+        super_admin
+            .call(
+                "deny_2fa_reset",
+                &[("request_id", &request), ("reason", hidden)],
+            )
+            .await
+            .assert_error(422, "Invalid");
+    }
     let decided = super_admin
         .call(
             "deny_2fa_reset",
             &[
                 ("request_id", &request),
-                ("reason", "Call me on my desk phone first."),
+                ("reason", "Call me on my desk phone first.\r\nThanks"),
             ],
         )
         .await;
@@ -196,7 +206,7 @@ async fn a_denial_carries_its_reason_to_the_requester(app: TestApp) {
     let told = waiting.call("get_reset_request_state", &[]).await;
     assert_eq!(
         told.assert_ok()["Denied"]["reason"],
-        "Call me on my desk phone first."
+        "Call me on my desk phone first.\nThanks"
     );
 }
 

@@ -140,6 +140,13 @@ async fn forcing_two_factor_reaches_open_sessions_at_their_next_request(app: Tes
         .call("list_sessions", &[])
         .await
         .assert_error(403, "TwoFactorSetupRequired");
+    // Its password was given moments ago, yet the session was not sent to the setup by its
+    // own sign-in: the password is asked all the same.
+    let refused = other_browser
+        .call("start_totp_setup", &[("current_password", "")])
+        .await;
+    refused.assert_error(422, "Invalid");
+    assert_eq!(refused.body["Invalid"]["field"], "current_password");
 }
 
 async fn the_admin_is_told_when_their_two_factor_is_reset(app: TestApp) {

@@ -183,10 +183,10 @@ pub async fn pending_for_admin(
     .transpose()
 }
 
-/// Pending requests made at or before `cutoff`.
+/// Pending requests made at or before `cutoff`, at most 100 at a time.
 pub async fn overdue(db: &Db, cutoff: i64) -> Result<Vec<ResetRequest>, sqlx::Error> {
     let rows = sqlx::query(select_requests!(
-        "WHERE r.status = 'pending' AND r.requested_at <= $1"
+        "WHERE r.status = 'pending' AND r.requested_at <= $1 ORDER BY r.requested_at LIMIT 100"
     ))
     .bind(cutoff)
     .fetch_all(&db.pool)

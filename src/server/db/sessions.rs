@@ -31,6 +31,10 @@ pub struct SessionAuth {
     /// Unix time of the last request seen (updated at most once a minute).
     #[serde(default)]
     pub last_seen: i64,
+    /// Sent to the 2FA setup by enforcement long after the password step: the setup asks for
+    /// the password again, however recent `signed_in_at` is.
+    #[serde(default)]
+    pub password_due: bool,
 }
 
 impl SessionAuth {
