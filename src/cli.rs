@@ -314,6 +314,13 @@ async fn reset_2fa(config: Config, args: Reset2faArgs) -> Result<(), String> {
     if let Some(id) = done.request_id {
         println!("Their pending reset request ({id}) is answered as approved.");
     }
+    if let Some(code) = &done.setup_code {
+        println!(
+            "Setup code: {code}\nTheir next sign-in asks for it after the password (valid {} days). \
+             Give it to them by phone or in person, once you know it is them; never by email.",
+            crate::domain::setup_code::VALID_DAYS
+        );
+    }
     Ok(())
 }
 

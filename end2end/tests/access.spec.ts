@@ -26,6 +26,7 @@ test('signed out, every page sends to sign-in', async ({ page }) => {
     '/admin/admins/1',
     '/admin/settings',
     '/login/code',
+    '/login/setup-code',
     '/login/new-password',
     '/login/setup-2fa',
   ]) {

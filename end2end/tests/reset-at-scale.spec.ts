@@ -65,6 +65,7 @@ async function requesterWaiting(
 test('with 10,000 admins the super admin finds the request from the toast and judges it', async ({ page, browser }) => {
   test.setTimeout(300_000);
   const owner = createAccount('Large');
+  let setupCode = '';
   await test.step('the account has 10,000 admins', async () => {
     seedAdmins(owner.email, 10_000);
   });
@@ -116,12 +117,17 @@ test('with 10,000 admins the super admin finds the request from the toast and ju
     await management.resetButton(requester.name).click();
     await management.confirmReset.click();
     await expect(management.notice).toContainText('must set up two-factor authentication again');
+    setupCode = (await management.setupCode.innerText()).trim();
   });
 
   await test.step('the requester is told by email, and so was the super admin of the request', async () => {
     await mailTo(owner.email, `${requester.name} (${requester.email}) lost access to their authenticator app`);
     const mail = await mailTo(requester.email, 'Your two-factor authentication was reset');
     expect(mail).toContain('set it up again at your next sign-in');
+    // The setup code comes another way: the email says so and never carries it.
+    expect(mail).toContain('asks for a setup code');
+    expect(setupCode).not.toBe('');
+    expect(mail).not.toContain(setupCode);
     await expect(new CodeStepPage(requester.page).resetStatus).toContainText('Your super admin reset your two-factor authentication.');
     await requester.page.context().close();
   });
@@ -226,11 +232,28 @@ test('on a 390 px phone the super admin approves a request from the card list', 
   await phone.screenshot({ path: '/tmp/e2e-phone-dialog.png', fullPage: false });
   await management.confirmReset.click();
   await expect(management.notice).toContainText(`2FA of ${requester.name} was reset`);
+  const firstCode = (await management.setupCode.innerText()).trim();
+  const adminId = await management.row(requester.email).getAttribute('data-admin-id');
   await requester.page.context().close();
+
+  await test.step('the Edit page gives a new setup code when the first is lost', async () => {
+    await phone.goto(`/admin/admins/${adminId}`);
+    await waitForHydration(phone);
+    const card = phone.getByRole('region', { name: 'Setup code' });
+    await expect(card).toContainText(`Their next sign-in asks for the setup code you gave them`);
+    await card.getByRole('button', { name: 'New setup code', exact: true }).click();
+    const notice = phone.locator('main .notice-slot[role="status"]');
+    await expect(notice).toContainText(`A new setup code for ${requester.name}`);
+    const newCode = notice.getByTestId('setup-code');
+    await expect(newCode).toHaveText(/^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);
+    expect((await newCode.innerText()).trim()).not.toBe(firstCode);
+    await expect(notice).toBeFocused();
+    await phone.screenshot({ path: '/tmp/e2e-phone-new-setup-code.png', fullPage: true });
+    await checkA11y(phone, '/admin/admins/{id} with a new setup code at 390 px');
+  });
 
   await test.step('no page scrolls sideways at 360 px', async () => {
     await phone.setViewportSize({ width: 360, height: 780 });
-    const adminId = await management.row(requester.email).getAttribute('data-admin-id');
     for (const path of ['/', '/profile', '/admin/admins', `/admin/admins/${adminId}`, '/admin/settings', '/admin/audit']) {
       await phone.goto(path);
       await waitForHydration(phone);

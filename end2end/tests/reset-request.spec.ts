@@ -26,6 +26,7 @@ import {
   ForcedSetupPage,
   Header,
   RecoveryCodesPanel,
+  SetupCodeStepPage,
   SignInPage,
 } from './support/pages';
 import { freshCode } from './support/totp';
@@ -58,6 +59,7 @@ async function expectYellow(badge: Locator): Promise<void> {
 
 test('an admin asks for a 2FA reset and the super admin resets it, live', async ({ page, browser }) => {
   const owner = createAccount('Reset');
+  let setupCode = '';
   const details = newAdminDetails('dana', 'Admin');
   // A: the super admin.
   const management = new AdminManagementPage(page);
@@ -180,6 +182,11 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
     await expect(management.notice).toContainText(
       `At their next sign-in ${admin.name} must set up two-factor authentication again before anything else.`,
     );
+    // The setup code to hand over by phone, shown this once.
+    await expect(management.notice).toContainText(`Setup code for ${admin.name}`);
+    await expect(management.setupCode).toHaveText(/^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);
+    setupCode = (await management.setupCode.innerText()).trim();
+    await page.screenshot({ path: '/tmp/e2e-setup-code-shown.png', fullPage: true });
     // The message has the focus: the buttons that were pressed are gone.
     await expect(management.notice).toBeFocused();
     await expect(badge).toHaveCount(0);
@@ -200,6 +207,19 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
     const signIn = new SignInPage(pageB);
     await expect(signIn.heading).toBeVisible();
     await signIn.submitCredentials(admin.email, admin.chosenPassword);
+    // The password alone is not enough after a reset: the setup code from the super admin.
+    await arriveAt(pageB, '/login/setup-code');
+    const codeStepAfterReset = new SetupCodeStepPage(pageB);
+    await expect(codeStepAfterReset.heading).toBeVisible();
+    await checkA11y(pageB, '/login/setup-code');
+    await codeStepAfterReset.submitCode('2345-6789-ABCD');
+    await expect(codeStepAfterReset.codeError).toContainText('That setup code is not right.');
+    await expect(codeStepAfterReset.code).toHaveAttribute('aria-invalid', 'true');
+    // The whole code is in view as it is typed.
+    const fits = await codeStepAfterReset.code.evaluate((el) => el.scrollWidth <= el.clientWidth);
+    expect(fits, 'the setup code field cuts the code off').toBe(true);
+    await pageB.screenshot({ path: '/tmp/e2e-setup-code-step.png', fullPage: true });
+    await codeStepAfterReset.submitCode(setupCode.toLowerCase());
     await arriveAt(pageB, '/login/setup-2fa');
     await expect(setup.heading).toBeVisible();
     await expect(setup.lead).toContainText('Your two-factor authentication was reset.');

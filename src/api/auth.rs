@@ -28,6 +28,14 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
     signin::code_step(&call.ctx, &call.session, &call.client, &code).await
 }
 
+/// Setup code step, after a reset ("the setup code from your super admin"). Answers the path
+/// to go to next.
+#[server(endpoint = "verify_setup_code")]
+pub async fn verify_setup_code(setup_code: String) -> Result<String, AppError> {
+    let call = edge::call()?;
+    signin::setup_code_step(&call.ctx, &call.session, &call.client, &setup_code).await
+}
+
 /// The required step after signing in with a password a super admin chose. Answers the path
 /// to go to next.
 #[server(endpoint = "set_initial_password")]

@@ -82,6 +82,15 @@ pub async fn deny_2fa_reset(
     .await
 }
 
+/// "New setup code": for an admin of the account whose 2FA was reset and who has not set it
+/// up again; the earlier code stops working.
+#[server(endpoint = "new_setup_code")]
+pub async fn new_setup_code(admin_id: i64) -> Result<ResetDecided, AppError> {
+    let call = edge::call()?;
+    let me = call.super_admin().await?;
+    resets::new_setup_code(&call.ctx, &me, &call.client, admin_id).await
+}
+
 /// How many reset requests of the super admin's account wait for a decision.
 #[server(endpoint = "count_pending_resets")]
 pub async fn count_pending_resets() -> Result<i64, AppError> {

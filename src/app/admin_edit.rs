@@ -4,14 +4,15 @@ use super::admin_management::focus_id;
 use super::admin_nav::AdminNav;
 use super::errors::{FieldError, FormAlert, error_page, is_invalid};
 use super::live::live_refresh;
+use super::notice::{Notice, NoticeView};
 use super::reset_decision::ResetDecision;
 use crate::api::admin::{UnlockAdminSignIn, UpdateAdmin, get_admin};
-use crate::api::resets::list_reset_requests;
+use crate::api::resets::{NewSetupCode, list_reset_requests};
 use crate::domain::admin_rules::ASSIGNABLE_ROLES;
 use crate::domain::enforcement::{EnforcementSource, effective};
 use crate::domain::role::Role;
 use crate::domain::time::format_utc;
-use crate::model::types::{AdminDetail, LiveEvent};
+use crate::model::types::{AdminDetail, LiveEvent, ResetDecided, SetupCodeDue};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -40,9 +41,9 @@ pub fn EditAdminPage() -> impl IntoView {
         move || (id(), refresh.get(), reload.get()),
         |(id, _, _)| get_admin(id),
     );
-    let notice: RwSignal<Option<String>> = RwSignal::new(None);
-    let told = Callback::new(move |message: String| {
-        notice.set(Some(message));
+    let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
+    let told = Callback::new(move |told: Notice| {
+        notice.set(Some(told));
         reload.update(|n| *n += 1);
         request_animation_frame(|| focus_id("edit-notice"));
     });
@@ -52,7 +53,7 @@ pub fn EditAdminPage() -> impl IntoView {
         <AdminNav />
         <p><A href="/admin/admins">"← Admin Management"</A></p>
         <div role="status" class="notice-slot" id="edit-notice" tabindex="-1">
-            {move || notice.get().map(|n| view! { <p class="alert alert-ok">{n}</p> })}
+            {move || notice.get().map(|notice| view! { <NoticeView notice /> })}
         </div>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -74,14 +75,16 @@ pub fn EditAdminPage() -> impl IntoView {
                                     request_id=p.request_id
                                     requested_at=p.requested_at
                                     name=detail.row.name.clone()
-                                    on_decided=told
+                                    on_decided=move |d: ResetDecided| told.run(d.into())
                                 />
                             </section>
                         });
+                        let detail_for_code = detail.clone();
                         view! {
                             {pending}
-                            <EditForm detail on_saved=move |_| told.run("Saved.".into()) />
-                            <UnlockCard admin_id on_done=told />
+                            <EditForm detail on_saved=move |_| told.run(String::from("Saved.").into()) />
+                            <UnlockCard admin_id on_done=move |m: String| told.run(m.into()) />
+                            <SetupCodeCard detail=detail_for_code on_issued=told />
                             <ResetHistory admin_id />
                         }
                         .into_any()
@@ -91,6 +94,53 @@ pub fn EditAdminPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// After a reset, before the admin has set 2FA up again: whether their next sign-in asks for a
+/// setup code, and "New setup code" when the first was lost or ran out.
+#[component]
+fn SetupCodeCard(detail: AdminDetail, #[prop(into)] on_issued: Callback<Notice>) -> impl IntoView {
+    let Some(due) = detail.setup_code_due.filter(|_| !detail.is_self) else {
+        return ().into_any();
+    };
+    let admin_id = detail.row.id;
+    let name = detail.row.name.clone();
+    let issue = ServerAction::<NewSetupCode>::new();
+    let error = Signal::derive(move || issue.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(done)) = issue.value().get() {
+            on_issued.run(done.into());
+        }
+    });
+    let state = match due {
+        SetupCodeDue::Valid { expires_at } => format!(
+            "{name}'s two-factor authentication was reset. Their next sign-in asks for the setup \
+             code you gave them (valid until {}).",
+            format_utc(expires_at)
+        ),
+        SetupCodeDue::Expired { expires_at } => format!(
+            "The setup code of {name} expired on {}: they cannot sign in until you give them a \
+             new one.",
+            format_utc(expires_at)
+        ),
+        SetupCodeDue::None => format!(
+            "{name}'s two-factor authentication was reset and they have not set it up again; \
+             their sign-in asks for their password alone. A setup code makes it ask for the code \
+             you give them too."
+        ),
+    };
+    view! {
+        <section class="card narrow" aria-labelledby="setup-code-title">
+            <h2 id="setup-code-title">"Setup code"</h2>
+            <p>{state}</p>
+            <FormAlert error />
+            <button type="button" class="button-quiet" disabled=move || issue.pending().get()
+                on:click=move |_| { issue.dispatch(NewSetupCode { admin_id }); }>
+                "New setup code"
+            </button>
+        </section>
+    }
+    .into_any()
 }
 
 /// "Unlock sign-in from new browsers", for when a stranger's guesses keep them locked.

@@ -5,13 +5,14 @@ use super::add_admin_form::AddAdminPanel;
 use super::admin_nav::AdminNav;
 use super::errors::error_page;
 use super::live::live_refresh;
+use super::notice::{Notice, NoticeView};
 use super::reset_decision::ResetDecision;
 use super::two_factor_chart::TwoFactorChart;
 use crate::api::admin::list_admins;
 use crate::domain::admin_list::SortKey;
 use crate::domain::enforcement::EnforcementSource;
 use crate::domain::time::format_utc;
-use crate::model::types::{AdminRow, AdminTable, LiveEvent};
+use crate::model::types::{AdminRow, AdminTable, LiveEvent, ResetDecided};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
@@ -97,7 +98,7 @@ impl TableParams {
 #[derive(Clone, Copy)]
 struct TableActions {
     /// Tells what happened (and moves the focus there), then reloads the table.
-    decided: Callback<String>,
+    decided: Callback<ResetDecided>,
     /// The element to focus once the table has been drawn again (after a sort or page link).
     focus_after: RwSignal<Option<String>>,
 }
@@ -170,10 +171,10 @@ pub fn AdminManagementPage() -> impl IntoView {
         move || (params.get(), refresh.get(), reload.get()),
         |(p, _, _)| list_admins(p.q, p.sort, p.dir, p.page, Some(p.pending)),
     );
-    let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
     let focus_after: RwSignal<Option<String>> = RwSignal::new(None);
-    let decided = Callback::new(move |message: String| {
-        notice.set(Some(message));
+    let decided = Callback::new(move |decided: ResetDecided| {
+        notice.set(Some(decided.into()));
         reload.update(|n| *n += 1);
         // The buttons that were pressed are gone with their row: the message takes the focus.
         request_animation_frame(|| focus_id("admins-notice"));
@@ -187,7 +188,7 @@ pub fn AdminManagementPage() -> impl IntoView {
         <h1>"Administration"</h1>
         <AdminNav />
         <div role="status" class="notice-slot" id="admins-notice" tabindex="-1">
-            {move || notice.get().map(|n| view! { <p class="alert alert-ok">{n}</p> })}
+            {move || notice.get().map(|notice| view! { <NoticeView notice /> })}
         </div>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -200,7 +201,7 @@ pub fn AdminManagementPage() -> impl IntoView {
             <div class="card-head">
                 <h2 id="admins-title" tabindex="-1">"Admin Management"</h2>
                 <AddAdminPanel on_added=move |message: String| {
-                    notice.set(Some(message));
+                    notice.set(Some(message.into()));
                     reload.update(|n| *n += 1);
                 } />
             </div>

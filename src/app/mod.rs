@@ -16,6 +16,7 @@ mod header;
 mod live;
 mod new_password;
 mod not_found;
+mod notice;
 mod password_card;
 mod pending_resets;
 mod profile;
@@ -23,6 +24,7 @@ mod recovery_codes;
 mod reset_decision;
 mod reset_request_panel;
 mod security_cards;
+mod setup_code_step;
 mod sign_in;
 mod sign_out_button;
 mod toasts;
@@ -87,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=dashboard::DashboardPage />
                     <Route path=path!("/login") view=sign_in::SignInPage />
                     <Route path=path!("/login/code") view=code_step::CodeStepPage />
+                    <Route path=path!("/login/setup-code") view=setup_code_step::SetupCodeStepPage />
                     <Route path=path!("/login/new-password") view=new_password::NewPasswordPage />
                     <Route path=path!("/login/setup-2fa") view=forced_setup::ForcedSetupPage />
                     <Route path=path!("/profile") view=profile::ProfilePage />

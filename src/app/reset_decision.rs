@@ -6,6 +6,7 @@ use crate::api::resets::{Approve2faReset, Deny2faReset, get_reset_review};
 use crate::domain::time::format_utc;
 use crate::model::AppError;
 use crate::model::types::{ResetDecided, ResetReview};
+
 use leptos::prelude::*;
 
 /// Which button opened the dialog.
@@ -21,7 +22,7 @@ pub fn ResetDecision(
     request_id: i64,
     requested_at: i64,
     name: String,
-    #[prop(into)] on_decided: Callback<String>,
+    #[prop(into)] on_decided: Callback<ResetDecided>,
 ) -> impl IntoView {
     let open: RwSignal<Option<Mode>> = RwSignal::new(None);
     let reset_label = format!("Reset 2FA of {name}");
@@ -47,9 +48,9 @@ pub fn ResetDecision(
                     request_id
                     mode
                     on_close=move |_| open.set(None)
-                    on_decided=move |message: String| {
+                    on_decided=move |decided: ResetDecided| {
                         open.set(None);
-                        on_decided.run(message);
+                        on_decided.run(decided);
                     }
                 />
             })}
@@ -64,7 +65,7 @@ fn ReviewDialog(
     request_id: i64,
     mode: Mode,
     #[prop(into)] on_close: Callback<()>,
-    #[prop(into)] on_decided: Callback<String>,
+    #[prop(into)] on_decided: Callback<ResetDecided>,
 ) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     // Opened as a modal once in the page: the rest of the page is inert meanwhile.
@@ -82,8 +83,8 @@ fn ReviewDialog(
     let reason = RwSignal::new(String::new());
     let decided = Signal::derive(move || approve.value().get().or_else(|| deny.value().get()));
     Effect::new(move |_| {
-        if let Some(Ok(ResetDecided { message })) = decided.get() {
-            on_decided.run(message);
+        if let Some(Ok(done)) = decided.get() {
+            on_decided.run(done);
         }
     });
     let error: Signal<Option<AppError>> =
@@ -128,6 +129,10 @@ fn ReviewDialog(
                     <p class="hint">
                         "Unchecked, the setup is only offered: they may skip it (the table shows it
                         if they do) and sign in with their password alone meanwhile."
+                    </p>
+                    <p class="hint">
+                        "You then see a setup code to give them by phone or in person: their next
+                        sign-in asks for it, so knowing their password alone is not enough."
                     </p>
                 }.into_any(),
                 Mode::Deny => view! {

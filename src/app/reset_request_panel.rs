@@ -199,7 +199,11 @@ fn RequestControls(initial: Option<ResetRequestState>) -> impl IntoView {
                 Shown::Approved => view! {
                     <div class="alert alert-ok" role="status">
                         <p>"Your super admin reset your two-factor authentication."</p>
-                        <p><a href="/login" rel="external">"Sign in again"</a>" with your password to set it up."</p>
+                        <p>
+                            <a href="/login" rel="external">"Sign in again"</a>
+                            " with your password and the setup code they give you by phone or in
+                            person, to set it up again."
+                        </p>
                     </div>
                 }.into_any(),
                 Shown::Denied { decided_at, reason } => view! {

@@ -1,6 +1,7 @@
 //! Sign-in stages and which pages each stage may open.
 //!
-//! A session moves: password → code (when 2FA is on) → new password (when the password was
+//! A session moves: password → code (when 2FA is on; the setup code when 2FA was reset and a
+//! setup code is due) → new password (when the password was
 //! set by a super admin) → 2FA setup (when enforced and not set up) → complete. Until it is
 //! complete it grants nothing but its next step; the server checks this on every page and
 //! server function.
@@ -17,6 +18,8 @@ pub const REQUIRED_STEP_TTL_SECONDS: i64 = 15 * 60;
 pub enum Stage {
     /// Password correct; the 2FA security code is still due. `since`: unix time of the password.
     AwaitingCode { since: i64 },
+    /// Password correct, 2FA was reset: the setup code the super admin handed over is due.
+    AwaitingSetupCode { since: i64 },
     /// Signed in with a password a super admin chose: a new one is due first.
     ChangingPassword { since: i64 },
     /// 2FA is not set up and either enforced, or reset since the last sign-in (then
@@ -34,7 +37,9 @@ impl Stage {
     /// A stage that has run out becomes no session at all.
     pub fn is_expired(self, now: i64) -> bool {
         match self {
-            Stage::AwaitingCode { since } => now - since >= PENDING_SECOND_FACTOR_TTL_SECONDS,
+            Stage::AwaitingCode { since } | Stage::AwaitingSetupCode { since } => {
+                now - since >= PENDING_SECOND_FACTOR_TTL_SECONDS
+            }
             Stage::ChangingPassword { since } | Stage::SettingUpTwoFactor { since, .. } => {
                 now - since >= REQUIRED_STEP_TTL_SECONDS
             }
@@ -46,6 +51,7 @@ impl Stage {
     pub fn page(self) -> &'static str {
         match self {
             Stage::AwaitingCode { .. } => CODE_PATH,
+            Stage::AwaitingSetupCode { .. } => SETUP_CODE_PATH,
             Stage::ChangingPassword { .. } => CHANGE_PASSWORD_PATH,
             Stage::SettingUpTwoFactor { .. } => SETUP_PATH,
             Stage::Complete => HOME_PATH,
@@ -63,12 +69,16 @@ pub struct SignInFacts {
     pub prompt_setup: bool,
     /// ...or require it (the super admin's choice when approving the reset).
     pub setup_required: bool,
+    /// A setup code was issued with the reset and not used up yet: it comes after the password.
+    pub setup_code_due: bool,
 }
 
 /// The stage right after a correct password.
 pub fn stage_after_password(facts: SignInFacts, now: i64) -> Stage {
     if facts.has_totp {
         Stage::AwaitingCode { since: now }
+    } else if facts.setup_code_due {
+        Stage::AwaitingSetupCode { since: now }
     } else {
         stage_after_second_factor(facts, now)
     }
@@ -91,6 +101,7 @@ pub fn stage_after_second_factor(facts: SignInFacts, now: i64) -> Stage {
 
 pub const LOGIN_PATH: &str = "/login";
 pub const CODE_PATH: &str = "/login/code";
+pub const SETUP_CODE_PATH: &str = "/login/setup-code";
 pub const CHANGE_PASSWORD_PATH: &str = "/login/new-password";
 pub const SETUP_PATH: &str = "/login/setup-2fa";
 pub const HOME_PATH: &str = "/";
@@ -137,7 +148,9 @@ pub fn page_access(
     match stage {
         None => PageAccess::Redirect(LOGIN_PATH),
         Some(stage) if stage.page() == path => PageAccess::Allow,
-        Some(Stage::Complete) if [CODE_PATH, CHANGE_PASSWORD_PATH, SETUP_PATH].contains(&path) => {
+        Some(Stage::Complete)
+            if [CODE_PATH, SETUP_CODE_PATH, CHANGE_PASSWORD_PATH, SETUP_PATH].contains(&path) =>
+        {
             PageAccess::Redirect(HOME_PATH)
         }
         Some(Stage::Complete) if needs_super_admin(path) && !is_super_admin() => {
@@ -154,6 +167,7 @@ mod tests {
     use crate::domain::enforcement::effective;
 
     const AWAITING: Stage = Stage::AwaitingCode { since: 1_000 };
+    const SETUP_CODE: Stage = Stage::AwaitingSetupCode { since: 1_000 };
     const CHANGING: Stage = Stage::ChangingPassword { since: 1_000 };
     const SETTING_UP: Stage = Stage::SettingUpTwoFactor {
         since: 1_000,
@@ -215,6 +229,11 @@ mod tests {
                 "{path}"
             );
             assert_eq!(
+                page_access(Some(SETUP_CODE), path, yes),
+                PageAccess::Redirect(SETUP_CODE_PATH),
+                "{path}"
+            );
+            assert_eq!(
                 page_access(Some(CHANGING), path, yes),
                 PageAccess::Redirect(CHANGE_PASSWORD_PATH),
                 "{path}"
@@ -236,6 +255,7 @@ mod tests {
     fn each_step_page_is_only_for_its_stage() {
         for (stage, page) in [
             (AWAITING, CODE_PATH),
+            (SETUP_CODE, SETUP_CODE_PATH),
             (CHANGING, CHANGE_PASSWORD_PATH),
             (SETTING_UP, SETUP_PATH),
         ] {
@@ -248,7 +268,7 @@ mod tests {
                 page_access(Some(Stage::Complete), page, yes),
                 PageAccess::Redirect(HOME_PATH)
             );
-            for other in [AWAITING, CHANGING, SETTING_UP]
+            for other in [AWAITING, SETUP_CODE, CHANGING, SETTING_UP]
                 .into_iter()
                 .filter(|s| *s != stage)
             {
@@ -293,6 +313,8 @@ mod tests {
     fn pending_stages_expire() {
         assert!(!AWAITING.is_expired(1_000 + PENDING_SECOND_FACTOR_TTL_SECONDS - 1));
         assert!(AWAITING.is_expired(1_000 + PENDING_SECOND_FACTOR_TTL_SECONDS));
+        assert!(!SETUP_CODE.is_expired(1_000 + PENDING_SECOND_FACTOR_TTL_SECONDS - 1));
+        assert!(SETUP_CODE.is_expired(1_000 + PENDING_SECOND_FACTOR_TTL_SECONDS));
         assert!(!SETTING_UP.is_expired(1_000 + REQUIRED_STEP_TTL_SECONDS - 1));
         assert!(SETTING_UP.is_expired(1_000 + REQUIRED_STEP_TTL_SECONDS));
         assert!(CHANGING.is_expired(1_000 + REQUIRED_STEP_TTL_SECONDS));
@@ -307,6 +329,7 @@ mod tests {
             enforcement: effective(enforced, None),
             prompt_setup: false,
             setup_required: false,
+            setup_code_due: false,
         };
         let now = 7;
         // 2FA on: the code comes first, whatever else is due.
@@ -381,6 +404,33 @@ mod tests {
             Stage::SettingUpTwoFactor {
                 since: now,
                 optional: false
+            }
+        );
+        // A reset with a setup code: the code comes after the password, before anything else;
+        // after it, the setup (and a new password first, when one is due).
+        let with_code = SignInFacts {
+            setup_code_due: true,
+            ..reset(false)
+        };
+        assert_eq!(
+            stage_after_password(with_code, now),
+            Stage::AwaitingSetupCode { since: now }
+        );
+        assert_eq!(
+            stage_after_password(
+                SignInFacts {
+                    must_change_password: true,
+                    ..with_code
+                },
+                now
+            ),
+            Stage::AwaitingSetupCode { since: now }
+        );
+        assert_eq!(
+            stage_after_second_factor(with_code, now),
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: true
             }
         );
         // After the new password, an enforced setup is still due.

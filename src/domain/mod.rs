@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod recovery;
 pub mod reset;
 pub mod role;
+pub mod setup_code;
 pub mod throttle;
 pub mod time;
 pub mod totp;

@@ -13,6 +13,9 @@ pub enum AppError {
     /// Password step passed, code step not yet.
     #[error("Enter your 2FA security code first.")]
     SecondFactorRequired,
+    /// Password step passed after a reset; the setup code is due.
+    #[error("Enter the setup code from your super admin first.")]
+    SetupCodeRequired,
     /// Signed in with a password set by a super admin: a new one is due first.
     #[error("Choose a new password first.")]
     PasswordChangeRequired,
@@ -57,6 +60,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated
             | AppError::SecondFactorRequired
+            | AppError::SetupCodeRequired
             | AppError::BadCredentials => 401,
             AppError::PasswordChangeRequired | AppError::TwoFactorSetupRequired => 403,
             AppError::Forbidden(_) => 403,
@@ -91,10 +95,13 @@ impl AppError {
 
     /// The page where the sign-in continues, when this error means it is not finished.
     pub fn sign_in_page(&self) -> Option<&'static str> {
-        use crate::domain::access::{CHANGE_PASSWORD_PATH, CODE_PATH, LOGIN_PATH, SETUP_PATH};
+        use crate::domain::access::{
+            CHANGE_PASSWORD_PATH, CODE_PATH, LOGIN_PATH, SETUP_CODE_PATH, SETUP_PATH,
+        };
         match self {
             AppError::Unauthenticated => Some(LOGIN_PATH),
             AppError::SecondFactorRequired => Some(CODE_PATH),
+            AppError::SetupCodeRequired => Some(SETUP_CODE_PATH),
             AppError::PasswordChangeRequired => Some(CHANGE_PASSWORD_PATH),
             AppError::TwoFactorSetupRequired => Some(SETUP_PATH),
             _ => None,

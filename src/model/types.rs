@@ -123,6 +123,22 @@ pub struct AdminDetail {
     pub account_force_2fa: bool,
     /// The super admin is looking at themselves.
     pub is_self: bool,
+    /// 2FA was reset and is not set up again: the state of the setup code (`None`: not after a
+    /// reset).
+    pub setup_code_due: Option<SetupCodeDue>,
+}
+
+/// The setup code of an admin waiting to set 2FA up again after a reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetupCodeDue {
+    Valid {
+        expires_at: i64,
+    },
+    Expired {
+        expires_at: i64,
+    },
+    /// None now (an offered setup was skipped, or the reset came with a lost key).
+    None,
 }
 
 /// What a super admin needs to judge a reset request before deciding it.
@@ -147,6 +163,26 @@ pub struct ResetReview {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResetDecided {
     pub message: String,
+    /// After a reset: the setup code to hand to the admin, shown this once.
+    pub setup_code: Option<SetupCodeShown>,
+}
+
+/// A setup code as its issuer sees it, once: the admin's next sign-in asks for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupCodeShown {
+    pub code: String,
+    pub admin_name: String,
+    pub valid_days: i64,
+}
+
+impl SetupCodeShown {
+    pub fn new(code: String, admin_name: &str) -> Self {
+        SetupCodeShown {
+            code,
+            admin_name: admin_name.to_string(),
+            valid_days: crate::domain::setup_code::VALID_DAYS,
+        }
+    }
 }
 
 /// A pending 2FA reset request, as the super admin sees it in the table.

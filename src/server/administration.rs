@@ -9,7 +9,8 @@ use crate::domain::identity;
 use crate::domain::role::Role;
 use crate::model::AppError;
 use crate::model::types::{
-    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, TwoFactorOverview,
+    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, SetupCodeDue,
+    TwoFactorOverview,
 };
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admin_table::{self, Changes, EditError, TableRow, Which};
@@ -217,6 +218,13 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
         enforce_2fa: admin.enforce_2fa,
         account_force_2fa: force,
         is_self: admin.id == signed_in.admin.id,
+        setup_code_due: (admin.prompt_2fa_setup && !has_totp).then(|| match admin.setup_code {
+            Some((_, expires_at)) if crate::domain::setup_code::is_valid(expires_at, ctx.now()) => {
+                SetupCodeDue::Valid { expires_at }
+            }
+            Some((_, expires_at)) => SetupCodeDue::Expired { expires_at },
+            None => SetupCodeDue::None,
+        }),
     })
 }
 

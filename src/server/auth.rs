@@ -114,7 +114,11 @@ pub async fn enter_stage(
     // lifetime counts from it).
     let signed_in_at = match (&previous, stage) {
         (Some(prev), later)
-            if prev.admin_id == admin.id && !matches!(later, Stage::AwaitingCode { .. }) =>
+            if prev.admin_id == admin.id
+                && !matches!(
+                    later,
+                    Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
+                ) =>
         {
             prev.signed_in_at
         }
@@ -158,6 +162,7 @@ pub struct SignedIn {
 fn not_at(stage: Stage) -> AppError {
     match stage {
         Stage::AwaitingCode { .. } => AppError::SecondFactorRequired,
+        Stage::AwaitingSetupCode { .. } => AppError::SetupCodeRequired,
         Stage::ChangingPassword { .. } => AppError::PasswordChangeRequired,
         Stage::SettingUpTwoFactor { .. } => AppError::TwoFactorSetupRequired,
         Stage::Complete => AppError::Forbidden("You are already signed in.".into()),
@@ -254,6 +259,24 @@ pub async fn require_pending_code(ctx: &Ctx, session: &Session) -> Result<Signed
             AppError::SecondFactorRequired => e,
             _ => AppError::Conflict("There is no sign-in waiting for a code.".into()),
         })
+}
+
+/// A session between the password step and the setup code (after a reset).
+pub async fn require_pending_setup_code(
+    ctx: &Ctx,
+    session: &Session,
+) -> Result<SignedIn, AppError> {
+    require_stage(ctx, session, |s| {
+        matches!(s, Stage::AwaitingSetupCode { .. })
+    })
+    .await
+    .map_err(|e| match e {
+        AppError::Unauthenticated => {
+            AppError::Conflict("Your sign-in has expired. Enter your password again.".into())
+        }
+        AppError::SetupCodeRequired => e,
+        _ => AppError::Conflict("There is no sign-in waiting for a setup code.".into()),
+    })
 }
 
 /// A session that must choose a new password (initial password set by a super admin).

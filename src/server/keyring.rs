@@ -432,6 +432,15 @@ impl Keyring {
     }
 }
 
+/// Compares two MACs in time that does not depend on where they differ.
+pub fn equal(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,14 +66,6 @@ fn token(ctx: &Ctx, admin_id: i64, nonce: &str, issued: i64) -> Option<String> {
         .map(|(key_id, mac)| format!("{admin_id}.{nonce}.{issued}.{key_id}.{mac}"))
 }
 
-fn equal(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// The tokens in the browser's cookie.
 fn tokens(ctx: &Ctx, client: &Client) -> Vec<String> {
     let Some(cookies) = &client.cookies else {
@@ -114,7 +106,7 @@ fn verify(ctx: &Ctx, token: &str) -> Option<(i64, KnownBrowser)> {
         return None;
     }
     let (_, expected) = mac(ctx, Some(key_id), admin_id, nonce, issued)?;
-    equal(&expected, given).then(|| {
+    crate::server::keyring::equal(&expected, given).then(|| {
         (
             admin_id,
             KnownBrowser {

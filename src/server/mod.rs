@@ -27,6 +27,7 @@ pub mod resets;
 pub mod secrets;
 pub mod seed;
 pub mod session_admin;
+pub mod setup_codes;
 pub mod signin;
 pub mod throttle;
 pub mod two_factor;

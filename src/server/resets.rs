@@ -11,14 +11,14 @@ use crate::domain::time::format_utc;
 use crate::model::AppError;
 use crate::model::types::{
     LiveEvent, NotificationItem, Notifications, ResetDecided, ResetHistoryItem, ResetRequestState,
-    ResetReview,
+    ResetReview, SetupCodeShown,
 };
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admins::{self, Admin, SetupPrompt};
 use crate::server::db::reset_requests::ResetRequest;
 use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
 use crate::server::hub::Audience;
-use crate::server::{Ctx, OrInternal, known_browser, notify};
+use crate::server::{Ctx, OrInternal, known_browser, notify, setup_codes};
 
 /// Requests per admin and per client address (a pending request is answered again, but each
 /// call counts).
@@ -413,7 +413,7 @@ pub enum ResetBy {
 }
 
 /// What a reset did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResetDone {
     /// The admin had a TOTP credential (and its recovery codes), now removed.
     pub removed_totp: bool,
@@ -423,6 +423,9 @@ pub struct ResetDone {
     pub request_id: Option<i64>,
     /// What the next sign-in asks of the admin.
     pub prompt: SetupPrompt,
+    /// The setup code the next sign-in asks for, shown this once to whoever reset (none after
+    /// a lost key: the account's super admins issue one when they want it).
+    pub setup_code: Option<String>,
 }
 
 /// The message for a request that someone else decided first.
@@ -496,6 +499,14 @@ pub async fn reset_second_factor(
     admins::set_setup_prompt_in(&mut tx, target.id, prompt, now)
         .await
         .or_internal()?;
+    let setup_code = match by {
+        ResetBy::SuperAdmin { .. } | ResetBy::Operator => Some(
+            setup_codes::issue_in(ctx, &mut tx, target.id, now)
+                .await
+                .or_internal()?,
+        ),
+        ResetBy::LostKey => None,
+    };
     let detail = match (by, request_id) {
         (ResetBy::Operator, None) => "mssp-dashboard reset-2fa".to_string(),
         (ResetBy::Operator, Some(id)) => format!("mssp-dashboard reset-2fa (request {id})"),
@@ -549,7 +560,13 @@ pub async fn reset_second_factor(
         "Your two-factor authentication was reset",
         &format!(
             "Your two-factor authentication was reset by {by_whom}. Every session of yours was \
-             signed out; set it up again at your next sign-in."
+             signed out; set it up again at your next sign-in.{}",
+            if setup_code.is_some() {
+                " That sign-in asks for a setup code, which you receive by phone or in person, \
+                 never by email. If you did not ask for this reset, tell your super admin now."
+            } else {
+                ""
+            }
         ),
         now,
     )
@@ -559,6 +576,7 @@ pub async fn reset_second_factor(
         ended_sessions,
         request_id,
         prompt,
+        setup_code,
     })
 }
 
@@ -642,6 +660,7 @@ pub async fn decide(
         .or_internal()?
         .ok_or(AppError::NotFound)?;
     let name = &target.name;
+    let mut setup_code = None;
     let message = match verdict {
         Verdict::Approve { require_setup } => {
             let done = reset_second_factor(
@@ -665,6 +684,7 @@ pub async fn decide(
                      before anything else."
                 ),
             };
+            setup_code = done.setup_code;
             format!(
                 "2FA of {name} was reset: their authenticator app and recovery codes no longer \
                  work, and {} signed out. {next} They were told by email and in the app.",
@@ -688,7 +708,82 @@ pub async fn decide(
             )
         }
     };
-    Ok(ResetDecided { message })
+    Ok(ResetDecided {
+        message,
+        setup_code: setup_code.map(|code| SetupCodeShown::new(code, name)),
+    })
+}
+
+/// "New setup code" on an admin's Edit page: for an admin whose 2FA was reset and who has not
+/// set it up again (the first code was lost or ran out). The earlier code stops working.
+pub async fn new_setup_code(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
+    admin_id: i64,
+) -> Result<ResetDecided, AppError> {
+    let target = admins::find_in_account(&ctx.db, signed.account.id, admin_id)
+        .await
+        .or_internal()?
+        .ok_or(AppError::NotFound)?;
+    let name = &target.name;
+    if target.id == signed.admin.id {
+        return Err(AppError::Forbidden(
+            "You cannot give yourself a setup code. Another super admin can, or the operator \
+             with `mssp-dashboard reset-2fa`."
+                .into(),
+        ));
+    }
+    if totp::exists(&ctx.db, target.id).await.or_internal()? {
+        return Err(AppError::Conflict(format!(
+            "{name} has two-factor authentication set up: a setup code is only for after a reset."
+        )));
+    }
+    if !target.prompt_2fa_setup {
+        return Err(AppError::Conflict(format!(
+            "{name} is not waiting to set up two-factor authentication after a reset."
+        )));
+    }
+    let now = ctx.now();
+    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let code = setup_codes::issue_in(ctx, &mut tx, target.id, now)
+        .await
+        .or_internal()?;
+    audit::record(
+        &mut tx,
+        audit::Event {
+            account_id: Some(target.account_id),
+            actor_id: Some(signed.admin.id),
+            target_id: Some(target.id),
+            event: "2fa_setup_code_issued",
+            detail: "",
+        },
+        client.ip.as_deref(),
+        now,
+    )
+    .await
+    .or_internal()?;
+    tx.commit().await.or_internal()?;
+    notify::admin(
+        ctx,
+        &target,
+        "2fa_setup_code_issued",
+        "A new setup code for your sign-in",
+        &format!(
+            "{} issued a new setup code for you; any earlier one no longer works. Your next \
+             sign-in asks for it. You receive it by phone or in person, never by email.",
+            signed.admin.name
+        ),
+        now,
+    )
+    .await?;
+    Ok(ResetDecided {
+        message: format!(
+            "A new setup code for {name} is below; the earlier one no longer works. Their next \
+             sign-in asks for it."
+        ),
+        setup_code: Some(SetupCodeShown::new(code, name)),
+    })
 }
 
 async fn deny(

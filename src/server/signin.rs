@@ -2,13 +2,15 @@
 //! when a super admin chose the current one, the 2FA setup when enforced).
 
 use crate::domain::access::{SignInFacts, Stage, stage_after_password, stage_after_second_factor};
-use crate::domain::{enforcement, identity, recovery, totp as policy};
+use crate::domain::{enforcement, identity, recovery, setup_code, totp as policy};
 use crate::model::AppError;
-use crate::server::auth::{Client, SignedIn, enter_stage, require_pending_code};
+use crate::server::auth::{
+    Client, SignedIn, enter_stage, require_pending_code, require_pending_setup_code,
+};
 use crate::server::db::{accounts, admins, recovery_codes, sessions, totp};
 use crate::server::notify::{self, Event, Notice};
 use crate::server::throttle::{self, Secret, Subject};
-use crate::server::{Ctx, OrInternal, internal, known_browser};
+use crate::server::{Ctx, OrInternal, internal, known_browser, setup_codes};
 use tower_sessions::Session;
 
 async fn facts(
@@ -16,8 +18,10 @@ async fn facts(
     admin: &admins::Admin,
     account_forces_2fa: bool,
 ) -> Result<SignInFacts, AppError> {
+    let has_totp = totp::exists(&ctx.db, admin.id).await.or_internal()?;
     Ok(SignInFacts {
-        has_totp: totp::exists(&ctx.db, admin.id).await.or_internal()?,
+        has_totp,
+        setup_code_due: !has_totp && admin.setup_code.is_some(),
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
         prompt_setup: admin.prompt_2fa_setup,
@@ -255,6 +259,75 @@ pub async fn code_step(
     }
     // The authenticator (or a recovery code) works: a pending reset request is moot.
     crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
+    let facts = facts(ctx, admin, signed.account.force_2fa).await?;
+    advance(
+        ctx,
+        &signed.session,
+        admin,
+        stage_after_second_factor(facts, now),
+        client,
+        now,
+    )
+    .await
+}
+
+/// Checks the setup code a super admin (or the operator) handed over with a reset. It is
+/// counted like a security code (a few wrong ones lock the step, and the super admins are
+/// told); it stays valid until the admin has set 2FA up again, so an interrupted setup can be
+/// taken up at the next sign-in.
+pub async fn setup_code_step(
+    ctx: &Ctx,
+    session: &Session,
+    client: &Client,
+    code: &str,
+) -> Result<String, AppError> {
+    if setup_code::normalize(code).is_none() {
+        return Err(AppError::invalid(
+            "setup_code",
+            "Enter the setup code your super admin gave you: 12 letters and digits, like \
+             ABCD-EFGH-JKLM.",
+        ));
+    }
+    let signed = require_pending_setup_code(ctx, session).await?;
+    let now = ctx.now();
+    let admin = &signed.admin;
+    let Some((_, expires_at)) = admin.setup_code else {
+        // Cleared meanwhile (the admin finished the setup elsewhere): start again.
+        return Err(AppError::Conflict(
+            "No setup code is due any more. Sign in again.".into(),
+        ));
+    };
+    let attempt = throttle::admit(ctx, client, Secret::Code, Subject::Admin(admin), now).await?;
+    if !setup_codes::matches(ctx, admin, code) {
+        attempt
+            .failed(
+                ctx,
+                Some(admin),
+                Event::by_self(admin, "sign_in_failed", "wrong setup code"),
+                client,
+                now,
+            )
+            .await?;
+        return Err(AppError::invalid(
+            "setup_code",
+            "That setup code is not right. Check it with your super admin.",
+        ));
+    }
+    attempt.succeeded(ctx, now).await?;
+    if !setup_code::is_valid(expires_at, now) {
+        return Err(AppError::Conflict(
+            "This setup code has expired. Ask your super admin for a new one (Administration → \
+             Admin Management → your name → New setup code)."
+                .into(),
+        ));
+    }
+    notify::audit(
+        ctx,
+        Event::by_self(admin, "setup_code_used", ""),
+        client,
+        now,
+    )
+    .await?;
     let facts = facts(ctx, admin, signed.account.force_2fa).await?;
     advance(
         ctx,

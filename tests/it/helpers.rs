@@ -614,6 +614,7 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("get_reset_review", &[("request_id", "1")]),
     ("count_pending_resets", &[]),
     ("unlock_admin_sign_in", &[("id", "1")]),
+    ("new_setup_code", &[("admin_id", "1")]),
     ("list_notifications", &[]),
     ("mark_notifications_read", &[]),
     ("regenerate_recovery_codes", &[("code", "123456")]),
@@ -643,6 +644,7 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
 pub const OPEN_CALLS: &[&str] = &[
     "sign_in",
     "verify_sign_in_code",
+    "verify_setup_code",
     "set_initial_password",
     "skip_2fa_setup",
     "request_2fa_reset",

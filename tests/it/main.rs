@@ -14,6 +14,7 @@ mod proxies;
 mod resets;
 mod review;
 mod sessions;
+mod setup_codes;
 mod sign_in;
 mod smtp;
 mod throttling;

@@ -154,13 +154,16 @@ async fn request_notify_live_and_approve(app: TestApp) {
     );
 
     // Approve: the credential and the admin's sessions are gone, live, in every tab.
-    super_admin
+    let approved = super_admin
         .call(
             "approve_2fa_reset",
             &[("request_id", &request_id.to_string())],
         )
-        .await
-        .assert_ok();
+        .await;
+    let setup_code = approved.assert_ok()["setup_code"]["code"]
+        .as_str()
+        .expect("an approval shows the setup code")
+        .to_string();
     let resolved = live.next_within(WAIT).await.unwrap();
     assert_eq!(resolved["type"], "reset_resolved");
     assert_eq!(resolved["status"], "approved");
@@ -196,9 +199,15 @@ async fn request_notify_live_and_approve(app: TestApp) {
             .unwrap()
             .contains("already approved")
     );
-    // Next sign-in: straight to the setup, required (the default of an approval).
+    // Next sign-in: the setup code, then the setup, required (the default of an approval).
     let next = app.browser();
-    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-2fa");
+    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-code");
+    assert_eq!(
+        next.call("verify_setup_code", &[("setup_code", &setup_code)])
+            .await
+            .assert_ok(),
+        "/login/setup-2fa"
+    );
     let setup = next.start_setup().await;
     assert_eq!(setup.assert_ok()["skippable"], false);
     next.call("skip_2fa_setup", &[])
@@ -231,6 +240,26 @@ async fn request_notify_live_and_approve(app: TestApp) {
     assert_eq!(
         audit_events(&app, owner.admin_id).await,
         ["2fa_reset_notified"]
+    );
+    // The admin was told by email that a setup code comes another way; no email carries it.
+    let mut told_by_mail = false;
+    for _ in 0..50 {
+        told_by_mail = smtp.inbox.lock().unwrap().iter().any(|m| {
+            m.rcpt_to == vec![admin.email.clone()] && m.data.contains("asks for a setup code")
+        });
+        if told_by_mail {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(told_by_mail, "the admin's reset email");
+    assert!(
+        smtp.inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|m| !m.data.contains(&setup_code)),
+        "a setup code in an email"
     );
 }
 
@@ -586,6 +615,11 @@ async fn the_operator_reset_is_the_same_reset(app: TestApp) {
         "{stdout}"
     );
     assert!(stdout.contains("pending reset request"), "{stdout}");
+    let setup_code = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Setup code: "))
+        .expect("reset-2fa prints the setup code")
+        .to_string();
 
     assert!(
         !credentials::exists(&app.ctx.db, admin.admin_id)
@@ -614,8 +648,14 @@ async fn the_operator_reset_is_the_same_reset(app: TestApp) {
         audit_events(&app, admin.admin_id).await,
         ["2fa_reset_requested", "2fa_reset_by_operator"]
     );
-    // The next sign-in offers the setup again.
+    // The next sign-in asks for the code the operator handed over, then the setup.
     let next = app.browser();
-    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-2fa");
+    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-code");
+    assert_eq!(
+        next.call("verify_setup_code", &[("setup_code", &setup_code)])
+            .await
+            .assert_ok(),
+        "/login/setup-2fa"
+    );
     let _ = owner;
 }

@@ -163,16 +163,25 @@ async fn the_admin_is_told_when_their_two_factor_is_reset(app: TestApp) {
     let request =
         row_of(&super_admin, admin.admin_id).await["reset_request"]["request_id"].to_string();
     // Approved with the setup only offered: the admin may skip it.
-    super_admin
+    let approved = super_admin
         .call(
             "approve_2fa_reset",
             &[("request_id", &request), ("require_setup", "false")],
         )
-        .await
-        .assert_ok();
-    // At the next sign-in (skipping the offered setup) the bell says so.
+        .await;
+    let code = approved.assert_ok()["setup_code"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // At the next sign-in (the setup code, then skipping the offered setup) the bell says so.
     let next = app.browser();
-    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-2fa");
+    assert_eq!(next.sign_in(&admin).await.assert_ok(), "/login/setup-code");
+    assert_eq!(
+        next.call("verify_setup_code", &[("setup_code", &code)])
+            .await
+            .assert_ok(),
+        "/login/setup-2fa"
+    );
     next.call("skip_2fa_setup", &[]).await.assert_ok();
     let bell = next.call("list_notifications", &[]).await;
     assert!(

@@ -306,6 +306,8 @@ export class AdminManagementPage {
   readonly adminNav: AdminNav;
   readonly heading: Locator;
   readonly notice: Locator;
+  /** After a reset: the setup code in the notice, shown this once. */
+  readonly setupCode: Locator;
   readonly chart: Locator;
   readonly chartImage: Locator;
   readonly chartLegend: Locator;
@@ -331,6 +333,7 @@ export class AdminManagementPage {
     this.adminNav = new AdminNav(page);
     this.heading = page.getByRole('heading', { level: 1, name: 'Administration' });
     this.notice = page.locator('main .notice-slot[role="status"]');
+    this.setupCode = this.notice.getByTestId('setup-code');
     this.chart = page.getByRole('region', { name: 'Two-factor authentication' });
     this.chartImage = this.chart.getByRole('img');
     this.chartLegend = this.chart.getByRole('listitem');
@@ -564,6 +567,28 @@ export class NewPasswordPage {
 }
 
 /** /login/setup-2fa: the required 2FA setup when it is enforced and not set up. */
+/** /login/setup-code: after a reset, the setup code the super admin handed over. */
+export class SetupCodeStepPage {
+  readonly heading: Locator;
+  readonly code: Locator;
+  readonly continueButton: Locator;
+  readonly codeError: Locator;
+  readonly alert: Locator;
+
+  constructor(readonly page: Page) {
+    this.heading = page.getByRole('heading', { level: 1, name: 'Enter your setup code' });
+    this.code = page.getByLabel('Setup code', { exact: true });
+    this.continueButton = page.getByRole('button', { name: 'Continue', exact: true });
+    this.codeError = page.locator('main .field #setup-code-error');
+    this.alert = page.locator('main section.auth-card > [role="alert"]');
+  }
+
+  async submitCode(code: string): Promise<void> {
+    await this.code.fill(code);
+    await this.continueButton.click();
+  }
+}
+
 export class ForcedSetupPage {
   readonly heading: Locator;
   readonly lead: Locator;

@@ -28,6 +28,8 @@ pub struct Admin {
     pub setup_required: bool,
     /// When an offered setup was last skipped.
     pub setup_skipped_at: Option<i64>,
+    /// After a reset: the setup code's MAC ("key id:mac") and when it stops working.
+    pub setup_code: Option<(String, i64)>,
 }
 
 /// What the next sign-in asks of an admin without 2FA, apart from enforcement.
@@ -47,7 +49,7 @@ macro_rules! select_admins {
         concat!(
             "SELECT id, account_id, email, username, name, password_hash, role, active, \
              enforce_2fa, last_sign_in_at, must_change_password, prompt_2fa_setup, setup_required, \
-             setup_skipped_at FROM admins ",
+             setup_skipped_at, setup_code, setup_code_expires_at FROM admins ",
             $rest
         )
     };
@@ -73,6 +75,13 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
         prompt_2fa_setup: row.try_get::<i64, _>("prompt_2fa_setup")? != 0,
         setup_required: row.try_get::<i64, _>("setup_required")? != 0,
         setup_skipped_at: row.try_get("setup_skipped_at")?,
+        setup_code: match (
+            row.try_get::<Option<String>, _>("setup_code")?,
+            row.try_get::<Option<i64>, _>("setup_code_expires_at")?,
+        ) {
+            (Some(mac), Some(expires_at)) => Some((mac, expires_at)),
+            _ => None,
+        },
     })
 }
 
@@ -219,11 +228,16 @@ pub async fn set_password(
 
 /// "Skip for now" on an offered setup: remembered (the table shows it), and offered again.
 pub async fn record_setup_skipped(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE admins SET setup_skipped_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+    // The setup code did its work: until the setup is done, the password alone signs in (the
+    // super admin chose to offer the setup only).
+    sqlx::query(
+        "UPDATE admins SET setup_skipped_at = $1, setup_code = NULL, \
+                           setup_code_expires_at = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -241,7 +255,30 @@ pub async fn super_admins(db: &Db, account_id: i64) -> Result<Vec<(i64, String)>
     .collect()
 }
 
+/// The setup code the next sign-in asks for (inside the caller's transaction), replacing any
+/// earlier one.
+pub async fn set_setup_code_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    mac: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE admins SET setup_code = $1, setup_code_expires_at = $2, updated_at = $3 \
+         WHERE id = $4",
+    )
+    .bind(mac)
+    .bind(expires_at)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// What the next sign-in asks (inside the caller's transaction); any earlier skip is forgotten.
+/// With nothing to ask, the setup code goes too.
 pub async fn set_setup_prompt_in(
     conn: &mut AnyConnection,
     id: i64,
@@ -255,6 +292,9 @@ pub async fn set_setup_prompt_in(
     };
     sqlx::query(
         "UPDATE admins SET prompt_2fa_setup = $1, setup_required = $2, setup_skipped_at = NULL, \
+                           setup_code = CASE WHEN $1 = 0 THEN NULL ELSE setup_code END, \
+                           setup_code_expires_at = CASE WHEN $1 = 0 THEN NULL \
+                                                        ELSE setup_code_expires_at END, \
                            updated_at = $3 WHERE id = $4",
     )
     .bind(flag(prompt))
