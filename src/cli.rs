@@ -388,6 +388,19 @@ async fn forget_key(config: Config, args: ForgetKeyArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         println!("Reset the second factor of {}.", admin.email);
     }
+    // Setup codes kept under the key could never be checked: forgotten, so that a super admin
+    // sees "no code" and can give a new one.
+    let mut conn = ctx.db.pool.acquire().await.map_err(|e| e.to_string())?;
+    let codes = admins::forget_setup_codes_under(&mut conn, &args.key_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(conn);
+    if codes > 0 {
+        println!(
+            "Forgot {codes} setup code(s) kept under the key: their super admins can give new ones \
+             (Edit page, \"New setup code\")."
+        );
+    }
     key_checks::delete(&ctx.db, &args.key_id)
         .await
         .map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use crate::domain::network::{TrustedProxies, throttle_bucket};
 use crate::model::AppError;
 use crate::server::Ctx;
 use crate::server::auth::client_ip;
-use crate::server::auth::{current_auth, require_admin};
+use crate::server::auth::{current_auth, require_admin, require_enrolment};
 use crate::server::guards::{self, CspNonce};
 use crate::server::{audit_log, live};
 use axum::Router;
@@ -226,22 +226,22 @@ async fn page_guard(
         Ok(auth) => auth,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    // A complete session is read fresh: the admin may have been deactivated, their role or
-    // the 2FA enforcement may have changed since sign-in.
-    let (stage, is_super_admin) = match auth.map(|a| a.stage) {
-        Some(Stage::Complete) => match require_admin(&ctx, &session).await {
-            Ok(signed) => (Some(Stage::Complete), signed.admin.role.is_super_admin()),
-            Err(AppError::TwoFactorSetupRequired) => (
-                Some(Stage::SettingUpTwoFactor {
-                    since: ctx.now(),
-                    optional: false,
-                }),
-                false,
-            ),
-            Err(e) if e.needs_sign_in() => (None, false),
+    // A complete session, or one setting 2FA up, is read fresh: the admin may have been
+    // deactivated, their role, the 2FA enforcement or a reset may have changed since sign-in.
+    // When that moved the session to another step, the page of that step is where it goes.
+    let checked = match auth.as_ref().map(|a| a.stage) {
+        Some(Stage::Complete) => Some(require_admin(&ctx, &session).await),
+        Some(Stage::SettingUpTwoFactor { .. }) => Some(require_enrolment(&ctx, &session).await),
+        _ => None,
+    };
+    let (stage, is_super_admin) = match checked {
+        None => (auth.map(|a| a.stage), false),
+        Some(Ok(signed)) => (Some(signed.auth.stage), signed.admin.role.is_super_admin()),
+        Some(Err(e)) if e.needs_sign_in() => match current_auth(&ctx, &session).await {
+            Ok(now) => (now.map(|a| a.stage), false),
             Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
-        other => (other, false),
+        Some(Err(_)) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     match page_access(stage, &path, || is_super_admin) {
         PageAccess::Allow => next.run(req).await,

@@ -83,6 +83,11 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     const setup = new ForcedSetupPage(page);
     await arriveAt(page, '/login/setup-2fa');
     await expect(setup.heading).toBeVisible();
+    // 2FA became required while this session was open: adding an authenticator asks the
+    // password again (the session could be a stolen one that flipped the switch itself).
+    await expect(setup.currentPassword).toBeFocused();
+    await setup.currentPassword.fill(owner.password);
+    await setup.continueButton.click();
     await expect(setup.secret).toHaveText(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
     const secret = (await setup.secret.innerText()).trim();
     const { code } = await freshCode(secret);

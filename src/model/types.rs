@@ -167,12 +167,23 @@ pub struct ResetDecided {
     pub setup_code: Option<SetupCodeShown>,
 }
 
-/// A setup code as its issuer sees it, once: the admin's next sign-in asks for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A setup code as its issuer sees it, once: the admin's next sign-in asks for it. Its `Debug`
+/// leaves the code out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupCodeShown {
     pub code: String,
     pub admin_name: String,
     pub valid_days: i64,
+}
+
+impl std::fmt::Debug for SetupCodeShown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupCodeShown")
+            .field("code", &"<shown once>")
+            .field("admin_name", &self.admin_name)
+            .field("valid_days", &self.valid_days)
+            .finish()
+    }
 }
 
 impl SetupCodeShown {

@@ -10,7 +10,7 @@ use crate::domain::network::{TrustedProxies, client_address};
 use crate::model::AppError;
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth};
 use crate::server::db::{accounts, admins, totp};
-use crate::server::{Ctx, OrInternal, internal};
+use crate::server::{Ctx, OrInternal, internal, setup_codes};
 use axum::extract::ConnectInfo;
 use http::request::Parts;
 use std::net::SocketAddr;
@@ -112,17 +112,20 @@ pub async fn enter_stage(
     }
     // The steps after the password keep the time of the password step (the absolute
     // lifetime counts from it).
-    let signed_in_at = match (&previous, stage) {
-        (Some(prev), later)
-            if prev.admin_id == admin.id
-                && !matches!(
-                    later,
-                    Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
-                ) =>
-        {
-            prev.signed_in_at
-        }
-        _ => now,
+    let later_step_of = |prev: &SessionAuth| {
+        prev.admin_id == admin.id
+            && !matches!(
+                stage,
+                Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
+            )
+    };
+    let (signed_in_at, setup_code_passed) = match &previous {
+        Some(prev) if later_step_of(prev) => (
+            prev.signed_in_at,
+            // Leaving the setup code step forward is passing it (only its check does that).
+            prev.setup_code_passed || matches!(prev.stage, Stage::AwaitingSetupCode { .. }),
+        ),
+        _ => (now, false),
     };
     session.cycle_id().await.map_err(session_error)?;
     let auth = SessionAuth {
@@ -134,6 +137,7 @@ pub async fn enter_stage(
         client_ip: client.ip.clone(),
         last_seen: now,
         password_due: false,
+        setup_code_passed,
     };
     session
         .insert(AUTH_KEY, auth)
@@ -192,6 +196,7 @@ async fn require_stage(
         .await
         .or_internal()?
         .ok_or_else(|| internal("admin without account"))?;
+    let auth = apply_setup_code(ctx, session, auth, &admin).await?;
     let auth = apply_enforcement(ctx, session, auth, &admin, &account).await?;
     if !allowed(auth.stage) {
         return Err(not_at(auth.stage));
@@ -202,6 +207,37 @@ async fn require_stage(
         admin,
         account,
     })
+}
+
+/// A session past the password whose admin has a setup code due (2FA reset, not set up again)
+/// and that did not pass the setup code step is sent to it: a sign-in that raced the reset (its
+/// password checked just before the reset committed) gets no further than a fresh one would.
+async fn apply_setup_code(
+    ctx: &Ctx,
+    session: &Session,
+    mut auth: SessionAuth,
+    admin: &admins::Admin,
+) -> Result<SessionAuth, AppError> {
+    if auth.setup_code_passed
+        || matches!(
+            auth.stage,
+            Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
+        )
+        || !setup_codes::due(admin)
+        || totp::exists(&ctx.db, admin.id).await.or_internal()?
+    {
+        return Ok(auth);
+    }
+    auth.stage = Stage::AwaitingSetupCode { since: ctx.now() };
+    session
+        .insert(AUTH_KEY, &auth)
+        .await
+        .map_err(session_error)?;
+    tracing::warn!(
+        admin = admin.id,
+        "a session past the password without the setup code: sent to the setup code step"
+    );
+    Ok(auth)
 }
 
 /// A signed-in admin who must have 2FA now and has none (Force two-factor authentication or

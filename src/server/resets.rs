@@ -18,7 +18,7 @@ use crate::server::db::admins::{self, Admin, SetupPrompt};
 use crate::server::db::reset_requests::ResetRequest;
 use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
 use crate::server::hub::Audience;
-use crate::server::{Ctx, OrInternal, known_browser, notify, setup_codes};
+use crate::server::{Ctx, OrInternal, internal, known_browser, notify, setup_codes};
 
 /// Requests per admin and per client address (a pending request is answered again, but each
 /// call counts).
@@ -91,23 +91,26 @@ pub async fn request(
         .await?;
         return Ok(ResetRequestState::NobodyCanApprove);
     }
-    if let Some(latest) = reset_requests::latest_for_admin(&ctx.db, admin.id)
+    let already_pending = match reset_requests::latest_for_admin(&ctx.db, admin.id)
         .await
         .or_internal()?
     {
-        current(ctx, latest, now).await?;
-    }
+        Some(latest) => current(ctx, latest, now).await?.status == RequestStatus::Pending,
+        None => false,
+    };
     // Requests made and withdrawn over and over tell the super admins (bell and email) a few
-    // times a day, not each time; the badge and the live event stay.
-    let notify_allowed = rate_limits::hit(
-        &ctx.db,
-        &format!("reset-request:told:{}", admin.id),
-        NOTICES_PER_DAY,
-        now,
-    )
-    .await
-    .or_internal()?
-    .is_ok();
+    // times a day, not each time; the badge and the live event stay. Asking again for the
+    // request that waits counts nothing (it notifies nobody).
+    let notify_allowed = !already_pending
+        && rate_limits::hit(
+            &ctx.db,
+            &format!("reset-request:told:{}", admin.id),
+            NOTICES_PER_DAY,
+            now,
+        )
+        .await
+        .or_internal()?
+        .is_ok();
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
     let (request, created) = reset_requests::create_pending(
         &mut tx,
@@ -412,8 +415,8 @@ pub enum ResetBy {
     LostKey,
 }
 
-/// What a reset did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a reset did. Its `Debug` leaves the setup code out, so no log line can carry it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ResetDone {
     /// The admin had a TOTP credential (and its recovery codes), now removed.
     pub removed_totp: bool,
@@ -426,6 +429,21 @@ pub struct ResetDone {
     /// The setup code the next sign-in asks for, shown this once to whoever reset (none after
     /// a lost key: the account's super admins issue one when they want it).
     pub setup_code: Option<String>,
+}
+
+impl std::fmt::Debug for ResetDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetDone")
+            .field("removed_totp", &self.removed_totp)
+            .field("ended_sessions", &self.ended_sessions)
+            .field("request_id", &self.request_id)
+            .field("prompt", &self.prompt)
+            .field(
+                "setup_code",
+                &self.setup_code.as_ref().map(|_| "<shown once>"),
+            )
+            .finish()
+    }
 }
 
 /// The message for a request that someone else decided first.
@@ -500,10 +518,12 @@ pub async fn reset_second_factor(
         .await
         .or_internal()?;
     let setup_code = match by {
+        // The credential went and the prompt was set above, in this transaction: it is stored.
         ResetBy::SuperAdmin { .. } | ResetBy::Operator => Some(
             setup_codes::issue_in(ctx, &mut tx, target.id, now)
                 .await
-                .or_internal()?,
+                .or_internal()?
+                .ok_or_else(|| internal("setup code not stored after a reset"))?,
         ),
         ResetBy::LostKey => None,
     };
@@ -746,7 +766,18 @@ pub async fn new_setup_code(
     }
     let now = ctx.now();
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
-    let code = setup_codes::issue_in(ctx, &mut tx, target.id, now)
+    let Some(code) = setup_codes::issue_in(ctx, &mut tx, target.id, now)
+        .await
+        .or_internal()?
+    else {
+        // The setup was finished between the checks above and this write.
+        return Err(AppError::Conflict(format!(
+            "{name} has just set up two-factor authentication: no setup code is needed."
+        )));
+    };
+    // Whoever is signed in as them now (past an old code, or after a skipped setup) is signed
+    // out: the new code is asked of everyone.
+    let ended_sessions = sessions::delete_for_admin_in(&mut tx, target.id)
         .await
         .or_internal()?;
     audit::record(
@@ -779,8 +810,13 @@ pub async fn new_setup_code(
     .await?;
     Ok(ResetDecided {
         message: format!(
-            "A new setup code for {name} is below; the earlier one no longer works. Their next \
-             sign-in asks for it."
+            "A new setup code for {name} is below; the earlier one no longer works{}. Their \
+             next sign-in asks for it.",
+            match ended_sessions {
+                0 => String::new(),
+                1 => ", and their 1 session was signed out".to_string(),
+                n => format!(", and their {n} sessions were signed out"),
+            }
         ),
         setup_code: Some(SetupCodeShown::new(code, name)),
     })

@@ -26,17 +26,18 @@ fn draw() -> String {
 }
 
 /// Draws a new code for `admin_id` and stores it (inside the caller's transaction), replacing
-/// any earlier one. Answers the code as it is shown, once: only its MAC is kept.
+/// any earlier one. Answers the code as it is shown, once (only its MAC is kept); `None` when
+/// the admin is not waiting to set 2FA up again after a reset.
 pub async fn issue_in(
     ctx: &Ctx,
     conn: &mut AnyConnection,
     admin_id: i64,
     now: i64,
-) -> Result<String, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     let shown = draw();
     let normalized = rules::normalize(&shown).unwrap_or_default();
     let (key_id, mac) = ctx.keyring.mac(&value(admin_id, &normalized), CONTEXT);
-    admins::set_setup_code_in(
+    let stored = admins::set_setup_code_in(
         conn,
         admin_id,
         &format!("{key_id}:{mac}"),
@@ -44,7 +45,13 @@ pub async fn issue_in(
         now,
     )
     .await?;
-    Ok(shown)
+    Ok(stored.then_some(shown))
+}
+
+/// Does the admin's next sign-in ask for a setup code (apart from whether 2FA is set up)? Only
+/// after a reset, whose setup is not done yet.
+pub fn due(admin: &Admin) -> bool {
+    admin.prompt_2fa_setup && admin.setup_code.is_some()
 }
 
 /// Is `input` the admin's setup code? (Whether it is still valid is asked separately.)

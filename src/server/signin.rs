@@ -21,7 +21,7 @@ async fn facts(
     let has_totp = totp::exists(&ctx.db, admin.id).await.or_internal()?;
     Ok(SignInFacts {
         has_totp,
-        setup_code_due: !has_totp && admin.setup_code.is_some(),
+        setup_code_due: !has_totp && setup_codes::due(admin),
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
         prompt_setup: admin.prompt_2fa_setup,
@@ -119,6 +119,13 @@ pub async fn password_step(
         }
     };
     attempt.succeeded(ctx, now).await?;
+    // The hash took a while: what the next step depends on (a reset that committed meanwhile,
+    // a deactivation) is read again. A session this step creates after a reset's commit is
+    // caught by `auth::apply_setup_code` as well.
+    let admin = admins::find_in_account(&ctx.db, admin.account_id, admin.id)
+        .await
+        .or_internal()?
+        .ok_or(AppError::BadCredentials)?;
     if !admin.active {
         // Only said to someone who knows the password.
         notify::audit(
@@ -391,9 +398,19 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
     }
     // Offered again at the next sign-in; the table shows the skip.
     let now = ctx.now();
-    admins::record_setup_skipped(&ctx.db, signed.admin.id, now)
+    let seen_code = signed
+        .admin
+        .setup_code
+        .as_ref()
+        .map(|(mac, _)| mac.as_str());
+    if !admins::record_setup_skipped(&ctx.db, signed.admin.id, seen_code, now)
         .await
-        .or_internal()?;
+        .or_internal()?
+    {
+        return Err(AppError::Conflict(
+            "Your two-factor authentication was changed meanwhile. Sign in again.".into(),
+        ));
+    }
     notify::audit(
         ctx,
         Event::by_self(&signed.admin, "2fa_setup_skipped", ""),

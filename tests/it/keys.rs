@@ -6,7 +6,9 @@ use crate::helpers::{Authenticator, Creds, TestApp, respawn};
 use crate::on_both_backends;
 use mssp_dashboard::server::Ctx;
 use mssp_dashboard::server::clock::Clock;
+use mssp_dashboard::server::db::admins;
 use mssp_dashboard::server::db::totp as credentials;
+use mssp_dashboard::server::setup_codes;
 
 on_both_backends!(
     a_missing_key_file_stops_the_start_and_destroys_nothing,
@@ -104,7 +106,29 @@ async fn keys_from_the_environment_must_hold_every_key_the_database_uses(app: Te
 }
 
 async fn a_key_lost_for_good_is_forgotten_only_on_purpose(app: TestApp) {
-    let (creds, _lost) = with_two_factor(&app).await;
+    let (creds, mut lost) = with_two_factor(&app).await;
+    // Another admin waits to set 2FA up again, with a setup code kept under the same key.
+    let owner = app.browser();
+    owner.sign_in_fully(&creds, Some(&mut lost)).await;
+    let mut waiting = owner.add_admin(creds.account_id, "waiting", "admin").await;
+    app.browser().sign_in_first_time(&mut waiting).await;
+    let now = app.clock().now();
+    let mut conn = app.ctx.db.pool.acquire().await.unwrap();
+    admins::set_setup_prompt_in(
+        &mut conn,
+        waiting.admin_id,
+        admins::SetupPrompt::Required,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        setup_codes::issue_in(&app.ctx, &mut conn, waiting.admin_id, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(conn);
     let id = app.ctx.keyring.current_id();
     std::fs::remove_file(key_file(&app)).unwrap();
     let config = (*app.ctx.config).clone();
@@ -141,6 +165,14 @@ async fn a_key_lost_for_good_is_forgotten_only_on_purpose(app: TestApp) {
             .await
             .unwrap()
     );
+    // The setup code under the lost key could never be checked: it is gone, and said so.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Forgot 1 setup code(s)"), "{stdout}");
+    let admin = admins::find(&app.ctx.db, waiting.admin_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admin.setup_code, None);
     // The server starts again (with a new key), and the admin sets 2FA up again.
     let app = respawn(app, config.clone()).await;
     assert_ne!(app.ctx.keyring.current_id(), id);

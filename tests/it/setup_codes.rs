@@ -4,6 +4,8 @@
 
 use crate::helpers::{Authenticator, Browser, Creds, TestApp};
 use crate::on_both_backends;
+use mssp_dashboard::server::db::admins::{self, SetupPrompt};
+use mssp_dashboard::server::setup_codes;
 
 on_both_backends!(
     a_password_alone_does_not_reach_the_setup_after_a_reset,
@@ -12,6 +14,8 @@ on_both_backends!(
     an_expired_code_is_replaced_by_a_new_one,
     only_a_super_admin_of_the_account_gives_a_new_code,
     an_offered_setup_skipped_with_the_code_clears_it,
+    a_sign_in_that_raced_the_reset_is_sent_to_the_setup_code,
+    a_skip_does_not_wipe_a_code_given_meanwhile,
 );
 
 /// A signed-in super admin, and an admin with 2FA whose reset request was approved (with the
@@ -342,14 +346,111 @@ async fn an_offered_setup_skipped_with_the_code_clears_it(app: TestApp) {
         .call("get_admin", &[("id", &admin.admin_id.to_string())])
         .await;
     assert_eq!(setup_code_state(detail.assert_ok()), "None");
-    // ...unless they give a new setup code.
-    super_admin
+    // ...unless they give a new setup code, which also signs out whoever is signed in as them.
+    again.call("skip_2fa_setup", &[]).await.assert_ok();
+    again.call("get_profile", &[]).await.assert_ok();
+    let issued = super_admin
         .call(
             "new_setup_code",
             &[("admin_id", &admin.admin_id.to_string())],
         )
-        .await
-        .assert_ok();
+        .await;
+    assert!(
+        issued.assert_ok()["message"]
+            .as_str()
+            .unwrap()
+            .contains("their 2 sessions were signed out"),
+        "{}",
+        issued.body
+    );
+    for ended in [&browser, &again] {
+        ended
+            .call("get_profile", &[])
+            .await
+            .assert_error(401, "Unauthenticated");
+    }
     let third = app.browser();
     assert_eq!(third.sign_in(&admin).await.assert_ok(), "/login/setup-code");
+}
+
+/// A password checked just before a reset committed: the session it creates may carry the old
+/// facts (no code due). Simulated by giving a code to an admin who is signed in, without ending
+/// their session: at its next request the session is sent to the setup code step.
+async fn a_sign_in_that_raced_the_reset_is_sent_to_the_setup_code(app: TestApp) {
+    let owner = app.account("race").await;
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let mut admin = super_admin
+        .add_admin(owner.account_id, "racer", "admin")
+        .await;
+    let raced = app.browser();
+    assert_eq!(raced.sign_in_first_time(&mut admin).await, "/");
+    raced.call("get_profile", &[]).await.assert_ok();
+    let now = app.clock().now();
+    let mut tx = app.ctx.db.pool.begin().await.unwrap();
+    admins::set_setup_prompt_in(&mut tx, admin.admin_id, SetupPrompt::Required, now)
+        .await
+        .unwrap();
+    let code = setup_codes::issue_in(&app.ctx, &mut tx, admin.admin_id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    // A page first: to the setup code step. Then not the profile's setup (with the password it
+    // knows), not anything else.
+    assert_eq!(
+        raced.page("/profile").await.1.as_deref(),
+        Some("/login/setup-code")
+    );
+    raced
+        .call("get_profile", &[])
+        .await
+        .assert_error(401, "SetupCodeRequired");
+    raced
+        .call("start_totp_setup", &[("current_password", &admin.password)])
+        .await
+        .assert_error(401, "SetupCodeRequired");
+    // With the code, the session goes on to the setup.
+    assert_eq!(
+        raced
+            .call("verify_setup_code", &[("setup_code", &code)])
+            .await
+            .assert_ok(),
+        "/login/setup-2fa"
+    );
+    raced.start_setup().await.assert_ok();
+}
+
+/// A skip decided on a row read before a new code was written writes nothing (the race is
+/// forced at the database layer: a request reads the row fresh).
+async fn a_skip_does_not_wipe_a_code_given_meanwhile(app: TestApp) {
+    let (_owner, _super_admin, admin, _code) = reset_admin(&app, false).await;
+    let before = admins::find(&app.ctx.db, admin.admin_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .setup_code
+        .expect("a code is due");
+    sqlx::query("UPDATE admins SET setup_code = $1 WHERE id = $2")
+        .bind("k00000000:given-meanwhile")
+        .bind(admin.admin_id)
+        .execute(&app.ctx.db.pool)
+        .await
+        .unwrap();
+    let now = app.clock().now();
+    assert!(
+        !admins::record_setup_skipped(&app.ctx.db, admin.admin_id, Some(&before.0), now)
+            .await
+            .unwrap()
+    );
+    let after = admins::find(&app.ctx.db, admin.admin_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.setup_code.map(|(mac, _)| mac).as_deref(),
+        Some("k00000000:given-meanwhile"),
+        "the code given meanwhile was wiped"
+    );
+    assert_eq!(after.setup_skipped_at, None);
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     add_admin_answers_the_same_for_any_account,
     reset_requests_expire_and_can_be_withdrawn,
     a_session_holds_a_few_live_connections_not_more,
+    requests_made_over_and_over_tell_the_super_admins_three_times_a_day,
 );
 
 async fn account(app: &TestApp) -> (Creds, Browser) {
@@ -362,4 +363,33 @@ async fn a_waiting_sign_in_live_connection_ends_with_its_five_minutes() {
             "{backend:?}: still open"
         );
     }
+}
+
+async fn requests_made_over_and_over_tell_the_super_admins_three_times_a_day(app: TestApp) {
+    let (owner, super_admin) = account(&app).await;
+    let mut admin = super_admin
+        .add_admin(owner.account_id, "again", "admin")
+        .await;
+    let browser = app.browser();
+    browser.sign_in_first_time(&mut admin).await;
+    browser.enable_two_factor().await;
+    // Four requests in a day, each asked for twice and withdrawn (an hour apart: the hourly
+    // limit on requests stays out of the way).
+    for _ in 0..4 {
+        let waiting = app.browser();
+        assert_eq!(waiting.sign_in(&admin).await.assert_ok(), "/login/code");
+        waiting.call("request_2fa_reset", &[]).await.assert_ok();
+        // Asking again for the request that waits notifies nobody and counts nothing.
+        waiting.call("request_2fa_reset", &[]).await.assert_ok();
+        waiting.call("withdraw_2fa_reset", &[]).await.assert_ok();
+        app.clock().advance(3_601);
+    }
+    let told: i64 = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM notifications WHERE recipient_id = $1 AND kind = '2fa_reset_requested'",
+    )
+    .bind(owner.admin_id)
+    .fetch_one(&app.ctx.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(told, 3, "three requests a day are told, the fourth is not");
 }

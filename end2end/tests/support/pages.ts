@@ -600,6 +600,10 @@ export class ForcedSetupPage {
   readonly code: Locator;
   readonly turnOn: Locator;
   readonly signOutButton: Locator;
+  /** When 2FA became required while the session was open: the password first. */
+  readonly confirmPanel: Locator;
+  readonly currentPassword: Locator;
+  readonly continueButton: Locator;
 
   constructor(readonly page: Page) {
     this.heading = page.getByRole('heading', { level: 1, name: 'Set up two-factor authentication' });
@@ -611,6 +615,9 @@ export class ForcedSetupPage {
     this.code = page.getByLabel('3. Enter the 6-digit code the app shows');
     this.turnOn = page.getByRole('button', { name: 'Turn on', exact: true });
     this.signOutButton = page.getByRole('main').getByRole('button', { name: 'Sign out' });
+    this.confirmPanel = page.getByRole('group', { name: "Confirm it's you" });
+    this.currentPassword = this.confirmPanel.getByLabel('Your current password');
+    this.continueButton = this.confirmPanel.getByRole('button', { name: 'Continue' });
   }
 
   async goto(): Promise<void> {

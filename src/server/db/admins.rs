@@ -227,18 +227,43 @@ pub async fn set_password(
 }
 
 /// "Skip for now" on an offered setup: remembered (the table shows it), and offered again.
-pub async fn record_setup_skipped(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+/// Answers false when the setup code changed since `seen_code` was read (a new code or a new
+/// reset meanwhile): nothing is written then.
+pub async fn record_setup_skipped(
+    db: &Db,
+    id: i64,
+    seen_code: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     // The setup code did its work: until the setup is done, the password alone signs in (the
     // super admin chose to offer the setup only).
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE admins SET setup_skipped_at = $1, setup_code = NULL, \
-                           setup_code_expires_at = NULL WHERE id = $2",
+                           setup_code_expires_at = NULL \
+         WHERE id = $2 AND COALESCE(setup_code, '') = $3",
     )
     .bind(now)
     .bind(id)
+    .bind(seen_code.unwrap_or_default())
     .execute(&db.pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets the setup codes kept under `key_id` (a lost key): they could never be checked.
+/// Answers how many.
+pub async fn forget_setup_codes_under(
+    conn: &mut AnyConnection,
+    key_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE admins SET setup_code = NULL, setup_code_expires_at = NULL \
+         WHERE setup_code LIKE $1",
+    )
+    .bind(format!("{key_id}:%"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// (id, email) of the account's active super admins.
@@ -256,17 +281,19 @@ pub async fn super_admins(db: &Db, account_id: i64) -> Result<Vec<(i64, String)>
 }
 
 /// The setup code the next sign-in asks for (inside the caller's transaction), replacing any
-/// earlier one.
+/// earlier one; only for an admin after a reset without 2FA set up again, checked in the same
+/// statement (a setup finished meanwhile wins). Answers whether it was stored.
 pub async fn set_setup_code_in(
     conn: &mut AnyConnection,
     id: i64,
     mac: &str,
     expires_at: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE admins SET setup_code = $1, setup_code_expires_at = $2, updated_at = $3 \
-         WHERE id = $4",
+         WHERE id = $4 AND prompt_2fa_setup = 1 \
+           AND NOT EXISTS (SELECT 1 FROM totp_credentials WHERE admin_id = $4)",
     )
     .bind(mac)
     .bind(expires_at)
@@ -274,7 +301,7 @@ pub async fn set_setup_code_in(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// What the next sign-in asks (inside the caller's transaction); any earlier skip is forgotten.

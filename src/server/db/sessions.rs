@@ -35,6 +35,10 @@ pub struct SessionAuth {
     /// the password again, however recent `signed_in_at` is.
     #[serde(default)]
     pub password_due: bool,
+    /// This sign-in passed the setup code step (after a reset). A session without it is sent
+    /// to that step whenever a setup code is due for its admin (see `auth::apply_setup_code`).
+    #[serde(default)]
+    pub setup_code_passed: bool,
 }
 
 impl SessionAuth {
