@@ -4,14 +4,14 @@
 # load, then 5 s of nothing; and again after 20 sign-ins (each an argon2id hash of 19 MiB)
 # and 5 s of nothing.
 #
-#   bench/size-and-memory.sh            # builds with `cargo leptos build --release` first
+#   bench/size-and-memory.sh            # builds with `cargo leptos build --release --precompress` first
 #   SKIP_BUILD=1 bench/size-and-memory.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:${MSSP_TOOLS_PREFIX:-$HOME/.local/mssp-tools}/bin:$PATH"
 
 if [ -z "${SKIP_BUILD:-}" ]; then
-  cargo leptos build --release
+  cargo leptos build --release --precompress
 fi
 
 wasm=target/site/pkg/mssp-dashboard.wasm
@@ -42,6 +42,18 @@ curl -fsS -o /dev/null "http://127.0.0.1:$port$wasm_url" || {
   echo "the page asks for $wasm_url, which the server does not serve" >&2
   exit 1
 }
+# What a browser downloads on its first visit of the sign-in page (it accepts br): the page and
+# every file it names, as the server sends them.
+first_visit=0
+echo
+printf '%-40s %10s %s\n' "first visit of /login" bytes encoding
+for path in /login $(curl -fsS "http://127.0.0.1:$port/login" | grep -o '/pkg/[^"]*\.\(js\|wasm\|css\)' | sort -u); do
+  read -r bytes encoding < <(curl -fsS -o /dev/null -H 'Accept-Encoding: br, gzip' \
+    -w '%{size_download} %header{content-encoding}\n' "http://127.0.0.1:$port$path")
+  printf '%-40s %10s %s\n' "$path" "$bytes" "${encoding:-none}"
+  first_visit=$((first_visit + bytes))
+done
+printf '%-40s %10s\n' "total" "$first_visit"
 sleep 5
 echo
 echo "server at idle: $(grep -E 'VmRSS' /proc/$pid/status | awk '{print $2, $3}') resident ($(grep -E 'VmHWM' /proc/$pid/status | awk '{print $2, $3}') peak)"

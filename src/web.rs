@@ -91,9 +91,35 @@ pub fn page_assets(leptos: &LeptosOptions) -> Vec<PathBuf> {
     ]
 }
 
-/// Refuses to serve pages that would never hydrate: every file the pages name must exist.
+/// Refuses to serve pages that would never hydrate: every file the pages name must exist, and
+/// a compressed copy beside one (`.br`, `.gz`, served instead of it to browsers that accept
+/// them) must not be older than it: a copy left from an earlier build would hand the browser a
+/// WASM that does not match its script.
 pub fn check_site(leptos: &LeptosOptions) -> Result<(), String> {
-    let missing: Vec<String> = page_assets(leptos)
+    let assets = page_assets(leptos);
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified());
+    let stale: Vec<String> = assets
+        .iter()
+        .filter_map(|plain| Some((plain, modified(plain).ok()?)))
+        .flat_map(|(plain, built)| {
+            ["br", "gz"].into_iter().filter_map(move |ext| {
+                let mut copy = plain.clone().into_os_string();
+                copy.push(format!(".{ext}"));
+                let copy = PathBuf::from(copy);
+                let older = modified(&copy).ok()? < built;
+                older.then(|| copy.display().to_string())
+            })
+        })
+        .collect();
+    if !stale.is_empty() {
+        return Err(format!(
+            "compressed files in the site root are older than the files they stand for: {}. \
+             Build the site again with `cargo leptos build --release --precompress` (or remove \
+             them).",
+            stale.join(", ")
+        ));
+    }
+    let missing: Vec<String> = assets
         .into_iter()
         .filter(|path| !path.is_file())
         .map(|path| path.display().to_string())
@@ -108,6 +134,13 @@ pub fn check_site(leptos: &LeptosOptions) -> Result<(), String> {
         leptos.site_root.as_ref(),
         missing.join(", ")
     ))
+}
+
+/// The files under the site's `pkg` directory.
+fn pkg_files(dir: &std::path::Path) -> tower_http::services::ServeDir {
+    tower_http::services::ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip()
 }
 
 /// The whole application as an axum router. Tests start it on port 0.
@@ -134,6 +167,7 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
         ctx: ctx.clone(),
         leptos: leptos.clone(),
     };
+    let pkg_dir = PathBuf::from(leptos.site_root.as_ref()).join(leptos.site_pkg_dir.as_ref());
     let router = Router::new()
         .route("/api/events", axum::routing::get(live::events))
         // Administration opens on Admin Management (the page guard has checked the role).
@@ -160,6 +194,10 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
             },
             move || shell(leptos.clone()),
         )
+        // The script, WASM and stylesheet, compressed when the build made `.br`/`.gz` copies
+        // and the browser accepts them, with Last-Modified and 304 answers (the fallback below
+        // passes on Accept-Encoding alone, so conditional requests never got a 304).
+        .nest_service("/pkg", pkg_files(&pkg_dir))
         .fallback(leptos_axum::file_and_error_handler::<WebState, _>(shell))
         .layer(middleware::from_fn_with_state(ctx.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))

@@ -113,7 +113,14 @@ pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Ne
             "max-age=31536000; includeSubDomains",
         );
     }
-    if !is_static {
+    if is_static {
+        // The script, WASM and stylesheet keep their names from build to build: a browser keeps
+        // them but asks each time whether they changed (Last-Modified, then 304 without a body).
+        // The release build ships them brotli- and gzip-compressed beside the plain files
+        // (`--precompress`); which one a response carries depends on Accept-Encoding.
+        set(header::CACHE_CONTROL, "no-cache");
+        set(header::VARY, "Accept-Encoding");
+    } else {
         // Pages and answers about signed-in admins must not be kept by browsers or proxies.
         set(header::CACHE_CONTROL, "no-store");
     }

@@ -187,3 +187,92 @@ fn serve_refuses_a_site_root_without_the_files_its_pages_name() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_refuses_compressed_files_older_than_the_files_they_stand_for() {
+    let dir = workdir("stale", true);
+    let wasm = dir.join("site/pkg/mssp-dashboard.wasm");
+    let stale = dir.join("site/pkg/mssp-dashboard.wasm.br");
+    std::fs::write(&stale, b"an earlier build").unwrap();
+    // The plain file is rebuilt after the compressed copy was made.
+    let later = std::time::SystemTime::now() + Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&wasm)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let out = start(&dir, &[], &[]).wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mssp-dashboard.wasm.br") && stderr.contains("--precompress"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_go_compressed_to_browsers_that_accept_it_and_are_revalidated() {
+    let dir = workdir("static", true);
+    let pkg = dir.join("site/pkg");
+    std::fs::write(pkg.join("mssp-dashboard.wasm"), b"plain wasm").unwrap();
+    std::fs::write(pkg.join("mssp-dashboard.wasm.br"), b"brotli wasm").unwrap();
+    std::fs::write(pkg.join("mssp-dashboard.wasm.gz"), b"gzip wasm").unwrap();
+    let mut child = start(&dir, &[], &[]);
+    let rx = lines(&mut child);
+    let _running = Running(child);
+    let (url, _) = until_listening(&rx);
+    let client = reqwest::Client::new();
+    let wasm = format!("{url}/pkg/mssp-dashboard.wasm");
+    let get = |accept: &'static str| {
+        let request = client.get(&wasm);
+        async move {
+            let request = if accept.is_empty() {
+                request
+            } else {
+                request.header("accept-encoding", accept)
+            };
+            request.send().await.unwrap()
+        }
+    };
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), "brotli wasm"),
+        ("gzip", Some("gzip"), "gzip wasm"),
+        ("", None, "plain wasm"),
+    ] {
+        let res = get(accept).await;
+        assert_eq!(res.status(), 200, "{accept}");
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(header("content-encoding").as_deref(), encoding, "{accept}");
+        assert_eq!(header("content-type").as_deref(), Some("application/wasm"));
+        // Kept by the browser, asked again each time (a 304 costs no body).
+        assert_eq!(header("cache-control").as_deref(), Some("no-cache"));
+        assert_eq!(header("vary").as_deref(), Some("Accept-Encoding"));
+        let modified = header("last-modified").expect("Last-Modified");
+        assert_eq!(res.text().await.unwrap(), body);
+        let again = client
+            .get(&wasm)
+            .header("accept-encoding", accept)
+            .header("if-modified-since", modified)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{accept}");
+    }
+    // Pages stay out of every cache.
+    let page = client.get(format!("{url}/login")).send().await.unwrap();
+    assert_eq!(
+        page.headers()
+            .get("cache-control")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "no-store"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
