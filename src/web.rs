@@ -323,6 +323,14 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
                 .headers
                 .insert(http::header::RETRY_AFTER, retry_after_seconds.into());
         }
+        // The rest of a body that was too large was never read, so this connection cannot
+        // carry another request: tell the client, or it may reuse it and find it closed.
+        if matches!(err, AppError::TooLarge) {
+            parts.headers.insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
