@@ -1,6 +1,7 @@
 //! What a serving instance runs beside the requests: the relay of live events between
-//! instances (PostgreSQL), the removal of expired sessions and old counters, and the expiry of
-//! reset requests nobody decided (so their badges go even when nobody looks).
+//! instances (PostgreSQL), the removal of expired sessions and old counters, the expiry of
+//! reset requests nobody decided (so their badges go even when nobody looks), and giving back
+//! password-verification memory nobody used for a minute.
 
 use crate::server::db::{auth_failures, rate_limits};
 use crate::server::{Ctx, resets};
@@ -16,6 +17,8 @@ pub fn spawn(ctx: &Ctx) {
         let mut minutes = 0u64;
         loop {
             tick.tick().await;
+            // Verification memory nobody used for a minute goes back to the system.
+            ctx.passwords.trim_idle(Duration::from_secs(60));
             if let Err(e) = resets::expire_due(&ctx, ctx.now()).await {
                 tracing::warn!("expiring reset requests: {e}");
             }

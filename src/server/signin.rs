@@ -77,6 +77,11 @@ pub async fn password_step(
         Some(admin) => Subject::Admin(admin),
         None => Subject::Unknown(&identifier),
     };
+    // A full hash queue answers at once, before anything is written for the attempt (under
+    // overload every retry would otherwise cost the counters' writes and their undoing).
+    if !ctx.passwords.has_room(admin.as_ref().map(|a| a.account_id)) {
+        return Err(AppError::Busy);
+    }
     // A locked counter costs no hash.
     let attempt = throttle::admit(ctx, client, Secret::Password, subject, now).await?;
     let checked = ctx

@@ -1,0 +1,431 @@
+//! Sign-in against the argon2 limit, measured in one run on the same cores:
+//!
+//!     cargo bench --features ssr --bench sign_in
+//!     MSSP_BENCH_DATABASE=postgres cargo bench --features ssr --bench sign_in
+//!
+//! Starts the server (release build, its own fresh database) on loopback and provisions 1,700
+//! admins with TOTP in 17 MSSP accounts, so that every sign-in uses an admin (and a code) of its
+//! own. Then, as browsers would (a session cookie each, the Origin header):
+//!
+//! 1. one client, 100 sign-ins: the password step and the code step alone;
+//! 2. 8 and 64 concurrent clients, 600 sign-ins each: password + code sign-ins per second and
+//!    p50 / p95 / p99 of each step (a 503 "busy" from the bounded hash queue is retried after
+//!    20 ms, as a person would click again; the retries are counted);
+//! 3. the code step alone at 64 concurrent clients (256 sessions waiting for their code);
+//! 4. raw argon2id verifications with the project's parameters (m=19456, t=2, p=1), each thread
+//!    reusing its memory: one thread for the latency of one verify, one per core for the ceiling;
+//!
+//! and prints the ratio of sign-ins per second to the raw verify rate.
+
+use mssp_dashboard::server::Ctx;
+use mssp_dashboard::server::clock::Clock;
+use mssp_dashboard::server::config::Config;
+use mssp_dashboard::server::db::totp as credentials;
+use mssp_dashboard::server::secrets::TotpSecret;
+use mssp_dashboard::server::seed::{NewAccount, create_account};
+use mssp_dashboard::web::{SESSION_COOKIE, router};
+use sqlx::Row;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const ACCOUNTS: usize = 17;
+const PER_ACCOUNT: usize = 100;
+const PASSWORD: &str = "benchmark password 1";
+
+struct Admin {
+    identifier: String,
+    secret: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Samples {
+    password: Vec<Duration>,
+    code: Vec<Duration>,
+    busy: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn line(label: &str, samples: &mut [Duration]) -> String {
+    samples.sort();
+    format!(
+        "{label:<14} p50 {:>6} ms  p95 {:>6} ms  p99 {:>6} ms  max {:>6} ms  (n={})",
+        ms(percentile(samples, 50.0)),
+        ms(percentile(samples, 95.0)),
+        ms(percentile(samples, 99.0)),
+        ms(samples.last().copied().unwrap_or_default()),
+        samples.len()
+    )
+}
+
+/// The session cookie a response set, as the next request sends it.
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(SESSION_COOKIE))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    /// The client's own address, as the proxy in front appends it.
+    address: String,
+}
+
+static NEXT_ADDRESS: AtomicUsize = AtomicUsize::new(1);
+
+impl Client {
+    fn new(base: &str) -> Client {
+        let n = NEXT_ADDRESS.fetch_add(1, Ordering::Relaxed);
+        Client {
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+            address: format!("198.51.{}.{}", n / 250, n % 250 + 1),
+        }
+    }
+}
+
+impl Client {
+    /// The password step; answers the session cookie and how long the answer took (busy
+    /// answers are retried and counted).
+    async fn password(&self, admin: &Admin, samples: &mut Samples) -> String {
+        loop {
+            let started = Instant::now();
+            let res = self
+                .http
+                .post(format!("{}/api/sign_in", self.base))
+                .header("origin", &self.base)
+                .header("x-forwarded-for", &self.address)
+                .form(&[
+                    ("identifier", admin.identifier.as_str()),
+                    ("password", PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap();
+            if res.status() == 503 {
+                samples.busy += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            let cookie = session_cookie(&res);
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            samples.password.push(started.elapsed());
+            assert_eq!(
+                body, "\"/login/code\"",
+                "password step answered {status} {body}"
+            );
+            return cookie.expect("a session cookie");
+        }
+    }
+
+    async fn code(&self, admin: &Admin, cookie: &str, samples: &mut Samples) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let code = mssp_dashboard::domain::totp::code_at(&admin.secret, now).unwrap();
+        let started = Instant::now();
+        let res = self
+            .http
+            .post(format!("{}/api/verify_sign_in_code", self.base))
+            .header("origin", &self.base)
+            .header("x-forwarded-for", &self.address)
+            .header("cookie", cookie)
+            .form(&[("code", code.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        samples.code.push(started.elapsed());
+        assert_eq!(body, "\"/\"", "code step answered {status} {body}");
+    }
+}
+
+/// `admins.len()` sign-ins by `concurrency` clients; answers the samples and the wall time.
+async fn sign_ins(base: &str, admins: Arc<Vec<Admin>>, concurrency: usize) -> (Samples, Duration) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (admins, next) = (admins.clone(), next.clone());
+        let client = Client::new(base);
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Samples::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(admin) = admins.get(i) else {
+                    return samples;
+                };
+                let cookie = client.password(admin, &mut samples).await;
+                client.code(admin, &cookie, &mut samples).await;
+            }
+        }));
+    }
+    let mut all = Samples::default();
+    for task in tasks {
+        let s = task.await.unwrap();
+        all.password.extend(s.password);
+        all.code.extend(s.code);
+        all.busy += s.busy;
+    }
+    (all, started.elapsed())
+}
+
+/// Raw argon2id verifications of `hash` on `threads` threads for `seconds`, each thread reusing
+/// one block buffer (the ceiling: no allocation, no page faults): (count, one verify's
+/// durations).
+fn raw_verifies(hash: &str, threads: usize, seconds: u64) -> (usize, Vec<Duration>) {
+    use argon2::password_hash::phc::PasswordHash;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let hash = hash.to_string();
+            std::thread::spawn(move || {
+                let parsed = PasswordHash::new(&hash).unwrap();
+                let params = argon2::Params::try_from(&parsed).unwrap();
+                let salt = parsed.salt.unwrap();
+                let expected = parsed.hash.unwrap();
+                let mut blocks = vec![argon2::Block::default(); params.block_count()];
+                let mut out = vec![0u8; expected.len()];
+                let argon2 = argon2::Argon2::new(
+                    argon2::Algorithm::Argon2id,
+                    argon2::Version::V0x13,
+                    params,
+                );
+                let mut times = Vec::new();
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    argon2
+                        .hash_password_into_with_memory(
+                            PASSWORD.as_bytes(),
+                            &salt,
+                            &mut out,
+                            &mut blocks,
+                        )
+                        .unwrap();
+                    assert_eq!(out.as_slice(), expected.as_bytes());
+                    times.push(started.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.join().unwrap());
+    }
+    (all.len(), all)
+}
+
+async fn provision(ctx: &Ctx) -> (Vec<Admin>, String) {
+    let mut admins = Vec::new();
+    let mut hash = String::new();
+    for a in 0..ACCOUNTS {
+        let (account_id, owner_id) = create_account(
+            ctx,
+            NewAccount {
+                account_name: &format!("Bench MSSP {a}"),
+                email: &format!("owner{a}@bench.example"),
+                username: &format!("owner{a}"),
+                admin_name: &format!("Owner {a}"),
+                password: PASSWORD,
+            },
+        )
+        .await
+        .unwrap();
+        if hash.is_empty() {
+            hash = sqlx::query("SELECT password_hash FROM admins WHERE id = $1")
+                .bind(owner_id)
+                .fetch_one(&ctx.db.pool)
+                .await
+                .unwrap()
+                .get("password_hash");
+        }
+        let mut tx = ctx.db.pool.begin().await.unwrap();
+        for i in 0..PER_ACCOUNT {
+            let username = format!("a{a}-{i}");
+            let id: i64 = sqlx::query(
+                "INSERT INTO admins (account_id, email, username, name, password_hash, role, \
+                 active, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'admin', 1, 0, 0) RETURNING id",
+            )
+            .bind(account_id)
+            .bind(format!("{username}@bench.example"))
+            .bind(&username)
+            .bind(format!("Admin {username}"))
+            .bind(&hash)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+            .get("id");
+            // A made-up secret of this admin's own (20 bytes, as the app draws them).
+            let secret = format!("bench-secret-{id:08}").into_bytes();
+            let totp = TotpSecret::from_bytes(secret.clone()).unwrap();
+            assert!(
+                credentials::insert(&mut tx, &ctx.keyring, id, &totp, 0, 0)
+                    .await
+                    .unwrap()
+            );
+            admins.push(Admin {
+                identifier: username,
+                secret,
+            });
+        }
+        tx.commit().await.unwrap();
+    }
+    (admins, hash)
+}
+
+fn main() {
+    // As the server binary does first thing (`src/main.rs`): the same allocator settings.
+    mssp_dashboard::server::memory::tune_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
+
+async fn run() {
+    let backend = std::env::var("MSSP_BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
+    let dir = std::env::temp_dir().join(format!("mssp-bench-sign-in-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = if backend == "postgres" {
+        sqlx::any::install_default_drivers();
+        use sqlx::Executor;
+        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        let name = format!("mssp_bench_{}", std::process::id());
+        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .await
+            .unwrap();
+        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+    } else {
+        format!("sqlite://{}", dir.join("bench.db").display())
+    };
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let mut config = Config::for_database(&url);
+    config.key_file = Some(dir.join("bench.key"));
+    // The clients come through a proxy on loopback, each from an address of its own (as people
+    // signing in from their offices would); no request-rate limit in the way.
+    config.trusted_proxies =
+        Some(mssp_dashboard::domain::network::TrustedProxies::parse("127.0.0.1/32").unwrap());
+    config.requests_per_second = 100_000;
+    let ctx = Ctx::open(config, Clock::system()).await.unwrap();
+    let (admins, hash) = provision(&ctx).await;
+    println!(
+        "{} admins with TOTP in {ACCOUNTS} accounts on {backend}; {} cores",
+        admins.len(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+
+    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+    let app = router(ctx, leptos);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let base = format!("http://{addr}");
+    let mut admins = admins.into_iter();
+    let mut take = |n: usize| Arc::new(admins.by_ref().take(n).collect::<Vec<_>>());
+
+    // 1. One client.
+    let (mut alone, _) = sign_ins(&base, take(100), 1).await;
+    println!("\none client, 100 sign-ins");
+    println!("{}", line("password step", &mut alone.password));
+    println!("{}", line("code step", &mut alone.code));
+
+    // 2. 8 and 64 clients.
+    let mut rates = Vec::new();
+    for concurrency in [8, 64] {
+        let (mut s, wall) = sign_ins(&base, take(600), concurrency).await;
+        let rate = s.code.len() as f64 / wall.as_secs_f64();
+        rates.push((concurrency, rate));
+        println!(
+            "\n{concurrency} clients, {} sign-ins in {:.1} s: {rate:.1} sign-ins/s ({} busy answers retried)",
+            s.code.len(),
+            wall.as_secs_f64(),
+            s.busy
+        );
+        println!("{}", line("password step", &mut s.password));
+        println!("{}", line("code step", &mut s.code));
+    }
+
+    // 3. The code step alone, 64 at once: 256 sessions wait for their code first.
+    let waiting = take(256);
+    let client = Client::new(&base);
+    let mut ignored = Samples::default();
+    let mut cookies = Vec::new();
+    for admin in waiting.iter() {
+        cookies.push(client.password(admin, &mut ignored).await);
+    }
+    let cookies = Arc::new(cookies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (waiting, cookies, next, base) =
+            (waiting.clone(), cookies.clone(), next.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = Client::new(&base);
+            let mut samples = Samples::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(admin) = waiting.get(i) else {
+                    return samples.code;
+                };
+                client.code(admin, &cookies[i], &mut samples).await;
+            }
+        }));
+    }
+    let mut codes = Vec::new();
+    for task in tasks {
+        codes.extend(task.await.unwrap());
+    }
+    println!("\ncode step alone, 64 concurrent clients, 256 codes");
+    println!("{}", line("code step", &mut codes));
+
+    // 4. Raw argon2id on the same cores.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let (_, mut one) = raw_verifies(&hash, 1, 3);
+    let (count, _) = raw_verifies(&hash, cores, 5);
+    let raw_rate = count as f64 / 5.0;
+    println!("\nraw argon2id (m=19456, t=2, p=1)");
+    println!("{}", line("1 thread", &mut one));
+    println!("{cores} threads: {raw_rate:.1} verifies/s");
+    for (concurrency, rate) in rates {
+        println!(
+            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2}",
+            rate / raw_rate
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
