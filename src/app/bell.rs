@@ -1,6 +1,6 @@
 //! The notification bell: unread count and the newest notifications, updated live.
 
-use super::live::use_live;
+use super::live::{use_live, use_live_status};
 use super::pending_resets::pending_count;
 use crate::api::resets::{MarkNotificationsRead, list_notifications};
 use crate::domain::time::format_utc;
@@ -9,12 +9,18 @@ use leptos::prelude::*;
 #[component]
 pub fn Bell() -> impl IntoView {
     let live = use_live();
+    let status = use_live_status();
     let mark = ServerAction::<MarkNotificationsRead>::new();
     // Refetched on every live event and after marking read.
     let list = LocalResource::new(move || {
-        // Tracked so that a live event or marking read fetches again. `try_get`: on the server
-        // this runs after the page's reactive owner is gone and must not panic.
-        let _ = (live.0.try_get(), mark.version().try_get());
+        // Tracked so that a live event, a reconnect (events may have been missed) or marking
+        // read fetches again. `try_get`: on the server this runs after the page's reactive
+        // owner is gone and must not panic.
+        let _ = (
+            live.0.try_get(),
+            status.reconnects.try_get(),
+            mark.version().try_get(),
+        );
         list_notifications()
     });
     let open = RwSignal::new(false);

@@ -43,15 +43,17 @@ pub fn use_live_status() -> LiveStatus {
     expect_context::<LiveStatus>()
 }
 
-/// A signal that changes with every event of the kinds `wanted` accepts and with every
-/// reconnect: what a page refetches on.
+/// A signal that changes with every event of the kinds `wanted` accepts, with every `Resync`
+/// and with every reconnect: what a page refetches on.
 pub fn live_refresh(wanted: fn(&LiveEvent) -> bool) -> Memo<(u64, u64)> {
     let live = use_live();
     let status = use_live_status();
     let last = RwSignal::new(0u64);
     Memo::new(move |_| {
+        // A resync (the server's relay from other instances was lost) is a missed event of
+        // every kind.
         if let Some((seq, event)) = live.0.get()
-            && wanted(&event)
+            && (wanted(&event) || event == LiveEvent::Resync)
         {
             last.set(seq);
         }

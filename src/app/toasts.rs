@@ -38,7 +38,7 @@ fn toast_for(id: u64, event: &LiveEvent) -> Option<Toast> {
             link: link.clone().map(|l| (l, "Open")),
             left,
         }),
-        LiveEvent::ResetResolved { .. } => None,
+        LiveEvent::ResetResolved { .. } | LiveEvent::Resync => None,
     }
 }
 

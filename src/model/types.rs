@@ -279,6 +279,9 @@ pub enum LiveEvent {
         message: String,
         link: Option<String>,
     },
+    /// To every live connection of an instance whose relay from the other instances was lost
+    /// and is back: events may have been missed, so pages fetch what they show again.
+    Resync,
 }
 
 /// The admin "Add admin" created.

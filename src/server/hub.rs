@@ -17,6 +17,9 @@ pub enum Audience {
     SuperAdmins,
     /// One admin (their waiting sign-in page).
     Admin(i64),
+    /// Every live connection of this instance, whatever its account (`LiveEvent::Resync`);
+    /// never relayed.
+    Everyone,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -160,27 +163,52 @@ impl Hub {
         self.tx.subscribe()
     }
 
-    /// Relays events published by other instances sharing the PostgreSQL database.
+    /// Relays events published by other instances sharing the PostgreSQL database. When the
+    /// relay's connection is lost it reconnects (at once, then waiting up to 5 s between tries)
+    /// and tells this instance's live connections to resynchronise: NOTIFY is not replayed.
     pub fn spawn_postgres_relay(&self, database_url: String) {
         if self.db.backend != Backend::Postgres {
             return;
         }
         let hub = self.clone();
         tokio::spawn(async move {
+            let mut listened_before = false;
+            // Failed attempts since the relay last listened: the first retry is at once.
+            let mut failures = 0u32;
             loop {
-                if let Err(e) = hub.relay(&database_url).await {
-                    tracing::warn!("live event relay: {e}; reconnecting in 5 s");
-                }
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                let Err(e) = hub
+                    .relay(&database_url, &mut listened_before, &mut failures)
+                    .await;
+                let wait = RELAY_RETRY_MAX.min(RELAY_RETRY_FIRST * 2u32.pow(failures.min(8)));
+                let wait = if failures == 0 { Duration::ZERO } else { wait };
+                failures += 1;
+                tracing::warn!("live event relay: {e}; reconnecting in {wait:?}");
+                tokio::time::sleep(wait).await;
             }
         });
     }
 
-    async fn relay(&self, database_url: &str) -> Result<(), sqlx::Error> {
+    /// Listens until the connection fails. Every listen after the first one, and every
+    /// connection the listener re-established by itself, is followed by a `Resync`.
+    async fn relay(
+        &self,
+        database_url: &str,
+        listened_before: &mut bool,
+        failures: &mut u32,
+    ) -> Result<std::convert::Infallible, sqlx::Error> {
         let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
         listener.listen(CHANNEL).await?;
+        *failures = 0;
+        if std::mem::replace(listened_before, true) {
+            self.resync();
+        }
         loop {
-            let notification = listener.recv().await?;
+            // `None`: the connection was lost and is listening again (eager reconnect).
+            let Some(notification) = listener.try_recv().await? else {
+                tracing::warn!("live event relay: connection lost and re-established");
+                self.resync();
+                continue;
+            };
             match serde_json::from_str::<Envelope>(notification.payload()) {
                 Ok(envelope) if envelope.origin != self.origin => {
                     let _ = self.tx.send(envelope);
@@ -190,4 +218,19 @@ impl Hub {
             }
         }
     }
+
+    /// Tells this instance's live connections that events may have been missed.
+    fn resync(&self) {
+        let _ = self.tx.send(Envelope {
+            origin: self.origin,
+            account_id: 0,
+            audience: Audience::Everyone,
+            event: LiveEvent::Resync,
+        });
+    }
 }
+
+/// The wait before the second attempt to reconnect the relay, doubled for each next one...
+const RELAY_RETRY_FIRST: Duration = Duration::from_millis(250);
+/// ...up to this.
+const RELAY_RETRY_MAX: Duration = Duration::from_secs(5);

@@ -44,6 +44,9 @@ impl Subscriber {
     }
 
     fn wants(self, envelope: &Envelope) -> bool {
+        if envelope.audience == Audience::Everyone {
+            return true;
+        }
         match self {
             Subscriber::SuperAdmin { account_id, .. } => {
                 envelope.account_id == account_id && envelope.audience == Audience::SuperAdmins

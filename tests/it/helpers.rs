@@ -459,6 +459,23 @@ fn browser_with(base: &str, headers: reqwest::header::HeaderMap) -> Browser {
     }
 }
 
+impl Browser {
+    /// The same browser (its cookies) talking to another instance at `base`: what a load
+    /// balancer does between two requests.
+    pub fn at(&self, base: &str) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_provider(self.jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: self.jar.clone(),
+            base: base.to_string(),
+            password: std::sync::Mutex::new(self.password.lock().unwrap().clone()),
+        }
+    }
+}
+
 async fn answer(res: reqwest::Response) -> Answer {
     let status = res.status();
     let text = res.text().await.unwrap();

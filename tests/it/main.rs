@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod expiry;
 mod helpers;
+mod instances;
 mod keys;
 mod proxies;
 mod resets;
