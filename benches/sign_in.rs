@@ -15,7 +15,9 @@
 //! 4. raw argon2id verifications with the project's parameters (m=19456, t=2, p=1), each thread
 //!    reusing its memory: one thread for the latency of one verify, one per core for the ceiling;
 //!
-//! and prints the ratio of sign-ins per second to the raw verify rate.
+//! and prints the ratio of sign-ins per second to the raw verify rate. After each concurrent
+//! phase it prints where the time went on the server, read from its own metrics (the
+//! histograms `/metrics` serves): each step's server function, and the hashes' wait and run.
 
 use mssp_dashboard::server::Ctx;
 use mssp_dashboard::server::clock::Clock;
@@ -295,6 +297,51 @@ async fn provision(ctx: &Ctx) -> (Vec<Admin>, String) {
     (admins, hash)
 }
 
+/// Sum and count of the histogram `name` over the series whose labels include `labels`.
+fn sum_count(text: &str, name: &str, labels: &[&str]) -> (f64, f64) {
+    let total = |suffix: &str| {
+        let series = format!("{name}{suffix}");
+        text.lines()
+            .filter(|l| {
+                l.strip_prefix(series.as_str())
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            })
+            .filter(|l| labels.iter().all(|label| l.contains(label)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    (total("_sum"), total("_count"))
+}
+
+/// Server-side means between two scrapes of the metrics: the server functions of the two
+/// steps, and the password hashes' wait for a core and run.
+fn where_time_goes(before: &str, after: &str) -> String {
+    let parts = [
+        (
+            "sign_in",
+            "mssp_server_fn_duration_seconds",
+            &["fn=\"sign_in\""][..],
+        ),
+        (
+            "verify_sign_in_code",
+            "mssp_server_fn_duration_seconds",
+            &["fn=\"verify_sign_in_code\""][..],
+        ),
+        ("hash wait", "mssp_password_hash_wait_seconds", &[][..]),
+        ("hash run", "mssp_password_hash_seconds", &[][..]),
+    ];
+    let mut out = String::from("  server side (mean, from its metrics):");
+    for (label, name, labels) in parts {
+        let (sum0, n0) = sum_count(before, name, labels);
+        let (sum1, n1) = sum_count(after, name, labels);
+        let n = n1 - n0;
+        if n > 0.0 {
+            out += &format!(" {label} {:.1} ms ×{n};", (sum1 - sum0) / n * 1000.0);
+        }
+    }
+    out
+}
+
 fn main() {
     // As the server binary does first thing (`src/main.rs`): the same allocator settings.
     mssp_dashboard::server::memory::tune_allocator();
@@ -334,6 +381,8 @@ async fn run() {
         Some(mssp_dashboard::domain::network::TrustedProxies::parse("127.0.0.1/32").unwrap());
     config.requests_per_second = 100_000;
     let ctx = Ctx::open(config, Clock::system()).await.unwrap();
+    // The server's own metrics say where the time goes (what `/metrics` would show).
+    let metrics = mssp_dashboard::server::metrics::install().unwrap();
     let (admins, hash) = provision(&ctx).await;
     println!(
         "{} admins with TOTP in {ACCOUNTS} accounts on {backend}; {} cores",
@@ -367,7 +416,9 @@ async fn run() {
     // 2. 8 and 64 clients.
     let mut rates = Vec::new();
     for concurrency in [8, 64] {
+        let before = metrics.render();
         let (mut s, wall) = sign_ins(&base, take(600), concurrency).await;
+        let after = metrics.render();
         let rate = s.code.len() as f64 / wall.as_secs_f64();
         rates.push((concurrency, rate));
         println!(
@@ -378,6 +429,7 @@ async fn run() {
         );
         println!("{}", line("password step", &mut s.password));
         println!("{}", line("code step", &mut s.code));
+        println!("{}", where_time_goes(&before, &after));
     }
 
     // 3. The code step alone, 64 at once: 256 sessions wait for their code first.

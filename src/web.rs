@@ -209,8 +209,83 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
         .layer(middleware::from_fn_with_state(
             ctx.clone(),
             guards::security_headers,
-        ));
-    rate_limited(router, &ctx).with_state(state)
+        ))
+        .layer(middleware::from_fn(timed));
+    // Probes are neither rate limited nor behind the session and the page guard.
+    let probes = Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(readyz));
+    rate_limited(router, &ctx).merge(probes).with_state(state)
+}
+
+/// `GET /healthz`: the process answers.
+async fn healthz() -> Response {
+    ([(http::header::CACHE_CONTROL, "no-store")], "ok\n").into_response()
+}
+
+/// `GET /readyz`: this instance can serve (database, migrations, keys); 503 with what is not
+/// ready otherwise.
+async fn readyz(State(ctx): State<Ctx>) -> Response {
+    let readiness = crate::server::health::readiness(&ctx).await;
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(readiness),
+    )
+        .into_response()
+}
+
+/// Times every server function (`/api/<name>`, a name the build registered; the live
+/// connection is not a call) into the metrics, by name and status.
+async fn timed(req: Request, next: Next) -> Response {
+    let name = req
+        .uri()
+        .path()
+        .strip_prefix("/api/")
+        .filter(|name| server_fn_names().contains(*name))
+        .map(str::to_string);
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    if let Some(name) = name {
+        crate::server::metrics::server_fn(name, res.status().as_u16(), started.elapsed());
+    }
+    res
+}
+
+/// The names of the server functions this build registered.
+fn server_fn_names() -> &'static std::collections::HashSet<String> {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        server_fn::axum::server_fn_paths()
+            .filter_map(|(path, _)| path.strip_prefix("/api/").map(str::to_string))
+            .collect()
+    })
+}
+
+/// The metrics listener's router: `GET /metrics` in Prometheus text format. Served on its own
+/// address (`MSSP_METRICS_BIND`), never beside the pages.
+pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    )
 }
 
 /// The request-rate key: the client's address as sign-in throttling sees it (behind trusted

@@ -5,27 +5,31 @@ use crate::model::types::Me;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {super::edge, crate::server::signin};
+use {super::edge, crate::server::metrics, crate::server::signin};
 
 /// Password step. Answers the path to go to next: the code step, or the dashboard.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(identifier: String, password: String) -> Result<String, AppError> {
     let call = edge::call()?;
-    signin::password_step(
+    let result = signin::password_step(
         &call.ctx,
         &call.session,
         &call.client,
         &identifier,
         &password,
     )
-    .await
+    .await;
+    metrics::sign_in_step("password", &result);
+    result
 }
 
 /// Code step ("2FA security code"). Answers the path to go to next.
 #[server(endpoint = "verify_sign_in_code")]
 pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
     let call = edge::call()?;
-    signin::code_step(&call.ctx, &call.session, &call.client, &code).await
+    let result = signin::code_step(&call.ctx, &call.session, &call.client, &code).await;
+    metrics::sign_in_step("code", &result);
+    result
 }
 
 /// Setup code step, after a reset ("the setup code from your super admin"). Answers the path
@@ -33,7 +37,9 @@ pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
 #[server(endpoint = "verify_setup_code")]
 pub async fn verify_setup_code(setup_code: String) -> Result<String, AppError> {
     let call = edge::call()?;
-    signin::setup_code_step(&call.ctx, &call.session, &call.client, &setup_code).await
+    let result = signin::setup_code_step(&call.ctx, &call.session, &call.client, &setup_code).await;
+    metrics::sign_in_step("setup_code", &result);
+    result
 }
 
 /// The required step after signing in with a password a super admin chose. Answers the path

@@ -29,6 +29,12 @@ pub struct Config {
     )]
     pub bind: SocketAddr,
 
+    /// Address and port of the Prometheus metrics (`GET /metrics`), apart from the
+    /// application's: keep it private (loopback, or a network only the scraper reaches).
+    /// Unset: no metrics.
+    #[arg(long, env = "MSSP_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// The address people open, used in messages (defaults to http://BIND).
     #[arg(long, env = "MSSP_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,

@@ -3,6 +3,7 @@
 
 use crate::model::types::LiveEvent;
 use crate::server::db::{Backend, Db};
+use crate::server::metrics;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,6 +69,7 @@ pub struct ConnectionSlot {
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
+        metrics::live_connection_closed();
         let mut open = self.connections.lock().unwrap_or_else(|e| e.into_inner());
         for key in &self.keys {
             if let Some(n) = open.get_mut(key) {
@@ -127,6 +129,7 @@ impl Hub {
         for (key, _) in &wanted {
             *open.entry(key.clone()).or_default() += 1;
         }
+        metrics::live_connection_opened();
         Some(ConnectionSlot {
             connections: self.connections.clone(),
             keys: wanted.into_iter().map(|(key, _)| key).collect(),
@@ -155,6 +158,7 @@ impl Hub {
                 Err(e) => tracing::error!("encoding a live event: {e}"),
             }
         }
+        metrics::live_published();
         // No receiver is fine: nobody is connected.
         let _ = self.tx.send(envelope);
     }
@@ -211,6 +215,7 @@ impl Hub {
             };
             match serde_json::from_str::<Envelope>(notification.payload()) {
                 Ok(envelope) if envelope.origin != self.origin => {
+                    metrics::live_relayed();
                     let _ = self.tx.send(envelope);
                 }
                 Ok(_) => {}
@@ -221,6 +226,7 @@ impl Hub {
 
     /// Tells this instance's live connections that events may have been missed.
     fn resync(&self) {
+        metrics::relay_reconnected();
         let _ = self.tx.send(Envelope {
             origin: self.origin,
             account_id: 0,

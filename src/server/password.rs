@@ -15,6 +15,7 @@
 //! the system (`trim_idle`, from the background task), so an idle server stays small.
 
 use crate::model::AppError;
+use crate::server::metrics;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::collections::HashMap;
@@ -186,7 +187,11 @@ impl Passwords {
         let places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
         let queue_full = self.permits.available_permits() == 0
             && self.waiting.load(Ordering::Acquire) >= self.queue;
-        !queue_full && !self.refused(&places, tenant)
+        let room = !queue_full && !self.refused(&places, tenant);
+        if !room {
+            metrics::hash_refused();
+        }
+        room
     }
 
     /// Whether `tenant` is refused a place now: the queue is busy and it holds its share, or
@@ -219,27 +224,46 @@ impl Passwords {
         tenant: Tenant,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _place = self.enter(tenant).ok_or(AppError::Busy)?;
+        let _place = self.place(tenant)?;
         let permit = self.permit().await?;
+        let started = Instant::now();
         let result = tokio::task::spawn_blocking(work).await.map_err(|e| {
             tracing::error!("password hashing task failed: {e}");
             AppError::Internal
         });
+        metrics::hash_run(started.elapsed());
         drop(permit);
         result
+    }
+
+    /// `enter`, counting a refusal.
+    fn place(&self, tenant: Tenant) -> Result<TenantPlace<'_>, AppError> {
+        self.enter(tenant).ok_or_else(|| {
+            metrics::hash_refused();
+            AppError::Busy
+        })
     }
 
     /// A running place: at once, after a wait in the queue, or `Busy` when the queue is full.
     async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
         match self.permits.try_acquire() {
-            Ok(permit) => Ok(permit),
+            Ok(permit) => {
+                metrics::hash_wait(Duration::ZERO);
+                Ok(permit)
+            }
             Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+                let asked = Instant::now();
+                let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
+                if waiting >= self.queue {
                     self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    metrics::hash_refused();
                     return Err(AppError::Busy);
                 }
+                metrics::hash_queue(waiting + 1);
                 let permit = self.permits.acquire().await;
-                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                let left = self.waiting.fetch_sub(1, Ordering::AcqRel);
+                metrics::hash_queue(left.saturating_sub(1));
+                metrics::hash_wait(asked.elapsed());
                 permit.map_err(|_| AppError::Internal)
             }
         }
@@ -261,11 +285,13 @@ impl Passwords {
         let exists = stored.is_some();
         let hash = stored.unwrap_or(&self.dummy).0.clone();
         let password = password.to_string();
-        let _place = self.enter(tenant).ok_or(AppError::Busy)?;
+        let _place = self.place(tenant)?;
         let permit = self.permit().await?;
         let mut blocks = self.blocks.take();
         let (matches, blocks) = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let matches = verify_in(&mut blocks, password.as_bytes(), &hash);
+            metrics::hash_run(started.elapsed());
             (matches, blocks)
         })
         .await

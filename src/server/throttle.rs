@@ -229,6 +229,7 @@ impl Attempt {
         let (Some(admin), Some(locked)) = (admin, locked) else {
             return Ok(());
         };
+        crate::server::metrics::lock(self.secret.step());
         let what = match self.secret {
             Secret::Password => "passwords",
             Secret::Code => "2FA codes",

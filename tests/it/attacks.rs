@@ -617,6 +617,17 @@ async fn request_floods_are_cut_off(app: TestApp) {
             .unwrap()
             >= 1
     );
+    // The load balancer's probes from the same address still get through: a flood does not
+    // take the instance out of service.
+    for path in ["/healthz", "/readyz"] {
+        let res = browser
+            .http
+            .get(format!("{}{path}", browser.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
 }
 
 async fn changing_how_one_signs_in_ends_other_sessions(app: TestApp) {

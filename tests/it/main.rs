@@ -11,6 +11,7 @@ mod expiry;
 mod helpers;
 mod instances;
 mod keys;
+mod observability;
 mod proxies;
 mod resets;
 mod review;

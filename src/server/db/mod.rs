@@ -84,13 +84,30 @@ impl Db {
         Ok(db)
     }
 
-    async fn migrate(&self) -> Result<(), sqlx::Error> {
-        let migrator = match self.backend {
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        self.migrator().run(&self.pool).await?;
         Ok(())
+    }
+
+    /// How many of this build's migrations the database has not applied successfully.
+    pub async fn pending_migrations(&self) -> Result<usize, sqlx::Error> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .filter(|m| !applied.contains(&m.version))
+            .count())
     }
 }
 

@@ -1,0 +1,154 @@
+//! `/healthz`, `/readyz` and the Prometheus metrics on their own address.
+
+use crate::helpers::{TestApp, browser_at};
+use crate::on_both_backends;
+use serde_json::Value;
+
+on_both_backends!(
+    probes_answer_without_a_session_and_name_what_is_not_ready,
+    metrics_count_sign_ins_on_their_own_address_only,
+);
+
+async fn readyz(app: &TestApp) -> (u16, Value) {
+    let res = reqwest::get(format!("{}/readyz", app.base)).await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+async fn probes_answer_without_a_session_and_name_what_is_not_ready(app: TestApp) {
+    // No session, no redirect to the sign-in page, no cookie (the rate limit does not apply
+    // either: `request_floods_are_cut_off`).
+    for _ in 0..3 {
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers().get("set-cookie").is_none());
+        assert_eq!(res.text().await.unwrap(), "ok\n");
+    }
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({"ready": true, "database": "ok", "migrations": "ok", "keys": "ok"})
+    );
+
+    // Secrets sealed with a key this instance does not hold (another instance rotated).
+    let owner = app.account("ready").await;
+    let browser = app.browser();
+    browser.sign_in_fully(&owner, None).await;
+    browser.enable_two_factor().await;
+    sqlx::query("UPDATE recovery_codes SET key_id = 'rotated-elsewhere'")
+        .execute(&app.ctx.db.pool)
+        .await
+        .unwrap();
+    let (status, body) = readyz(&app).await;
+    assert_eq!((status, body["keys"].as_str()), (503, Some("1 missing")));
+    assert_eq!(body["ready"], false);
+
+    // A migration of this build not applied.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&app.ctx.db.pool)
+    .await
+    .unwrap();
+    let (status, body) = readyz(&app).await;
+    assert_eq!(
+        (status, body["migrations"].as_str()),
+        (503, Some("1 pending"))
+    );
+
+    // The database gone.
+    app.ctx.db.pool.close().await;
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["database"], "unreachable");
+    // Still alive: a restart would not help, a load balancer just stops sending.
+    let res = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// The value of the first sample of `name` whose labels include all of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|line| labels.iter().all(|l| line.contains(l)))
+        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn metrics_count_sign_ins_on_their_own_address_only(app: TestApp) {
+    let handle = mssp_dashboard::server::metrics::install().unwrap();
+    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, mssp_dashboard::web::metrics_router(handle))
+            .await
+            .unwrap();
+    });
+    let scrape = || async move {
+        let res = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        res.text().await.unwrap()
+    };
+    let before = scrape().await;
+
+    let owner = app.account("metrics").await;
+    let browser = app.browser();
+    let mut wrong = owner.clone();
+    wrong.password = "not the password at all".into();
+    browser
+        .sign_in(&wrong)
+        .await
+        .assert_error(401, "BadCredentials");
+    browser.sign_in_fully(&owner, None).await;
+    let (_, live) = browser.live().await;
+    let live = live.unwrap();
+
+    let after = scrape().await;
+    let steps = "mssp_sign_in_steps_total";
+    for outcome in ["outcome=\"refused\"", "outcome=\"ok\""] {
+        let labels = ["step=\"password\"", outcome];
+        assert!(
+            sample(&after, steps, &labels) >= sample(&before, steps, &labels) + 1.0,
+            "{outcome}: {after}"
+        );
+    }
+    let calls = "mssp_server_fn_duration_seconds_count";
+    let labels = ["fn=\"sign_in\"", "status=\"401\""];
+    assert!(sample(&after, calls, &labels) >= sample(&before, calls, &labels) + 1.0);
+    let hashes = "mssp_password_hash_seconds_count";
+    assert!(sample(&after, hashes, &[]) >= sample(&before, hashes, &[]) + 2.0);
+    assert!(sample(&after, "mssp_live_connections", &[]) >= 1.0);
+    drop(live);
+
+    // Not beside the pages: there `/metrics` is just a page nobody signed in may see.
+    let res = browser_at(&app.base)
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("mssp_sign_in_steps_total"), "{body}");
+}
