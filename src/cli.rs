@@ -154,6 +154,16 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
     let public_url = config.public_url.clone();
     let leptos = leptos_options(&config)?;
     crate::web::check_site(&leptos)?;
+    match crate::server::limits::raise_open_files() {
+        // Each live connection holds one; a few more for the database and the files.
+        Some(files) if files < 4_096 => tracing::warn!(
+            files,
+            "the open-file limit allows few live connections: raise the hard limit \
+             (LimitNOFILE=, ulimit -Hn)"
+        ),
+        Some(files) => tracing::info!(files, "open-file limit"),
+        None => {}
+    }
     let ctx = Ctx::open(config, Clock::system()).await?;
     let demo = if args.wants_demo() {
         Some(

@@ -19,6 +19,8 @@ pub fn spawn(ctx: &Ctx) {
             tick.tick().await;
             // Verification memory nobody used for a minute goes back to the system.
             ctx.passwords.trim_idle(Duration::from_secs(60));
+            // Channels of accounts whose last live connection closed.
+            ctx.hub.sweep();
             if let Err(e) = resets::expire_due(&ctx, ctx.now()).await {
                 tracing::warn!("expiring reset requests: {e}");
             }

@@ -15,7 +15,7 @@ use crate::server::auth::client_ip;
 use crate::server::auth::{current_auth, require_pending_code, require_super_admin};
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth, id_hash};
 use crate::server::db::{accounts, admins, totp};
-use crate::server::hub::{Audience, ConnectionSlot, Envelope, Holder};
+use crate::server::hub::{Audience, ConnectionSlot, Envelope, Holder, Subscription};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,6 @@ use http::StatusCode;
 use http::request::Parts;
 use std::convert::Infallible;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tower_sessions::Session;
 use tower_sessions::session_store::SessionStore;
 
@@ -36,6 +35,13 @@ enum Subscriber {
 }
 
 impl Subscriber {
+    fn account_id(self) -> i64 {
+        match self {
+            Subscriber::SuperAdmin { account_id, .. }
+            | Subscriber::WaitingSignIn { account_id, .. } => account_id,
+        }
+    }
+
     fn admin_id(self) -> i64 {
         match self {
             Subscriber::SuperAdmin { admin_id, .. }
@@ -125,7 +131,7 @@ struct Feed {
     ctx: Ctx,
     who: Subscriber,
     session_id: tower_sessions::session::Id,
-    rx: broadcast::Receiver<Envelope>,
+    rx: Subscription,
     recheck: tokio::time::Interval,
     /// True once the instance shuts down.
     closing: tokio::sync::watch::Receiver<bool>,
@@ -139,7 +145,7 @@ fn event_stream(
     session_id: tower_sessions::session::Id,
     slot: ConnectionSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let rx = ctx.hub.subscribe();
+    let rx = ctx.hub.subscribe(who.account_id());
     let every = Duration::from_secs(u64::from(ctx.config.live_recheck_seconds.max(1)));
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -156,13 +162,21 @@ fn event_stream(
     futures::stream::unfold(feed, |mut feed| async move {
         loop {
             tokio::select! {
-                received = feed.rx.recv() => match received {
+                received = feed.rx.account.recv() => match received {
                     Ok(envelope) if feed.who.wants(&envelope) => {
                         let data = serde_json::to_string(&envelope.event).unwrap_or_default();
                         return Some((Ok(Event::default().data(data)), feed));
                     }
                     Ok(_) => continue,
                     // Too slow to keep up, or the hub is gone: end; the browser reconnects.
+                    Err(_) => return None,
+                },
+                received = feed.rx.everyone.recv() => match received {
+                    Ok(envelope) if feed.who.wants(&envelope) => {
+                        let data = serde_json::to_string(&envelope.event).unwrap_or_default();
+                        return Some((Ok(Event::default().data(data)), feed));
+                    }
+                    Ok(_) => continue,
                     Err(_) => return None,
                 },
                 _ = feed.recheck.tick() => {

@@ -18,6 +18,7 @@ pub mod health;
 pub mod hub;
 pub mod keyring;
 pub mod known_browser;
+pub mod limits;
 pub mod live;
 pub mod mailer;
 pub mod memory;
