@@ -176,7 +176,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
     };
     crate::server::background::spawn(&ctx);
     if let Some(metrics_bind) = ctx.config.metrics_bind {
-        serve_metrics(metrics_bind).await?;
+        serve_metrics(metrics_bind, ctx.clone()).await?;
     }
     let hub = ctx.hub.clone();
     let app = crate::web::router(ctx, leptos);
@@ -206,15 +206,16 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
     .map_err(|e| format!("server: {e}"))
 }
 
-/// Installs the metrics recorder and serves `GET /metrics` on `bind`.
-async fn serve_metrics(bind: SocketAddr) -> Result<(), String> {
+/// Installs the metrics recorder and serves `GET /metrics` (and the detailed `/readyz`) on
+/// `bind`.
+async fn serve_metrics(bind: SocketAddr, ctx: Ctx) -> Result<(), String> {
     let handle = crate::server::metrics::install()?;
     let listener = crate::web::listen(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind} for metrics: {e}"))?;
     let bound = axum::serve::Listener::local_addr(&listener).unwrap_or(bind);
     println!("Metrics (Prometheus): http://{bound}/metrics");
-    let app = crate::web::metrics_router(handle);
+    let app = crate::web::metrics_router(handle, ctx);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("metrics listener: {e}");

@@ -223,21 +223,16 @@ async fn healthz() -> Response {
     ([(http::header::CACHE_CONTROL, "no-store")], "ok\n").into_response()
 }
 
-/// `GET /readyz`: this instance can serve (database, migrations, keys); 503 with what is not
-/// ready otherwise.
+/// `GET /readyz`: 200 when this instance can serve (database, migrations, keys), else 503;
+/// what is not ready is in the log and on the metrics listener's `/readyz`.
 async fn readyz(State(ctx): State<Ctx>) -> Response {
-    let readiness = crate::server::health::readiness(&ctx).await;
-    let status = if readiness.ready {
-        StatusCode::OK
+    let ready = crate::server::health::cached(&ctx).await.ready;
+    let (status, body) = if ready {
+        (StatusCode::OK, "ready\n")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
     };
-    (
-        status,
-        [(http::header::CACHE_CONTROL, "no-store")],
-        axum::Json(readiness),
-    )
-        .into_response()
+    (status, [(http::header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 /// Times every server function (`/api/<name>`, a name the build registered; the live
@@ -268,10 +263,23 @@ fn server_fn_names() -> &'static std::collections::HashSet<String> {
     })
 }
 
-/// The metrics listener's router: `GET /metrics` in Prometheus text format. Served on its own
-/// address (`MSSP_METRICS_BIND`), never beside the pages.
-pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
-    Router::new().route(
+/// The metrics listener's router: `GET /metrics` in Prometheus text format, and `GET /readyz`
+/// with what is (not) ready. Served on its own address (`MSSP_METRICS_BIND`), never beside the
+/// pages.
+pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle, ctx: Ctx) -> Router {
+    let details = axum::routing::get(move || {
+        let ctx = ctx.clone();
+        async move {
+            let readiness = crate::server::health::cached(&ctx).await;
+            let status = if readiness.ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, axum::Json(readiness))
+        }
+    });
+    Router::new().route("/readyz", details).route(
         "/metrics",
         axum::routing::get(move || {
             let handle = handle.clone();

@@ -109,7 +109,7 @@ pub fn Bell() -> impl IntoView {
                                         <p>{item.message}</p>
                                         <p class="hint">
                                             {format_utc(item.created_at)}
-                                            {item.link.map(|href| view! { " · " <a href=href>"Open"</a> })}
+                                            {super::live::local_link(item.link).map(|href| view! { " · " <a href=href>"Open"</a> })}
                                         </p>
                                     </li>
                                 }).collect_view()}

@@ -43,6 +43,12 @@ pub fn use_live_status() -> LiveStatus {
     expect_context::<LiveStatus>()
 }
 
+/// A link of a notification, kept only when it is a path on this site: a forged event must not
+/// send a super admin elsewhere (`https://…`, `//host`, `javascript:`).
+pub fn local_link(link: Option<String>) -> Option<String> {
+    link.filter(|l| l.starts_with('/') && !l.starts_with("//") && !l.starts_with("/\\"))
+}
+
 /// A signal that changes with every event of the kinds `wanted` accepts, with every `Resync`
 /// and with every reconnect: what a page refetches on.
 pub fn live_refresh(wanted: fn(&LiveEvent) -> bool) -> Memo<(u64, u64)> {
@@ -145,5 +151,26 @@ pub fn LiveNotice() -> impl IntoView {
                 </p>
             })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_link;
+
+    #[test]
+    fn only_links_to_this_site_are_kept() {
+        for kept in ["/admin/admins/7", "/profile"] {
+            assert_eq!(local_link(Some(kept.into())).as_deref(), Some(kept));
+        }
+        for dropped in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(local_link(Some(dropped.into())), None, "{dropped}");
+        }
     }
 }

@@ -35,7 +35,7 @@ fn toast_for(id: u64, event: &LiveEvent) -> Option<Toast> {
         LiveEvent::Notice { message, link } => Some(Toast {
             id,
             message: message.clone(),
-            link: link.clone().map(|l| (l, "Open")),
+            link: super::live::local_link(link.clone()).map(|l| (l, "Open")),
             left,
         }),
         LiveEvent::ResetResolved { .. } | LiveEvent::Resync => None,

@@ -25,6 +25,8 @@ pub struct Ctx {
     pub clock: Clock,
     /// When reset requests were last checked for expiry (at most every 10 s per instance).
     pub expiry_checked_at: Arc<std::sync::atomic::AtomicI64>,
+    /// The last readiness check, answered to probes for two seconds (`health`).
+    pub readiness: Arc<crate::server::health::Checked>,
 }
 
 impl Ctx {
@@ -67,7 +69,7 @@ impl Ctx {
                 );
             }
         }
-        let hub = Hub::new(db.clone());
+        let hub = Hub::new(db.clone(), keyring.clone());
         Ok(Ctx {
             db,
             passwords,
@@ -77,6 +79,7 @@ impl Ctx {
             mailer,
             clock,
             expiry_checked_at: Arc::default(),
+            readiness: Arc::default(),
         })
     }
 

@@ -1,6 +1,11 @@
 //! `/healthz` and `/readyz` for load balancers and orchestrators: the process answers; and this
 //! instance can serve: its database answers, every migration of this build is applied, and it
 //! holds every key the stored secrets were sealed with (another instance may have rotated).
+//!
+//! Probes are not rate limited and need no session, so whoever reaches the load balancer may
+//! send them: the check runs at most once per `FRESH_SECONDS` (callers meanwhile share its
+//! answer), and the public answer says ready or not, nothing more. What is not ready goes to
+//! the log and to `/readyz` on the private metrics listener.
 
 use crate::server::Ctx;
 use crate::server::db::key_checks;
@@ -9,6 +14,35 @@ use std::time::Duration;
 
 /// The longest a readiness check waits for the database.
 const DATABASE_WAIT: Duration = Duration::from_secs(2);
+/// How long a check's answer is given to probes.
+const FRESH_SECONDS: i64 = 2;
+
+/// The last check and when it ran (the server's clock, seconds).
+#[derive(Debug, Default)]
+pub struct Checked(tokio::sync::Mutex<Option<(i64, Readiness)>>);
+
+/// The readiness of `ctx`, checked at most once per `FRESH_SECONDS`: concurrent callers wait
+/// for the one check running.
+pub async fn cached(ctx: &Ctx) -> Readiness {
+    let mut last = ctx.readiness.0.lock().await;
+    let now = ctx.now();
+    if let Some((at, readiness)) = last.as_ref()
+        && (0..FRESH_SECONDS).contains(&(now - at))
+    {
+        return readiness.clone();
+    }
+    let readiness = readiness(ctx).await;
+    if !readiness.ready {
+        tracing::warn!(
+            database = %readiness.database,
+            migrations = %readiness.migrations,
+            keys = %readiness.keys,
+            "not ready"
+        );
+    }
+    *last = Some((now, readiness.clone()));
+    readiness
+}
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Readiness {
@@ -26,8 +60,7 @@ pub async fn readiness(ctx: &Ctx) -> Readiness {
         let in_use = key_checks::ids_in_use(db).await?;
         Ok::<_, sqlx::Error>((pending, in_use))
     };
-    // The answer names what failed, never how (this endpoint is reachable by whoever reaches
-    // the load balancer); the details go to the log.
+    // The answer names what failed, never how; the details go to the log.
     let (pending, in_use) = match tokio::time::timeout(DATABASE_WAIT, checks).await {
         Ok(Ok(found)) => found,
         Ok(Err(e)) => {

@@ -8,6 +8,7 @@
 
 use crate::model::types::LiveEvent;
 use crate::server::db::{Backend, Db};
+use crate::server::keyring::Keyring;
 use crate::server::metrics;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ pub enum Audience {
     /// One admin (their waiting sign-in page).
     Admin(i64),
     /// Every live connection of this instance, whatever its account (`LiveEvent::Resync`);
-    /// never relayed.
+    /// never relayed (`open_sealed` refuses it).
     Everyone,
 }
 
@@ -66,6 +67,10 @@ pub struct Subscription {
 
 #[derive(Clone, Debug)]
 pub struct Hub {
+    /// Seals the events relayed between instances.
+    keyring: Keyring,
+    /// When this instance last told its connections to resynchronise.
+    resync: Arc<Mutex<ResyncState>>,
     /// One channel per account with someone listening.
     accounts: Arc<Mutex<HashMap<i64, broadcast::Sender<Envelope>>>>,
     /// Events for every connection of this instance.
@@ -102,8 +107,10 @@ impl Drop for ConnectionSlot {
 }
 
 impl Hub {
-    pub fn new(db: Db) -> Hub {
+    pub fn new(db: Db, keyring: Keyring) -> Hub {
         Hub {
+            keyring,
+            resync: Arc::default(),
             accounts: Arc::default(),
             everyone: broadcast::channel(4).0,
             origin: rand::random(),
@@ -163,7 +170,7 @@ impl Hub {
             event,
         };
         if self.db.backend == Backend::Postgres {
-            match serde_json::to_string(&envelope) {
+            match self.seal(&envelope) {
                 Ok(json) => {
                     if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
                         .bind(CHANNEL)
@@ -239,7 +246,9 @@ impl Hub {
     }
 
     /// Listens until the connection fails. Every listen after the first one, and every
-    /// connection the listener re-established by itself, is followed by a `Resync`.
+    /// connection the listener re-established by itself, is followed by a `Resync`. The wait
+    /// before the next attempt starts again from nothing only after a minute of listening, so
+    /// a connection killed as soon as it listens still backs off.
     async fn relay(
         &self,
         database_url: &str,
@@ -248,31 +257,83 @@ impl Hub {
     ) -> Result<std::convert::Infallible, sqlx::Error> {
         let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
         listener.listen(CHANNEL).await?;
-        *failures = 0;
+        let listening_since = std::time::Instant::now();
         if std::mem::replace(listened_before, true) {
             self.resync();
         }
         loop {
             // `None`: the connection was lost and is listening again (eager reconnect).
-            let Some(notification) = listener.try_recv().await? else {
+            let received = listener.try_recv().await;
+            if listening_since.elapsed() >= Duration::from_secs(60) {
+                *failures = 0;
+            }
+            let Some(notification) = received? else {
                 tracing::warn!("live event relay: connection lost and re-established");
                 self.resync();
                 continue;
             };
-            match serde_json::from_str::<Envelope>(notification.payload()) {
-                Ok(envelope) if envelope.origin != self.origin => {
+            match self.open_sealed(notification.payload()) {
+                Some(envelope) if envelope.origin != self.origin => {
                     metrics::live_relayed();
                     self.deliver(envelope);
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("ignoring a malformed live event: {e}"),
+                Some(_) => {}
+                None => tracing::warn!("ignoring a live event that is malformed or not sealed"),
             }
         }
     }
 
-    /// Tells this instance's live connections that events may have been missed.
+    /// An envelope as another instance reads it: its JSON with an HMAC under the shared keys.
+    /// Any database role may NOTIFY on the channel; only the instances hold the keys.
+    fn seal(&self, envelope: &Envelope) -> Result<String, serde_json::Error> {
+        let json = serde_json::to_string(envelope)?;
+        let (key, mac) = self.keyring.mac(&json, SEAL_CONTEXT);
+        serde_json::to_string(&Sealed { json, key, mac })
+    }
+
+    /// The envelope of a sealed payload, if its HMAC holds and it is for one account (an
+    /// instance-wide `Resync` is local, never relayed).
+    fn open_sealed(&self, payload: &str) -> Option<Envelope> {
+        let sealed: Sealed = serde_json::from_str(payload).ok()?;
+        let expected = self
+            .keyring
+            .mac_with(&sealed.key, &sealed.json, SEAL_CONTEXT)
+            .ok()?;
+        if !crate::server::keyring::equal(&expected, &sealed.mac) {
+            return None;
+        }
+        let envelope: Envelope = serde_json::from_str(&sealed.json).ok()?;
+        (envelope.audience != Audience::Everyone && envelope.event != LiveEvent::Resync)
+            .then_some(envelope)
+    }
+
+    /// Tells this instance's live connections that events may have been missed; at most once
+    /// per `RESYNC_EVERY` (each makes every open page fetch again): one asked for sooner is sent
+    /// when that time has passed.
     fn resync(&self) {
         metrics::relay_reconnected();
+        let mut state = self.resync.lock().unwrap_or_else(|e| e.into_inner());
+        match state.last {
+            Some(at) if at.elapsed() < RESYNC_EVERY => {
+                if !state.pending {
+                    state.pending = true;
+                    let hub = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep_until(at + RESYNC_EVERY).await;
+                        hub.resync.lock().unwrap_or_else(|e| e.into_inner()).pending = false;
+                        hub.resync();
+                    });
+                }
+            }
+            _ => {
+                state.last = Some(tokio::time::Instant::now());
+                drop(state);
+                self.send_resync();
+            }
+        }
+    }
+
+    fn send_resync(&self) {
         let _ = self.everyone.send(Envelope {
             origin: self.origin,
             account_id: 0,
@@ -281,6 +342,30 @@ impl Hub {
         });
     }
 }
+
+#[derive(Debug, Default)]
+struct ResyncState {
+    last: Option<tokio::time::Instant>,
+    /// A resync waits for `RESYNC_EVERY` to pass.
+    pending: bool,
+}
+
+/// What the instances relay: an envelope's JSON and its HMAC.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    json: String,
+    key: String,
+    mac: String,
+}
+
+const SEAL_CONTEXT: &str = "live-event-relay";
+
+/// The least time between two `Resync`s of an instance (shorter in unit tests).
+const RESYNC_EVERY: Duration = if cfg!(test) {
+    Duration::from_millis(200)
+} else {
+    Duration::from_secs(5)
+};
 
 /// The wait before the second attempt to reconnect the relay, doubled for each next one...
 const RELAY_RETRY_FIRST: Duration = Duration::from_millis(250);
@@ -298,9 +383,67 @@ mod tests {
         }
     }
 
+    async fn hub() -> Hub {
+        let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+        let keyring =
+            Keyring::load(Some(&format!("k1:{key}")), std::path::Path::new(""), false).unwrap();
+        Hub::new(Db::connect("sqlite::memory:").await.unwrap(), keyring)
+    }
+
+    #[tokio::test]
+    async fn only_sealed_events_for_one_account_cross_instances() {
+        let (ours, theirs) = (hub().await, hub().await);
+        let envelope = Envelope {
+            origin: theirs.origin,
+            account_id: 3,
+            audience: Audience::SuperAdmins,
+            event: notice("hello"),
+        };
+        let sealed = theirs.seal(&envelope).unwrap();
+        assert_eq!(ours.open_sealed(&sealed).unwrap().event, notice("hello"));
+        // What any database role could NOTIFY: plain JSON, a changed event, a forged MAC.
+        assert!(
+            ours.open_sealed(&serde_json::to_string(&envelope).unwrap())
+                .is_none()
+        );
+        let tampered = sealed.replace("hello", "hijacked");
+        assert!(ours.open_sealed(&tampered).is_none());
+        let mut forged: Sealed = serde_json::from_str(&sealed).unwrap();
+        forged.mac = "00".repeat(32);
+        assert!(
+            ours.open_sealed(&serde_json::to_string(&forged).unwrap())
+                .is_none()
+        );
+        // Instance-wide events are local even when sealed.
+        let everyone = Envelope {
+            audience: Audience::Everyone,
+            event: LiveEvent::Resync,
+            ..envelope
+        };
+        assert!(ours.open_sealed(&theirs.seal(&everyone).unwrap()).is_none());
+    }
+
+    #[tokio::test]
+    async fn resyncs_come_at_most_every_few_seconds() {
+        let hub = hub().await;
+        let mut sub = hub.subscribe(1);
+        hub.resync();
+        hub.resync();
+        hub.resync();
+        assert_eq!(sub.everyone.try_recv().unwrap().event, LiveEvent::Resync);
+        assert!(
+            sub.everyone.try_recv().is_err(),
+            "the next ones are held back"
+        );
+        // ...and sent once, when the time has passed: a loss is never left without one.
+        tokio::time::sleep(RESYNC_EVERY + Duration::from_millis(10)).await;
+        assert_eq!(sub.everyone.try_recv().unwrap().event, LiveEvent::Resync);
+        assert!(sub.everyone.try_recv().is_err(), "one, not two");
+    }
+
     #[tokio::test]
     async fn an_event_wakes_only_its_account_and_resync_wakes_all() {
-        let hub = Hub::new(Db::connect("sqlite::memory:").await.unwrap());
+        let hub = hub().await;
         let mut one = hub.subscribe(1);
         let mut two = hub.subscribe(2);
         hub.publish(1, Audience::SuperAdmins, notice("for one"))

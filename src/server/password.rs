@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A PHC-format argon2 hash as stored in the database.
 #[derive(Clone, PartialEq, Eq)]
@@ -137,13 +137,18 @@ fn hash_blocking(password: &str) -> Result<PasswordHash, AppError> {
 /// Whose password is hashed: an MSSP account, or `None` (a name no admin has, the CLI).
 pub type Tenant = Option<i64>;
 
+/// Hashes running or waiting, per account.
+type Places = Arc<Mutex<HashMap<Tenant, usize>>>;
+
 #[derive(Debug)]
 pub struct Passwords {
-    permits: Semaphore,
+    /// Places to run. A running hash holds its permit (and its account's place) until the hash
+    /// is done, even when the request that asked for it is gone: a client that disconnects
+    /// cannot start more hashes than there are places.
+    permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
-    /// Hashes running or waiting, per account.
-    per_tenant: Mutex<HashMap<Tenant, usize>>,
+    per_tenant: Places,
     /// What one account may hold when the queue is busy.
     share: usize,
     /// Places in all (running and waiting).
@@ -151,7 +156,7 @@ pub struct Passwords {
     /// Verified against when the admin does not exist, so both cases take the same time.
     dummy: PasswordHash,
     /// Memory for verifications, reused.
-    blocks: BlockPool,
+    blocks: Arc<BlockPool>,
 }
 
 impl Passwords {
@@ -165,14 +170,14 @@ impl Passwords {
         let dummy =
             hash_blocking("dummy password that matches nothing").expect("hashing a constant works");
         Arc::new(Passwords {
-            permits: Semaphore::new(concurrency),
+            permits: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
             queue,
-            per_tenant: Mutex::new(HashMap::new()),
+            per_tenant: Places::default(),
             share: ((concurrency + queue) / 4).max(1),
             capacity: concurrency + queue,
             dummy,
-            blocks: BlockPool::default(),
+            blocks: Arc::default(),
         })
     }
 
@@ -207,37 +212,43 @@ impl Passwords {
     }
 
     /// Takes one of `tenant`'s places; `None` when it is refused one (`refused`).
-    fn enter(&self, tenant: Tenant) -> Option<TenantPlace<'_>> {
+    fn enter(&self, tenant: Tenant) -> Option<TenantPlace> {
         let mut places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
         if self.refused(&places, tenant) {
             return None;
         }
         *places.entry(tenant).or_default() += 1;
         Some(TenantPlace {
-            passwords: self,
+            places: self.per_tenant.clone(),
             tenant,
         })
     }
 
+    /// Runs `work` on the blocking pool once `tenant` has a place and a permit; both go with
+    /// the work and are given back when it ends.
     async fn run<T: Send + 'static>(
         &self,
         tenant: Tenant,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _place = self.place(tenant)?;
+        let place = self.place(tenant)?;
         let permit = self.permit().await?;
-        let started = Instant::now();
-        let result = tokio::task::spawn_blocking(work).await.map_err(|e| {
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let result = work();
+            metrics::hash_run(started.elapsed());
+            drop((permit, place));
+            result
+        })
+        .await
+        .map_err(|e| {
             tracing::error!("password hashing task failed: {e}");
             AppError::Internal
-        });
-        metrics::hash_run(started.elapsed());
-        drop(permit);
-        result
+        })
     }
 
     /// `enter`, counting a refusal.
-    fn place(&self, tenant: Tenant) -> Result<TenantPlace<'_>, AppError> {
+    fn place(&self, tenant: Tenant) -> Result<TenantPlace, AppError> {
         self.enter(tenant).ok_or_else(|| {
             metrics::hash_refused();
             AppError::Busy
@@ -245,28 +256,20 @@ impl Passwords {
     }
 
     /// A running place: at once, after a wait in the queue, or `Busy` when the queue is full.
-    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
-        match self.permits.try_acquire() {
-            Ok(permit) => {
-                metrics::hash_wait(Duration::ZERO);
-                Ok(permit)
-            }
-            Err(_) => {
-                let asked = Instant::now();
-                let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
-                if waiting >= self.queue {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    metrics::hash_refused();
-                    return Err(AppError::Busy);
-                }
-                metrics::hash_queue(waiting + 1);
-                let permit = self.permits.acquire().await;
-                let left = self.waiting.fetch_sub(1, Ordering::AcqRel);
-                metrics::hash_queue(left.saturating_sub(1));
-                metrics::hash_wait(asked.elapsed());
-                permit.map_err(|_| AppError::Internal)
-            }
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            metrics::hash_wait(Duration::ZERO);
+            return Ok(permit);
         }
+        let asked = Instant::now();
+        // Left when the wait ends, however it ends (the request may be dropped meanwhile).
+        let Some(_waiting) = Waiting::join(&self.waiting, self.queue) else {
+            metrics::hash_refused();
+            return Err(AppError::Busy);
+        };
+        let permit = self.permits.clone().acquire_owned().await;
+        metrics::hash_wait(asked.elapsed());
+        permit.map_err(|_| AppError::Internal)
     }
 
     pub async fn hash(&self, tenant: Tenant, password: &str) -> Result<PasswordHash, AppError> {
@@ -285,39 +288,54 @@ impl Passwords {
         let exists = stored.is_some();
         let hash = stored.unwrap_or(&self.dummy).0.clone();
         let password = password.to_string();
-        let _place = self.place(tenant)?;
-        let permit = self.permit().await?;
-        let mut blocks = self.blocks.take();
-        let (matches, blocks) = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let matches = verify_in(&mut blocks, password.as_bytes(), &hash);
-            metrics::hash_run(started.elapsed());
-            (matches, blocks)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("password verification task failed: {e}");
-            AppError::Internal
-        })?;
-        self.blocks.give_back(blocks);
-        drop(permit);
+        let pool = self.blocks.clone();
+        let matches = self
+            .run(tenant, move || {
+                let mut blocks = pool.take();
+                let matches = verify_in(&mut blocks, password.as_bytes(), &hash);
+                // What the blocks hold derives from the password cheaply (the first blocks):
+                // wiped before they wait for the next verification.
+                blocks.fill(Block::default());
+                pool.give_back(blocks);
+                matches
+            })
+            .await?;
         Ok(exists && matches)
     }
 }
 
-/// One place of an account, given back when the hash is done (or abandoned).
-struct TenantPlace<'a> {
-    passwords: &'a Passwords,
+/// One place in the queue of hashes waiting for a permit, left on drop.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    /// Joins the queue unless `queue` are waiting already.
+    fn join(waiting: &'a AtomicUsize, queue: usize) -> Option<Waiting<'a>> {
+        let before = waiting.fetch_add(1, Ordering::AcqRel);
+        let joined = Waiting(waiting);
+        if before >= queue {
+            return None;
+        }
+        metrics::hash_queue(before + 1);
+        Some(joined)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let before = self.0.fetch_sub(1, Ordering::AcqRel);
+        metrics::hash_queue(before.saturating_sub(1));
+    }
+}
+
+/// One place of an account, given back when the hash is done (or refused).
+struct TenantPlace {
+    places: Places,
     tenant: Tenant,
 }
 
-impl Drop for TenantPlace<'_> {
+impl Drop for TenantPlace {
     fn drop(&mut self) {
-        let mut places = self
-            .passwords
-            .per_tenant
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut places = self.places.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(held) = places.get_mut(&self.tenant) {
             *held -= 1;
             if *held == 0 {
@@ -406,6 +424,45 @@ mod tests {
             0,
             "given back when idle"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_request_leaves_the_queue_and_its_hash_keeps_its_place() {
+        let passwords = Passwords::new(1, 1);
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let running = {
+            let passwords = passwords.clone();
+            tokio::spawn(async move {
+                passwords
+                    .run(Some(1), move || {
+                        let _ = finished.recv();
+                    })
+                    .await
+            })
+        };
+        while passwords.permits.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // A second one waits in the queue; its client goes away.
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(50), passwords.run(Some(2), || ())).await;
+        assert!(gave_up.is_err(), "it was still waiting");
+        assert_eq!(passwords.waiting.load(Ordering::Acquire), 0, "and left");
+        // The running one's client goes away too: its hash still holds the place and the
+        // permit until it ends, so nobody can start more hashes than there are places.
+        running.abort();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(passwords.permits.available_permits(), 0);
+        assert_eq!(passwords.per_tenant.lock().unwrap().get(&Some(1)), Some(&1));
+        finish.send(()).unwrap();
+        for _ in 0..200 {
+            if passwords.permits.available_permits() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(passwords.permits.available_permits(), 1);
+        assert!(passwords.per_tenant.lock().unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
