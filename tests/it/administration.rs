@@ -16,6 +16,7 @@ on_both_backends!(
     deactivating_an_admin_ends_their_sessions,
     the_table_searches_sorts_and_pages,
     password_change_needs_the_current_one_and_ends_other_sessions,
+    the_kept_counts_agree_with_a_full_count_after_every_change,
 );
 
 fn names(table: &Value) -> Vec<String> {
@@ -803,4 +804,107 @@ async fn password_change_needs_the_current_one_and_ends_other_sessions(app: Test
             .await
             .unwrap()
     );
+}
+
+/// The counts Admin Management shows (kept current by triggers) against a full count, after
+/// every kind of write that moves them.
+async fn the_kept_counts_agree_with_a_full_count_after_every_change(app: TestApp) {
+    use mssp_dashboard::server::db::admin_table::{counts, recount};
+    let owner = app.account("counted").await;
+    let other = app.account("untouched").await;
+    let db = &app.ctx.db;
+    let check = |step: &'static str| async move {
+        let kept = counts(db, owner.account_id).await.unwrap();
+        assert_eq!(kept, recount(db, owner.account_id).await.unwrap(), "{step}");
+        kept
+    };
+    let kept = check("a new account").await;
+    assert_eq!(
+        (kept.admins, kept.active, kept.active_default_no_totp),
+        (1, 1, 1)
+    );
+
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let mut admins = Vec::new();
+    for (label, role) in [("c1", "admin"), ("c2", "sub_admin"), ("c3", "admin")] {
+        admins.push(super_admin.add_admin(owner.account_id, label, role).await);
+    }
+    check("admins added").await;
+    let edit = |id: i64, active: &'static str, enforce: &'static str| {
+        let super_admin = &super_admin;
+        async move {
+            super_admin
+                .call_owned(
+                    "update_admin",
+                    &[
+                        ("id", id.to_string()),
+                        ("name", "Counted".into()),
+                        ("role", "admin".into()),
+                        ("active", active.into()),
+                        ("enforce_2fa", enforce.into()),
+                    ],
+                )
+                .await
+                .assert_ok();
+        }
+    };
+    edit(admins[0].admin_id, "true", "on").await;
+    edit(admins[1].admin_id, "true", "off").await;
+    check("enforcement set per admin").await;
+
+    // 2FA on for two of them (one enforced, one following the account).
+    let mut authenticators = Vec::new();
+    for i in [0, 2] {
+        let browser = app.browser();
+        browser.sign_in_first_time(&mut admins[i]).await;
+        authenticators.push((browser.enable_two_factor().await, browser));
+    }
+    let kept = check("2FA turned on").await;
+    assert_eq!(kept.active_totp, 2);
+
+    edit(admins[0].admin_id, "false", "on").await;
+    check("an admin with 2FA deactivated").await;
+    edit(admins[0].admin_id, "true", "account").await;
+    check("reactivated, following the account").await;
+    edit(admins[1].admin_id, "false", "account").await;
+    check("an admin without 2FA deactivated").await;
+
+    // 2FA off by the admin, and reset on request.
+    let (authenticator, browser) = &mut authenticators[1];
+    let code = authenticator.next_code().await;
+    browser
+        .call("disable_totp", &[("code", &code)])
+        .await
+        .assert_ok();
+    check("2FA turned off").await;
+    let waiting = app.browser();
+    assert_eq!(waiting.sign_in(&admins[0]).await.assert_ok(), "/login/code");
+    waiting.call("request_2fa_reset", &[]).await.assert_ok();
+    let request_id: i64 = sqlx::query_scalar(
+        "SELECT id FROM reset_requests WHERE admin_id = $1 AND status = 'pending'",
+    )
+    .bind(admins[0].admin_id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    super_admin
+        .call(
+            "approve_2fa_reset",
+            &[("request_id", &request_id.to_string())],
+        )
+        .await
+        .assert_ok();
+    let kept = check("2FA reset").await;
+    assert_eq!(kept.active_totp, 0);
+
+    // Many at once, and nothing moved in the other account.
+    mssp_dashboard::server::seed::bulk_admins(db, owner.account_id, "counted", 300)
+        .await
+        .unwrap();
+    let kept = check("300 added in bulk").await;
+    assert_eq!(kept.admins, 304);
+    let theirs = counts(db, other.account_id).await.unwrap();
+    assert_eq!(theirs, recount(db, other.account_id).await.unwrap());
+    assert_eq!(theirs.admins, 1);
 }

@@ -49,6 +49,12 @@ impl Which {
 const FROM: &str = "FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
                     LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending'";
 
+/// The admins with a pending request, read from the requests (a few) rather than the admins
+/// (maybe 100,000); `r.account_id = $1` uses the requests' account index.
+const FROM_PENDING: &str = "FROM reset_requests r JOIN admins a ON a.id = r.admin_id \
+                            LEFT JOIN totp_credentials t ON t.admin_id = a.id";
+const PENDING: &str = " AND r.account_id = $1 AND r.status = 'pending'";
+
 /// The column expression each sort key orders by. Only these fixed strings reach the SQL.
 fn order_by(key: SortKey) -> &'static str {
     match key {
@@ -57,8 +63,21 @@ fn order_by(key: SortKey) -> &'static str {
         SortKey::Email => "a.email",
         SortKey::Role => "a.role",
         SortKey::TwoFactor => "has_totp",
-        SortKey::LastSignIn => "COALESCE(a.last_sign_in_at, 0)",
+        // Never signed in sorts first ascending (last descending): the order the index holds
+        // on both databases (PostgreSQL's through `NULLS FIRST`, see `sort`).
+        SortKey::LastSignIn => "a.last_sign_in_at",
     }
+}
+
+/// `ORDER BY` for `key` in direction `dir`, ties broken by id.
+fn sort(key: SortKey, descending: bool) -> String {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let nulls = match (key, descending) {
+        (SortKey::LastSignIn, false) => " NULLS FIRST",
+        (SortKey::LastSignIn, true) => " NULLS LAST",
+        _ => "",
+    };
+    format!("{} {dir}{nulls}, a.id {dir}", order_by(key))
 }
 
 /// The condition on the admins a query selects (`$1`: the account) and the `LIKE` pattern it
@@ -91,23 +110,25 @@ pub async fn page(
     if limit <= 0 {
         return Ok(Vec::new());
     }
-    let dir = if query.descending { "DESC" } else { "ASC" };
     let (filter, pattern) = filter(query);
     let limit_param = if pattern.is_some() { 3 } else { 2 };
     let order = if by_request {
         "r.requested_at ASC, a.id ASC".to_string()
     } else {
-        format!("{} {dir}, a.id {dir}", order_by(query.sort))
+        sort(query.sort, query.descending)
+    };
+    let (from, condition) = match which {
+        Which::Pending => (FROM_PENDING, PENDING),
+        _ => (FROM, which.condition()),
     };
     let sql = format!(
         "SELECT a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
                 a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
                 CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
                 r.id AS reset_id, r.requested_at AS reset_at \
-         {FROM} \
-         WHERE {filter}{} \
+         {from} \
+         WHERE {filter}{condition} \
          ORDER BY {order} LIMIT ${limit_param} OFFSET ${}",
-        which.condition(),
         limit_param + 1,
     );
     // Built from fixed fragments only (`filter`, `order_by`, ASC/DESC, parameter numbers);
@@ -154,8 +175,16 @@ pub async fn count(
 ) -> Result<i64, sqlx::Error> {
     let (filter, pattern) = filter(query);
     let sql = match which {
+        // Kept current on write.
+        Which::All if pattern.is_none() => {
+            return Ok(counts(db, account_id).await?.admins);
+        }
         Which::All => format!("SELECT COUNT(*) AS n FROM admins a WHERE {filter}"),
-        _ => format!(
+        Which::Pending => format!(
+            "SELECT COUNT(*) AS n FROM reset_requests r JOIN admins a ON a.id = r.admin_id \
+             WHERE {filter}{PENDING}"
+        ),
+        Which::NotPending => format!(
             "SELECT COUNT(*) AS n FROM admins a \
              LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending' \
              WHERE {filter}{}",
@@ -182,22 +211,73 @@ pub async fn overview(
     account_id: i64,
     account_forces_2fa: bool,
 ) -> Result<Overview, sqlx::Error> {
+    let counts = counts(db, account_id).await?;
+    Ok(Overview {
+        active_admins: counts.active,
+        two_factor_active: counts.active_totp,
+        // "Enforce 2FA" on, or following the account while it forces 2FA.
+        enforced_not_set_up: counts.active_on_no_totp
+            + if account_forces_2fa {
+                counts.active_default_no_totp
+            } else {
+                0
+            },
+    })
+}
+
+/// An account's admin counts, kept current by triggers (migration 0009).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub admins: i64,
+    pub active: i64,
+    pub active_totp: i64,
+    pub active_on_no_totp: i64,
+    pub active_default_no_totp: i64,
+}
+
+pub async fn counts(db: &Db, account_id: i64) -> Result<Counts, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COUNT(*) AS active_admins, \
-                COUNT(t.admin_id) AS two_factor_active, \
-                COUNT(CASE WHEN t.admin_id IS NULL AND COALESCE(a.enforce_2fa, $2) = 1 THEN 1 END) \
-                    AS enforced_not_set_up \
-         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
-         WHERE a.account_id = $1 AND a.active = 1",
+        "SELECT admins, active, active_totp, active_on_no_totp, active_default_no_totp \
+         FROM admin_counts WHERE account_id = $1",
     )
     .bind(account_id)
-    .bind(flag(account_forces_2fa))
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Counts::default());
+    };
+    Ok(Counts {
+        admins: row.try_get("admins")?,
+        active: row.try_get("active")?,
+        active_totp: row.try_get("active_totp")?,
+        active_on_no_totp: row.try_get("active_on_no_totp")?,
+        active_default_no_totp: row.try_get("active_default_no_totp")?,
+    })
+}
+
+/// The same counts, counted (what the triggers must agree with; tests compare them).
+pub async fn recount(db: &Db, account_id: i64) -> Result<Counts, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS admins, \
+                COUNT(CASE WHEN a.active = 1 THEN 1 END) AS active, \
+                COUNT(CASE WHEN a.active = 1 AND t.admin_id IS NOT NULL THEN 1 END) \
+                    AS active_totp, \
+                COUNT(CASE WHEN a.active = 1 AND t.admin_id IS NULL AND a.enforce_2fa = 1 \
+                    THEN 1 END) AS active_on_no_totp, \
+                COUNT(CASE WHEN a.active = 1 AND t.admin_id IS NULL AND a.enforce_2fa IS NULL \
+                    THEN 1 END) AS active_default_no_totp \
+         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+         WHERE a.account_id = $1",
+    )
+    .bind(account_id)
     .fetch_one(&db.pool)
     .await?;
-    Ok(Overview {
-        active_admins: row.try_get("active_admins")?,
-        two_factor_active: row.try_get("two_factor_active")?,
-        enforced_not_set_up: row.try_get("enforced_not_set_up")?,
+    Ok(Counts {
+        admins: row.try_get("admins")?,
+        active: row.try_get("active")?,
+        active_totp: row.try_get("active_totp")?,
+        active_on_no_totp: row.try_get("active_on_no_totp")?,
+        active_default_no_totp: row.try_get("active_default_no_totp")?,
     })
 }
 
