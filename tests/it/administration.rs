@@ -721,6 +721,17 @@ async fn the_table_searches_sorts_and_pages(app: TestApp) {
         ]
     );
     assert_eq!(list("%", "name", "asc", "1").await["total"], 3);
+    // Through the trigram index (three characters or more): names renamed since are found
+    // by their new text only; quotes and short searches are plain text too.
+    assert_eq!(list("person 2", "name", "asc", "1").await["total"], 9);
+    assert_eq!(
+        list("admin ", "name", "asc", "1").await["total"],
+        1,
+        "the owner"
+    );
+    assert_eq!(list("a\"b", "name", "asc", "1").await["total"], 0);
+    assert_eq!(list("\"", "name", "asc", "1").await["total"], 0);
+    assert_eq!(list("%_", "name", "asc", "1").await["total"], 3);
     // Unknown sort keys and pages past the end do not fail.
     let odd = list("", "password_hash", "up", "99").await;
     assert_eq!(odd["rows"].as_array().unwrap().len(), 0);
