@@ -17,6 +17,7 @@ use crate::server::db::admin_table::{self, Changes, EditError, TableRow, Which};
 use crate::server::db::reset_requests;
 use crate::server::db::{accounts, admins};
 use crate::server::notify::{self, Event};
+use crate::server::password::Tenant;
 use crate::server::{Ctx, OrInternal, internal};
 
 pub async fn settings(ctx: &Ctx, signed_in: &SignedIn) -> Result<AccountSettings, AppError> {
@@ -270,7 +271,7 @@ pub async fn add_admin(
     let password = identity::new_password(form.password)?;
     let hash = ctx
         .passwords
-        .hash(Some(signed_in.account.id), password)
+        .hash(Tenant::Account(signed_in.account.id), password)
         .await?;
     let mut conn = ctx.db.pool.acquire().await.or_internal()?;
     let id = admins::create(

@@ -134,8 +134,18 @@ fn hash_blocking(password: &str) -> Result<PasswordHash, AppError> {
         })
 }
 
-/// Whose password is hashed: an MSSP account, or `None` (a name no admin has, the CLI).
-pub type Tenant = Option<i64>;
+/// Whose password is hashed, for the fair share of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tenant {
+    /// The admins of an MSSP account.
+    Account(i64),
+    /// A browser that completed a sign-in as this admin before (its signed cookie): a share of
+    /// its own, so that strangers hammering the admin's name, or their account's names, cannot
+    /// make the owner's usual browser busy.
+    KnownBrowser(i64),
+    /// Names no admin has, and the command line.
+    Nobody,
+}
 
 /// Hashes running or waiting, per account.
 type Places = Arc<Mutex<HashMap<Tenant, usize>>>;
@@ -353,7 +363,7 @@ mod tests {
     async fn hashes_with_argon2id_owasp_parameters_and_verifies() {
         let passwords = Passwords::new(1, 4);
         let hash = passwords
-            .hash(None, "correct horse battery staple")
+            .hash(Tenant::Nobody, "correct horse battery staple")
             .await
             .unwrap();
         assert!(
@@ -364,14 +374,19 @@ mod tests {
         );
         assert!(
             passwords
-                .verify(None, "correct horse battery staple", Some(&hash))
+                .verify(Tenant::Nobody, "correct horse battery staple", Some(&hash))
                 .await
                 .unwrap()
         );
-        assert!(!passwords.verify(None, "wrong", Some(&hash)).await.unwrap());
         assert!(
             !passwords
-                .verify(None, "dummy password that matches nothing", None)
+                .verify(Tenant::Nobody, "wrong", Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !passwords
+                .verify(Tenant::Nobody, "dummy password that matches nothing", None)
                 .await
                 .unwrap()
         );
@@ -411,14 +426,24 @@ mod tests {
     #[tokio::test]
     async fn verification_memory_is_kept_and_given_back_when_idle() {
         let passwords = Passwords::new(1, 4);
-        let hash = passwords.hash(None, "x").await.unwrap();
-        assert!(passwords.verify(None, "x", Some(&hash)).await.unwrap());
+        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
+        assert!(
+            passwords
+                .verify(Tenant::Nobody, "x", Some(&hash))
+                .await
+                .unwrap()
+        );
         assert_eq!(
             passwords.trim_idle(Duration::from_secs(60)),
             1,
             "kept for the next one"
         );
-        assert!(passwords.verify(None, "x", Some(&hash)).await.unwrap());
+        assert!(
+            passwords
+                .verify(Tenant::Nobody, "x", Some(&hash))
+                .await
+                .unwrap()
+        );
         assert_eq!(
             passwords.trim_idle(Duration::ZERO),
             0,
@@ -434,7 +459,7 @@ mod tests {
             let passwords = passwords.clone();
             tokio::spawn(async move {
                 passwords
-                    .run(Some(1), move || {
+                    .run(Tenant::Account(1), move || {
                         let _ = finished.recv();
                     })
                     .await
@@ -444,8 +469,11 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         // A second one waits in the queue; its client goes away.
-        let gave_up =
-            tokio::time::timeout(Duration::from_millis(50), passwords.run(Some(2), || ())).await;
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(50),
+            passwords.run(Tenant::Account(2), || ()),
+        )
+        .await;
         assert!(gave_up.is_err(), "it was still waiting");
         assert_eq!(passwords.waiting.load(Ordering::Acquire), 0, "and left");
         // The running one's client goes away too: its hash still holds the place and the
@@ -453,7 +481,14 @@ mod tests {
         running.abort();
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(passwords.permits.available_permits(), 0);
-        assert_eq!(passwords.per_tenant.lock().unwrap().get(&Some(1)), Some(&1));
+        assert_eq!(
+            passwords
+                .per_tenant
+                .lock()
+                .unwrap()
+                .get(&Tenant::Account(1)),
+            Some(&1)
+        );
         finish.send(()).unwrap();
         for _ in 0..200 {
             if passwords.permits.available_permits() == 1 {
@@ -468,13 +503,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_answers_busy_at_once() {
         let passwords = Passwords::new(1, 1);
-        let hash = passwords.hash(None, "x").await.unwrap();
+        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
         let mut tasks = Vec::new();
         for tenant in 0..6 {
             let p = passwords.clone();
             let h = hash.clone();
             tasks.push(tokio::spawn(async move {
-                p.verify(Some(tenant), "x", Some(&h)).await
+                p.verify(Tenant::Account(tenant), "x", Some(&h)).await
             }));
         }
         let mut busy = 0;
@@ -492,18 +527,21 @@ mod tests {
         // One hash at a time, seven may wait: once four places are taken, an account may hold
         // two.
         let passwords = Passwords::new(1, 7);
-        let hash = passwords.hash(None, "x").await.unwrap();
+        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
         let mut flood = Vec::new();
         for _ in 0..8 {
             let p = passwords.clone();
             let h = hash.clone();
             flood.push(tokio::spawn(async move {
-                p.verify(Some(1), "x", Some(&h)).await
+                p.verify(Tenant::Account(1), "x", Some(&h)).await
             }));
         }
         tokio::task::yield_now().await;
         // Another account still gets its turn.
-        assert_eq!(passwords.verify(Some(2), "x", Some(&hash)).await, Ok(true));
+        assert_eq!(
+            passwords.verify(Tenant::Account(2), "x", Some(&hash)).await,
+            Ok(true)
+        );
         let mut busy = 0;
         for t in flood {
             if t.await.unwrap() == Err(AppError::Busy) {
@@ -512,6 +550,42 @@ mod tests {
         }
         assert!(busy >= 4, "the flooding account was refused {busy} times");
         // All places are given back.
+        assert!(passwords.per_tenant.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn strangers_hammering_an_account_leave_its_known_browsers_a_place() {
+        let passwords = Passwords::new(1, 7);
+        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
+        // Strangers fill the account's share (and more of the queue).
+        let (release, held) = tokio::sync::watch::channel(false);
+        let mut flood = Vec::new();
+        for _ in 0..8 {
+            let (p, mut held) = (passwords.clone(), held.clone());
+            flood.push(tokio::spawn(async move {
+                p.run(Tenant::Account(1), move || {
+                    let _ = futures::executor::block_on(held.wait_for(|go| *go));
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !passwords.has_room(Tenant::Account(1)),
+            "the account's share is taken"
+        );
+        // The admin's usual browser still gets a place.
+        assert!(passwords.has_room(Tenant::KnownBrowser(7)));
+        let owner = {
+            let (p, h) = (passwords.clone(), hash.clone());
+            tokio::spawn(async move { p.verify(Tenant::KnownBrowser(7), "x", Some(&h)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        release.send_replace(true);
+        assert_eq!(owner.await.unwrap(), Ok(true));
+        for t in flood {
+            let _ = t.await;
+        }
         assert!(passwords.per_tenant.lock().unwrap().is_empty());
     }
 }

@@ -51,7 +51,7 @@ pub async fn create_account(ctx: &Ctx, new: NewAccount<'_>) -> Result<(i64, i64)
 
 async fn hash(ctx: &Ctx, password: &str) -> Result<PasswordHash, SeedError> {
     ctx.passwords
-        .hash(None, password)
+        .hash(crate::server::password::Tenant::Nobody, password)
         .await
         .map_err(|e| SeedError::Other(e.to_string()))
 }

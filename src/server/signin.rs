@@ -9,6 +9,7 @@ use crate::server::auth::{
 };
 use crate::server::db::{accounts, admins, recovery_codes, sessions, totp};
 use crate::server::notify::{self, Event, Notice};
+use crate::server::password::Tenant;
 use crate::server::throttle::{self, Secret, Subject};
 use crate::server::{Ctx, OrInternal, internal, known_browser, setup_codes};
 use tower_sessions::Session;
@@ -77,20 +78,25 @@ pub async fn password_step(
         Some(admin) => Subject::Admin(admin),
         None => Subject::Unknown(&identifier),
     };
+    // The share of the hash queue this attempt takes: the browser's own when it signed in as
+    // this admin before, else the account's (or the one of names no admin has).
+    let tenant = match &admin {
+        Some(admin) if known_browser::find(ctx, client, admin.id).is_some() => {
+            Tenant::KnownBrowser(admin.id)
+        }
+        Some(admin) => Tenant::Account(admin.account_id),
+        None => Tenant::Nobody,
+    };
     // A full hash queue answers at once, before anything is written for the attempt (under
     // overload every retry would otherwise cost the counters' writes and their undoing).
-    if !ctx.passwords.has_room(admin.as_ref().map(|a| a.account_id)) {
+    if !ctx.passwords.has_room(tenant) {
         return Err(AppError::Busy);
     }
     // A locked counter costs no hash.
     let attempt = throttle::admit(ctx, client, Secret::Password, subject, now).await?;
     let checked = ctx
         .passwords
-        .verify(
-            admin.as_ref().map(|a| a.account_id),
-            password,
-            admin.as_ref().map(|a| &a.password_hash),
-        )
+        .verify(tenant, password, admin.as_ref().map(|a| &a.password_hash))
         .await;
     let matches = match checked {
         Ok(matches) => matches,
@@ -463,7 +469,7 @@ async fn store_new_password(
     new_password: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let tenant = Some(signed.admin.account_id);
+    let tenant = Tenant::Account(signed.admin.account_id);
     if ctx
         .passwords
         .verify(tenant, new_password, Some(&signed.admin.password_hash))
@@ -556,9 +562,14 @@ pub async fn confirm_password(
     let admin = &signed.admin;
     let attempt =
         throttle::admit(ctx, client, Secret::Password, Subject::Admin(admin), now).await?;
+    // A signed-in session's own browser: strangers hammering the account cannot make it busy.
     let checked = ctx
         .passwords
-        .verify(Some(admin.account_id), current, Some(&admin.password_hash))
+        .verify(
+            Tenant::KnownBrowser(admin.id),
+            current,
+            Some(&admin.password_hash),
+        )
         .await;
     let matches = match checked {
         Ok(matches) => matches,
