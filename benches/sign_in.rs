@@ -480,4 +480,23 @@ async fn run() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+    if backend == "postgres" {
+        drop_database(&url).await;
+    }
+}
+
+/// Drops the run's PostgreSQL database (`url` names it).
+async fn drop_database(url: &str) {
+    use sqlx::Executor;
+    let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(pool) = sqlx::AnyPool::connect(&admin).await else {
+        return;
+    };
+    let name = url.rsplit('/').next().unwrap_or_default().to_string();
+    let _ = pool
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .await;
 }

@@ -73,7 +73,7 @@ test('the super admin of a fresh account sees themselves alone in Admin Manageme
   await expect(management.enforceCell(admin.email)).toHaveText('No · account setting');
   // They just signed in.
   await expect(row.locator('td.cell-time')).not.toHaveText('Never');
-  await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admins');
+  await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admin');
   await checkA11y(page, '/admin/admins (fresh account)');
   await page.screenshot({ path: '/tmp/e2e-admin.png', fullPage: true });
 

@@ -255,7 +255,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(page).toHaveURL(/[?&]q=/);
     await expect(management.rows).toHaveCount(1);
     await expect(management.row(alice.email)).toBeVisible();
-    await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admins');
+    await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admin');
     await expect(management.searchField).toHaveValue(alice.username);
 
     // Sort by email: ascending, then descending.

@@ -101,7 +101,7 @@ test('with 10,000 admins the super admin finds the request from the toast and ju
     await management.pendingFilter.click();
     await expect(page).toHaveURL(/pending=1/);
     await expect(management.rows).toHaveCount(1);
-    await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admins with a pending reset request');
+    await expect(management.pageInfo).toHaveText('Page 1 of 1 · 1 admin with a pending reset request');
     await page.screenshot({ path: '/tmp/e2e-scale-pending.png', fullPage: true });
   });
 

@@ -306,10 +306,11 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
     let empty = rows.is_empty();
     let prev = (page > 1).then(|| params.on_page(page - 1).href());
     let next = (page < pages).then(|| params.on_page(page + 1).href());
-    let noun = if params.pending {
-        "admins with a pending reset request"
-    } else {
-        "admins"
+    let noun = match (params.pending, total == 1) {
+        (true, true) => "admin with a pending reset request",
+        (true, false) => "admins with a pending reset request",
+        (false, true) => "admin",
+        (false, false) => "admins",
     };
     // After a sort, page or filter link the table is drawn anew: the focus goes back to the
     // link that was used (or to the table's heading when that link is gone).
