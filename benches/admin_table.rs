@@ -17,6 +17,8 @@ use mssp_dashboard::web::router;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod support;
+
 /// Admins in the account: `MSSP_BENCH_ADMINS`, 10,000 unless set.
 fn admin_count() -> i64 {
     std::env::var("MSSP_BENCH_ADMINS")
@@ -30,23 +32,12 @@ const WARMUP: usize = 20;
 
 #[tokio::main]
 async fn main() {
-    let backend = std::env::var("MSSP_BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
-    let dir = std::env::temp_dir().join(format!("mssp-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = if backend == "postgres" {
-        sqlx::any::install_default_drivers();
-        use sqlx::Executor;
-        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
-        let name = format!("mssp_bench_{}", std::process::id());
-        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .await
-            .unwrap();
-        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-    } else {
-        format!("sqlite://{}", dir.join("bench.db").display())
-    };
+    let bench_db = support::BenchDb::create("admin-table").await;
+    let (backend, url, dir) = (
+        bench_db.backend.clone(),
+        bench_db.url.clone(),
+        bench_db.dir.clone(),
+    );
     let leptos = leptos::config::LeptosOptions::builder()
         .output_name("mssp-dashboard")
         .build();
@@ -152,19 +143,7 @@ async fn main() {
         }
     };
     measure("GET /admin/admins (server-rendered HTML)", page).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if backend == "postgres" {
-        use sqlx::Executor;
-        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
-        let name = url.rsplit('/').next().unwrap().to_string();
-        let _ = pool
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .await;
-    }
+    bench_db.remove().await;
 }
 
 /// 9,999 more admins (1 in 3 with TOTP, 1 in 5 with enforcement set, 1 in 50 inactive), as

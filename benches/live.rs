@@ -32,6 +32,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod support;
+
 const ACCOUNTS: usize = 1_000;
 const PER_ACCOUNT: usize = 10;
 /// Connections per session (the server allows 4 per session, 16 per admin).
@@ -114,23 +116,12 @@ fn address(n: usize) -> String {
 }
 
 async fn server() {
-    let backend = std::env::var("MSSP_BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
-    let dir = std::env::temp_dir().join(format!("mssp-bench-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = if backend == "postgres" {
-        sqlx::any::install_default_drivers();
-        use sqlx::Executor;
-        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
-        let name = format!("mssp_bench_{}", std::process::id());
-        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .await
-            .unwrap();
-        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-    } else {
-        format!("sqlite://{}", dir.join("bench.db").display())
-    };
+    let bench_db = support::BenchDb::create("live").await;
+    let (backend, url, dir) = (
+        bench_db.backend.clone(),
+        bench_db.url.clone(),
+        bench_db.dir.clone(),
+    );
     let mut config = Config::for_database(&url);
     config.key_file = Some(dir.join("bench.key"));
     config.trusted_proxies =
@@ -363,26 +354,7 @@ async fn server() {
     println!(
         "events missing at their account's connections: {short}; events at other accounts' connections: {strays}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    if backend == "postgres" {
-        drop_database(&url).await;
-    }
-}
-
-/// Drops the run's PostgreSQL database (`url` names it).
-async fn drop_database(url: &str) {
-    use sqlx::Executor;
-    let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let Ok(pool) = sqlx::AnyPool::connect(&admin).await else {
-        return;
-    };
-    let name = url.rsplit('/').next().unwrap_or_default().to_string();
-    let _ = pool
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .await;
+    bench_db.remove().await;
 }
 
 /// Starts the client process on `plan` against `addr`; returns once every connection is open.

@@ -32,6 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+mod support;
+
 const ACCOUNTS: usize = 17;
 const PER_ACCOUNT: usize = 100;
 const PASSWORD: &str = "benchmark password 1";
@@ -353,23 +355,12 @@ fn main() {
 }
 
 async fn run() {
-    let backend = std::env::var("MSSP_BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
-    let dir = std::env::temp_dir().join(format!("mssp-bench-sign-in-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = if backend == "postgres" {
-        sqlx::any::install_default_drivers();
-        use sqlx::Executor;
-        let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
-        let name = format!("mssp_bench_{}", std::process::id());
-        pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .await
-            .unwrap();
-        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
-    } else {
-        format!("sqlite://{}", dir.join("bench.db").display())
-    };
+    let bench_db = support::BenchDb::create("sign-in").await;
+    let (backend, url, dir) = (
+        bench_db.backend.clone(),
+        bench_db.url.clone(),
+        bench_db.dir.clone(),
+    );
     let leptos = leptos::config::LeptosOptions::builder()
         .output_name("mssp-dashboard")
         .build();
@@ -479,24 +470,5 @@ async fn run() {
             rate / raw_rate
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    if backend == "postgres" {
-        drop_database(&url).await;
-    }
-}
-
-/// Drops the run's PostgreSQL database (`url` names it).
-async fn drop_database(url: &str) {
-    use sqlx::Executor;
-    let admin = std::env::var("MSSP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let Ok(pool) = sqlx::AnyPool::connect(&admin).await else {
-        return;
-    };
-    let name = url.rsplit('/').next().unwrap_or_default().to_string();
-    let _ = pool
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .await;
+    bench_db.remove().await;
 }

@@ -1,0 +1,58 @@
+//! What the benchmarks share: a fresh database of the run's own (SQLite in a temporary
+//! directory, or a new PostgreSQL database when `MSSP_BENCH_DATABASE=postgres`), dropped again
+//! at the end.
+
+use sqlx::Executor;
+use std::path::PathBuf;
+
+/// The run's database and directory (for its SQLite file and key file).
+pub struct BenchDb {
+    /// "sqlite" or "postgres".
+    pub backend: String,
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("MSSP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl BenchDb {
+    /// A fresh database for the bench `name`, on the backend `MSSP_BENCH_DATABASE` names.
+    pub async fn create(name: &str) -> BenchDb {
+        let backend = std::env::var("MSSP_BENCH_DATABASE").unwrap_or_else(|_| "sqlite".into());
+        let dir = std::env::temp_dir().join(format!("mssp-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = if backend == "postgres" {
+            sqlx::any::install_default_drivers();
+            let admin = postgres_admin_url();
+            let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+            let db = format!("mssp_bench_{}", std::process::id());
+            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+                .await
+                .unwrap();
+            format!("{}/{db}", admin.rsplit_once('/').unwrap().0)
+        } else {
+            format!("sqlite://{}", dir.join("bench.db").display())
+        };
+        BenchDb { backend, url, dir }
+    }
+
+    /// Removes the directory and, on PostgreSQL, the database.
+    pub async fn remove(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.backend != "postgres" {
+            return;
+        }
+        let Ok(pool) = sqlx::AnyPool::connect(&postgres_admin_url()).await else {
+            return;
+        };
+        let name = self.url.rsplit('/').next().unwrap_or_default().to_string();
+        let _ = pool
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .await;
+    }
+}
