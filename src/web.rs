@@ -270,7 +270,8 @@ pub fn metrics_router(handle: metrics_exporter_prometheus::PrometheusHandle, ctx
     let details = axum::routing::get(move || {
         let ctx = ctx.clone();
         async move {
-            let readiness = crate::server::health::cached(&ctx).await;
+            // Private: checked afresh, not queued behind (or served from) the probes' answer.
+            let readiness = crate::server::health::readiness(&ctx).await;
             let status = if readiness.ready {
                 StatusCode::OK
             } else {

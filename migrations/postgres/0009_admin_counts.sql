@@ -89,7 +89,9 @@ DECLARE
     sign BIGINT := CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END;
     a RECORD;
 BEGIN
-    SELECT account_id, active, enforce_2fa INTO a FROM admins WHERE id = changed;
+    -- Locked: a concurrent change of the admin (deactivation, say) waits for this one, and
+    -- its trigger then sees this credential, so neither reads the other's old state.
+    SELECT account_id, active, enforce_2fa INTO a FROM admins WHERE id = changed FOR UPDATE;
     IF FOUND THEN
         UPDATE admin_counts SET
             active_totp = active_totp + sign * a.active,
@@ -109,3 +111,9 @@ CREATE TRIGGER admin_counts_totp AFTER INSERT OR DELETE ON totp_credentials
 -- Last sign-in, never-signed-in first when ascending: the order the index holds.
 CREATE INDEX admins_account_last_sign_in_first_idx
     ON admins (account_id, last_sign_in_at NULLS FIRST, id);
+
+-- The functions resolve names as this migration did, whatever a session's search_path.
+ALTER FUNCTION admin_counts_account() SET search_path FROM CURRENT;
+ALTER FUNCTION admin_counts_admin() SET search_path FROM CURRENT;
+ALTER FUNCTION admin_counts_totp() SET search_path FROM CURRENT;
+ALTER FUNCTION admin_counts_share(BIGINT, BIGINT, BIGINT) SET search_path FROM CURRENT;

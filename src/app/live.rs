@@ -46,7 +46,15 @@ pub fn use_live_status() -> LiveStatus {
 /// A link of a notification, kept only when it is a path on this site: a forged event must not
 /// send a super admin elsewhere (`https://…`, `//host`, `javascript:`).
 pub fn local_link(link: Option<String>) -> Option<String> {
-    link.filter(|l| l.starts_with('/') && !l.starts_with("//") && !l.starts_with("/\\"))
+    // Browsers drop tabs and line breaks anywhere in a URL and read `\` as `/`: none of them,
+    // nor spaces or other control characters, may appear, and the path must not start `//`.
+    link.filter(|l| {
+        l.starts_with('/')
+            && !l.starts_with("//")
+            && !l
+                .chars()
+                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    })
 }
 
 /// A signal that changes with every event of the kinds `wanted` accepts, with every `Resync`
@@ -167,6 +175,10 @@ mod tests {
             "https://evil.example/",
             "//evil.example/x",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n\\evil",
+            "/ /evil",
+            "/a\\b",
             "javascript:alert(1)",
             "",
         ] {

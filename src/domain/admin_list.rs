@@ -91,7 +91,16 @@ impl TableQuery {
     /// admins with a pending request.
     pub fn parse(search: &str, sort: &str, dir: &str, page: i64) -> TableQuery {
         TableQuery {
-            search: search.trim().chars().take(MAX_SEARCH_CHARS).collect(),
+            // Control characters are never part of a name, email or username (and a NUL ends
+            // an FTS5 query early): dropped.
+            search: search
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim()
+                .chars()
+                .take(MAX_SEARCH_CHARS)
+                .collect(),
             sort: SortKey::parse(sort).unwrap_or(SortKey::Name),
             descending: dir == "desc",
             page: page.clamp(1, i64::MAX / PAGE_SIZE),
@@ -152,6 +161,11 @@ mod tests {
         assert!(!odd.descending);
         assert_eq!(odd.page, 1);
         assert!(TableQuery::parse("", "name", "asc", i64::MAX).offset() > 0);
+    }
+
+    #[test]
+    fn control_characters_are_not_searched_for() {
+        assert_eq!(TableQuery::parse(" \0ab\u{7}c\n ", "", "", 1).search, "abc");
     }
 
     #[test]

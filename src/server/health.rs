@@ -5,7 +5,7 @@
 //! Probes are not rate limited and need no session, so whoever reaches the load balancer may
 //! send them: the check runs at most once per `FRESH_SECONDS` (callers meanwhile share its
 //! answer), and the public answer says ready or not, nothing more. What is not ready goes to
-//! the log and to `/readyz` on the private metrics listener.
+//! the log and to `/readyz` on the private metrics listener, which checks afresh each time.
 
 use crate::server::Ctx;
 use crate::server::db::key_checks;
@@ -17,19 +17,44 @@ const DATABASE_WAIT: Duration = Duration::from_secs(2);
 /// How long a check's answer is given to probes.
 const FRESH_SECONDS: i64 = 2;
 
-/// The last check and when it ran (the server's clock, seconds).
+/// The last check and when it ended (the server's clock, seconds), and the right to run the
+/// next one.
 #[derive(Debug, Default)]
-pub struct Checked(tokio::sync::Mutex<Option<(i64, Readiness)>>);
+pub struct Checked {
+    last: std::sync::Mutex<Option<(i64, Readiness)>>,
+    checking: tokio::sync::Mutex<()>,
+}
 
-/// The readiness of `ctx`, checked at most once per `FRESH_SECONDS`: concurrent callers wait
-/// for the one check running.
+impl Checked {
+    fn last(&self) -> Option<(i64, Readiness)> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The readiness of `ctx`, checked at most once per `FRESH_SECONDS`. While a check runs,
+/// callers get the last answer instead of queueing behind it (only the very first callers
+/// wait for it), so a flood of probes cannot slow an instance's answers down.
 pub async fn cached(ctx: &Ctx) -> Readiness {
-    let mut last = ctx.readiness.0.lock().await;
-    let now = ctx.now();
-    if let Some((at, readiness)) = last.as_ref()
-        && (0..FRESH_SECONDS).contains(&(now - at))
-    {
-        return readiness.clone();
+    let checked = &ctx.readiness;
+    let fresh = |last: &Option<(i64, Readiness)>| match last {
+        Some((at, readiness)) if (0..FRESH_SECONDS).contains(&(ctx.now() - at)) => {
+            Some(readiness.clone())
+        }
+        _ => None,
+    };
+    if let Some(readiness) = fresh(&checked.last()) {
+        return readiness;
+    }
+    let _checking = match checked.checking.try_lock() {
+        Ok(guard) => guard,
+        Err(_) => match checked.last() {
+            Some((_, readiness)) => return readiness,
+            None => checked.checking.lock().await,
+        },
+    };
+    // Another caller may have checked while this one waited.
+    if let Some(readiness) = fresh(&checked.last()) {
+        return readiness;
     }
     let readiness = readiness(ctx).await;
     if !readiness.ready {
@@ -40,7 +65,7 @@ pub async fn cached(ctx: &Ctx) -> Readiness {
             "not ready"
         );
     }
-    *last = Some((now, readiness.clone()));
+    *checked.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((ctx.now(), readiness.clone()));
     readiness
 }
 

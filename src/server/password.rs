@@ -139,10 +139,11 @@ fn hash_blocking(password: &str) -> Result<PasswordHash, AppError> {
 pub enum Tenant {
     /// The admins of an MSSP account.
     Account(i64),
-    /// A browser that completed a sign-in as this admin before (its signed cookie): a share of
-    /// its own, so that strangers hammering the admin's name, or their account's names, cannot
-    /// make the owner's usual browser busy.
-    KnownBrowser(i64),
+    /// Browsers that completed a sign-in as an admin of this account before (their signed
+    /// cookies), and signed-in sessions: a share of the account's own beside `Account`, so
+    /// that strangers hammering the account's names cannot make its admins' usual browsers
+    /// busy. One share per account, not per admin: an account cannot take more than two.
+    KnownBrowsers(i64),
     /// Names no admin has, and the command line.
     Nobody,
 }
@@ -575,10 +576,10 @@ mod tests {
             "the account's share is taken"
         );
         // The admin's usual browser still gets a place.
-        assert!(passwords.has_room(Tenant::KnownBrowser(7)));
+        assert!(passwords.has_room(Tenant::KnownBrowsers(1)));
         let owner = {
             let (p, h) = (passwords.clone(), hash.clone());
-            tokio::spawn(async move { p.verify(Tenant::KnownBrowser(7), "x", Some(&h)).await })
+            tokio::spawn(async move { p.verify(Tenant::KnownBrowsers(1), "x", Some(&h)).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         release.send_replace(true);

@@ -81,8 +81,8 @@ pub async fn password_step(
     // The share of the hash queue this attempt takes: the browser's own when it signed in as
     // this admin before, else the account's (or the one of names no admin has).
     let tenant = match &admin {
-        Some(admin) if known_browser::find(ctx, client, admin.id).is_some() => {
-            Tenant::KnownBrowser(admin.id)
+        Some(admin) if admin.active && known_browser::find(ctx, client, admin.id).is_some() => {
+            Tenant::KnownBrowsers(admin.account_id)
         }
         Some(admin) => Tenant::Account(admin.account_id),
         None => Tenant::Nobody,
@@ -566,7 +566,7 @@ pub async fn confirm_password(
     let checked = ctx
         .passwords
         .verify(
-            Tenant::KnownBrowser(admin.id),
+            Tenant::KnownBrowsers(admin.account_id),
             current,
             Some(&admin.password_hash),
         )

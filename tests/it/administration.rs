@@ -732,6 +732,8 @@ async fn the_table_searches_sorts_and_pages(app: TestApp) {
     assert_eq!(list("a\"b", "name", "asc", "1").await["total"], 0);
     assert_eq!(list("\"", "name", "asc", "1").await["total"], 0);
     assert_eq!(list("%_", "name", "asc", "1").await["total"], 3);
+    // A NUL (or any control character) is dropped, not an error.
+    assert_eq!(list("\0pers\0on 2", "name", "asc", "1").await["total"], 9);
     // Unknown sort keys and pages past the end do not fail.
     let odd = list("", "password_hash", "up", "99").await;
     assert_eq!(odd["rows"].as_array().unwrap().len(), 0);
