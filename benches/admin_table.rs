@@ -13,8 +13,6 @@ use mssp_dashboard::server::Ctx;
 use mssp_dashboard::server::clock::Clock;
 use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
-use mssp_dashboard::web::router;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 mod support;
@@ -38,9 +36,6 @@ async fn main() {
         bench_db.url.clone(),
         bench_db.dir.clone(),
     );
-    let leptos = leptos::config::LeptosOptions::builder()
-        .output_name("mssp-dashboard")
-        .build();
     let mut config = Config::for_database(&url);
     // A key file of the run's own, and no request-rate limit in the way of the measurement.
     config.key_file = Some(dir.join("bench.key"));
@@ -65,19 +60,7 @@ async fn main() {
         .await
         .unwrap();
 
-    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
-        .await
-        .unwrap();
-    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
-    let app = router(ctx, leptos);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = support::serve(ctx).await;
     let base = format!("http://{addr}");
     let client = reqwest::Client::builder()
         .cookie_store(true)

@@ -22,7 +22,7 @@ use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::db::totp as credentials;
 use mssp_dashboard::server::secrets::TotpSecret;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
-use mssp_dashboard::web::{SESSION_COOKIE, router};
+use mssp_dashboard::web::SESSION_COOKIE;
 use sqlx::Row;
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -148,12 +148,7 @@ async fn server() {
         .await
         .unwrap();
         if hash.is_empty() {
-            hash = sqlx::query("SELECT password_hash FROM admins WHERE id = $1")
-                .bind(owner_id)
-                .fetch_one(&ctx.db.pool)
-                .await
-                .unwrap()
-                .get("password_hash");
+            hash = support::password_hash(&ctx, owner_id).await;
         }
         accounts.push(account_id);
     }
@@ -181,22 +176,7 @@ async fn server() {
         tx.commit().await.unwrap();
     }
 
-    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
-        .await
-        .unwrap();
-    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
-    let leptos = leptos::config::LeptosOptions::builder()
-        .output_name("mssp-dashboard")
-        .build();
-    let app = router(ctx.clone(), leptos);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = support::serve(ctx.clone()).await;
     let base = format!("http://{addr}");
 
     // Three sessions per super admin (10 connections: 4 + 3 + 3), signed in 8 at a time.

@@ -25,9 +25,8 @@ use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::db::totp as credentials;
 use mssp_dashboard::server::secrets::TotpSecret;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
-use mssp_dashboard::web::{SESSION_COOKIE, router};
+use mssp_dashboard::web::SESSION_COOKIE;
 use sqlx::Row;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -257,12 +256,7 @@ async fn provision(ctx: &Ctx) -> (Vec<Admin>, String) {
         .await
         .unwrap();
         if hash.is_empty() {
-            hash = sqlx::query("SELECT password_hash FROM admins WHERE id = $1")
-                .bind(owner_id)
-                .fetch_one(&ctx.db.pool)
-                .await
-                .unwrap()
-                .get("password_hash");
+            hash = support::password_hash(ctx, owner_id).await;
         }
         let mut tx = ctx.db.pool.begin().await.unwrap();
         for i in 0..PER_ACCOUNT {
@@ -361,9 +355,6 @@ async fn run() {
         bench_db.url.clone(),
         bench_db.dir.clone(),
     );
-    let leptos = leptos::config::LeptosOptions::builder()
-        .output_name("mssp-dashboard")
-        .build();
     let mut config = Config::for_database(&url);
     config.key_file = Some(dir.join("bench.key"));
     // The clients come through a proxy on loopback, each from an address of its own (as people
@@ -381,19 +372,7 @@ async fn run() {
         std::thread::available_parallelism().map_or(1, usize::from)
     );
 
-    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
-        .await
-        .unwrap();
-    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
-    let app = router(ctx, leptos);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = support::serve(ctx).await;
     let base = format!("http://{addr}");
     let mut admins = admins.into_iter();
     let mut take = |n: usize| Arc::new(admins.by_ref().take(n).collect::<Vec<_>>());

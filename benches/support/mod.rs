@@ -1,6 +1,9 @@
 //! What the benchmarks share: a fresh database of the run's own (SQLite in a temporary
 //! directory, or a new PostgreSQL database when `MSSP_BENCH_DATABASE=postgres`), dropped again
-//! at the end.
+//! at the end, and the server on loopback.
+
+// Each bench is its own crate and uses part of this.
+#![allow(dead_code)]
 
 use sqlx::Executor;
 use std::path::PathBuf;
@@ -55,4 +58,37 @@ impl BenchDb {
             )))
             .await;
     }
+}
+
+/// Serves the application for `ctx` on a new loopback port, as the server binary does (with
+/// the clients' addresses); answers the address.
+pub async fn serve(ctx: mssp_dashboard::server::Ctx) -> std::net::SocketAddr {
+    let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("mssp-dashboard")
+        .build();
+    let app = mssp_dashboard::web::router(ctx, leptos);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+/// The stored password hash of admin `id` (to give made-up admins the same password).
+pub async fn password_hash(ctx: &mssp_dashboard::server::Ctx, id: i64) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT password_hash FROM admins WHERE id = $1")
+        .bind(id)
+        .fetch_one(&ctx.db.pool)
+        .await
+        .unwrap()
+        .get("password_hash")
 }
