@@ -11,7 +11,6 @@
 
 use mssp_dashboard::server::Ctx;
 use mssp_dashboard::server::clock::Clock;
-use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
 use std::time::{Duration, Instant};
 
@@ -31,16 +30,8 @@ const WARMUP: usize = 20;
 #[tokio::main]
 async fn main() {
     let bench_db = support::BenchDb::create("admin-table").await;
-    let (backend, url, dir) = (
-        bench_db.backend.clone(),
-        bench_db.url.clone(),
-        bench_db.dir.clone(),
-    );
-    let mut config = Config::for_database(&url);
-    // A key file of the run's own, and no request-rate limit in the way of the measurement.
-    config.key_file = Some(dir.join("bench.key"));
-    config.requests_per_second = 100_000;
-    let ctx = Ctx::open(config, Clock::system()).await.unwrap();
+    let backend = bench_db.backend.clone();
+    let ctx = Ctx::open(bench_db.config(), Clock::system()).await.unwrap();
     let admins = admin_count();
     let password = "benchmark password 1";
     let (account_id, _) = create_account(

@@ -18,7 +18,6 @@
 
 use mssp_dashboard::server::Ctx;
 use mssp_dashboard::server::clock::Clock;
-use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::db::totp as credentials;
 use mssp_dashboard::server::secrets::TotpSecret;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
@@ -117,17 +116,10 @@ fn address(n: usize) -> String {
 
 async fn server() {
     let bench_db = support::BenchDb::create("live").await;
-    let (backend, url, dir) = (
-        bench_db.backend.clone(),
-        bench_db.url.clone(),
-        bench_db.dir.clone(),
-    );
-    let mut config = Config::for_database(&url);
-    config.key_file = Some(dir.join("bench.key"));
-    config.trusted_proxies =
-        Some(mssp_dashboard::domain::network::TrustedProxies::parse("127.0.0.1/32").unwrap());
-    config.requests_per_second = 100_000;
-    let ctx = Ctx::open(config, Clock::system()).await.unwrap();
+    let (backend, dir) = (bench_db.backend.clone(), bench_db.dir.clone());
+    let ctx = Ctx::open(bench_db.config_behind_proxy(), Clock::system())
+        .await
+        .unwrap();
     mssp_dashboard::server::background::spawn(&ctx);
 
     // 1,000 accounts, each with its super admin; in the first 50 an admin with 2FA.

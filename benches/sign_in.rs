@@ -21,7 +21,6 @@
 
 use mssp_dashboard::server::Ctx;
 use mssp_dashboard::server::clock::Clock;
-use mssp_dashboard::server::config::Config;
 use mssp_dashboard::server::db::totp as credentials;
 use mssp_dashboard::server::secrets::TotpSecret;
 use mssp_dashboard::server::seed::{NewAccount, create_account};
@@ -350,19 +349,10 @@ fn main() {
 
 async fn run() {
     let bench_db = support::BenchDb::create("sign-in").await;
-    let (backend, url, dir) = (
-        bench_db.backend.clone(),
-        bench_db.url.clone(),
-        bench_db.dir.clone(),
-    );
-    let mut config = Config::for_database(&url);
-    config.key_file = Some(dir.join("bench.key"));
-    // The clients come through a proxy on loopback, each from an address of its own (as people
-    // signing in from their offices would); no request-rate limit in the way.
-    config.trusted_proxies =
-        Some(mssp_dashboard::domain::network::TrustedProxies::parse("127.0.0.1/32").unwrap());
-    config.requests_per_second = 100_000;
-    let ctx = Ctx::open(config, Clock::system()).await.unwrap();
+    let backend = bench_db.backend.clone();
+    let ctx = Ctx::open(bench_db.config_behind_proxy(), Clock::system())
+        .await
+        .unwrap();
     // The server's own metrics say where the time goes (what `/metrics` would show).
     let metrics = mssp_dashboard::server::metrics::install().unwrap();
     let (admins, hash) = provision(&ctx).await;

@@ -42,6 +42,24 @@ impl BenchDb {
         BenchDb { backend, url, dir }
     }
 
+    /// The server's configuration over this database: a key file of the run's own, and no
+    /// request-rate limit in the way of the measurement.
+    pub fn config(&self) -> mssp_dashboard::server::config::Config {
+        let mut config = mssp_dashboard::server::config::Config::for_database(&self.url);
+        config.key_file = Some(self.dir.join("bench.key"));
+        config.requests_per_second = 100_000;
+        config
+    }
+
+    /// `config`, with the clients behind a proxy on loopback, each from an address of its own
+    /// (`X-Forwarded-For`), as people signing in from their offices would be.
+    pub fn config_behind_proxy(&self) -> mssp_dashboard::server::config::Config {
+        let mut config = self.config();
+        config.trusted_proxies =
+            Some(mssp_dashboard::domain::network::TrustedProxies::parse("127.0.0.1/32").unwrap());
+        config
+    }
+
     /// Removes the directory and, on PostgreSQL, the database.
     pub async fn remove(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
