@@ -1,6 +1,7 @@
 //! Admin Management with 10,000 admins in one account (`MSSP_BENCH_ADMINS` for another number):
 //! how long the server takes to answer page 1 (the `list_admins` server function, and the whole
-//! server-rendered page).
+//! server-rendered page), and the middle page reached by "Next" (a seek from the row before it)
+//! and by its number (counting past every row before it).
 //!
 //!     cargo bench --features ssr --bench admin_table
 //!     MSSP_BENCH_ADMINS=100000 cargo bench --features ssr --bench admin_table
@@ -51,6 +52,18 @@ async fn main() {
         .await
         .unwrap();
 
+    // The row in the middle of the name order: where "Next" from the page before the middle
+    // page continues.
+    let middle_page = (admins / 25 / 2).max(2);
+    let middle_row: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM admins WHERE account_id = $1 ORDER BY LOWER(name), id \
+         LIMIT 1 OFFSET {}",
+        (middle_page - 1) * 25 - 1
+    )))
+    .bind(account_id)
+    .fetch_one(&ctx.db.pool)
+    .await
+    .unwrap();
     let addr = support::serve(ctx).await;
     let base = format!("http://{addr}");
     let client = reqwest::Client::builder()
@@ -66,19 +79,23 @@ async fn main() {
     assert!(signed.status().is_success());
 
     println!("Admin Management, {admins} admins in one account, {backend}:");
-    let list = |q: &'static str, sort: &'static str| {
+    let list_at = |q: &'static str, sort: &'static str, page: i64, after: Option<i64>| {
         let client = client.clone();
         let base = base.clone();
         move || {
             let client = client.clone();
             let url = format!("{base}/api/list_admins");
+            let mut form = vec![
+                ("q", q.to_string()),
+                ("sort", sort.to_string()),
+                ("dir", "asc".to_string()),
+                ("page", page.to_string()),
+            ];
+            if let Some(after) = after {
+                form.push(("after", after.to_string()));
+            }
             async move {
-                let res = client
-                    .post(url)
-                    .form(&[("q", q), ("sort", sort), ("dir", "asc"), ("page", "1")])
-                    .send()
-                    .await
-                    .unwrap();
+                let res = client.post(url).form(&form).send().await.unwrap();
                 let status = res.status();
                 let body = res.text().await.unwrap();
                 assert!(
@@ -88,7 +105,18 @@ async fn main() {
             }
         }
     };
+    let list = |q, sort| list_at(q, sort, 1, None);
     measure("list_admins page 1, sorted by name", list("", "name")).await;
+    measure(
+        &format!("list_admins page {middle_page} by name, by \"Next\""),
+        list_at("", "name", middle_page, Some(middle_row)),
+    )
+    .await;
+    measure(
+        &format!("list_admins page {middle_page} by name, by number"),
+        list_at("", "name", middle_page, None),
+    )
+    .await;
     measure(
         "list_admins page 1, sorted by last sign-in",
         list("", "last_sign_in"),

@@ -28,7 +28,9 @@ pub async fn save_account_settings(force_2fa: bool) -> Result<AccountSettings, A
 
 /// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in, or
 /// empty for the default (pending reset requests first, then by name); `dir`: asc or desc;
-/// `page` from 1; `pending`: only admins with a pending reset request.
+/// `page` from 1; `pending`: only admins with a pending reset request; `after` / `before`: the
+/// id of the last (first) row of the page before (after) this one, set by "Next" ("Previous")
+/// so the page is found by seeking, not by counting past every row before it.
 #[server(endpoint = "list_admins")]
 pub async fn list_admins(
     q: String,
@@ -36,10 +38,13 @@ pub async fn list_admins(
     dir: String,
     page: i64,
     pending: Option<bool>,
+    after: Option<i64>,
+    before: Option<i64>,
 ) -> Result<AdminTable, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    let mut query = crate::domain::admin_list::TableQuery::parse(&q, &sort, &dir, page);
+    let mut query = crate::domain::admin_list::TableQuery::parse(&q, &sort, &dir, page)
+        .with_cursor(after, before);
     if pending == Some(true) {
         query = query.pending_only();
     }

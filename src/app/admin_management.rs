@@ -27,6 +27,9 @@ struct TableParams {
     dir: String,
     page: i64,
     pending: bool,
+    /// The row the page continues after (set by "Next") or before ("Previous").
+    after: Option<i64>,
+    before: Option<i64>,
 }
 
 impl TableParams {
@@ -45,6 +48,13 @@ impl TableParams {
         }
         if self.pending {
             parts.push("pending=1".into());
+        }
+        if self.page > 1 {
+            if let Some(id) = self.after {
+                parts.push(format!("after={id}"));
+            } else if let Some(id) = self.before {
+                parts.push(format!("before={id}"));
+            }
         }
         if parts.is_empty() {
             "/admin/admins".into()
@@ -74,6 +84,8 @@ impl TableParams {
             }
             .to_string(),
             page: 1,
+            after: None,
+            before: None,
             ..self.clone()
         }
     }
@@ -81,7 +93,25 @@ impl TableParams {
     fn on_page(&self, page: i64) -> TableParams {
         TableParams {
             page,
+            after: None,
+            before: None,
             ..self.clone()
+        }
+    }
+
+    /// The next page, continuing after the row with id `last`.
+    fn next_after(&self, last: Option<i64>) -> TableParams {
+        TableParams {
+            after: last,
+            ..self.on_page(self.page + 1)
+        }
+    }
+
+    /// The previous page, ending before the row with id `first`.
+    fn previous_before(&self, first: Option<i64>) -> TableParams {
+        TableParams {
+            before: first,
+            ..self.on_page(self.page - 1)
         }
     }
 
@@ -89,6 +119,8 @@ impl TableParams {
         TableParams {
             pending,
             page: 1,
+            after: None,
+            before: None,
             ..self.clone()
         }
     }
@@ -156,6 +188,8 @@ pub fn AdminManagementPage() -> impl IntoView {
                 .filter(|p| *p >= 1)
                 .unwrap_or(1),
             pending: q.get("pending").as_deref() == Some("1"),
+            after: q.get("after").and_then(|id| id.parse().ok()),
+            before: q.get("before").and_then(|id| id.parse().ok()),
         }
     });
     // Reset requests appear and disappear live, in every open tab; after a reconnect the page
@@ -169,7 +203,17 @@ pub fn AdminManagementPage() -> impl IntoView {
     let reload = RwSignal::new(0u64);
     let table = Resource::new(
         move || (params.get(), refresh.get(), reload.get()),
-        |(p, _, _)| list_admins(p.q, p.sort, p.dir, p.page, Some(p.pending)),
+        |(p, _, _)| {
+            list_admins(
+                p.q,
+                p.sort,
+                p.dir,
+                p.page,
+                Some(p.pending),
+                p.after,
+                p.before,
+            )
+        },
     );
     let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
     let focus_after: RwSignal<Option<String>> = RwSignal::new(None);
@@ -304,8 +348,14 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
         ..
     } = table;
     let empty = rows.is_empty();
-    let prev = (page > 1).then(|| params.on_page(page - 1).href());
-    let next = (page < pages).then(|| params.on_page(page + 1).href());
+    // "Next" and "Previous" continue from this page's last and first rows; the page number
+    // they carry names the page.
+    let shown = TableParams {
+        page,
+        ..params.clone()
+    };
+    let prev = (page > 1).then(|| shown.previous_before(rows.first().map(|r| r.id)).href());
+    let next = (page < pages).then(|| shown.next_after(rows.last().map(|r| r.id)).href());
     let noun = match (params.pending, total == 1) {
         (true, true) => "admin with a pending reset request",
         (true, false) => "admins with a pending reset request",
@@ -442,6 +492,8 @@ mod tests {
             dir: "asc".into(),
             page: 3,
             pending: false,
+            after: None,
+            before: None,
         };
         assert_eq!(
             p.sorted_by(SortKey::Name).href(),
@@ -462,7 +514,26 @@ mod tests {
             dir: "asc".into(),
             page: 1,
             pending: false,
+            after: None,
+            before: None,
         };
         assert_eq!(default.href(), "/admin/admins");
+        assert_eq!(
+            p.next_after(Some(41)).href(),
+            "/admin/admins?sort=name&dir=asc&page=4&q=a%26b%20c&after=41"
+        );
+        assert_eq!(
+            p.previous_before(Some(17)).href(),
+            "/admin/admins?sort=name&dir=asc&page=2&q=a%26b%20c&before=17"
+        );
+        assert_eq!(
+            p.previous_before(Some(17)).previous_before(Some(9)).href(),
+            "/admin/admins?sort=name&dir=asc&q=a%26b%20c",
+            "page 1 needs no cursor"
+        );
+        assert_eq!(
+            p.next_after(Some(41)).sorted_by(SortKey::Email).href(),
+            "/admin/admins?sort=email&dir=asc&q=a%26b%20c"
+        );
     }
 }

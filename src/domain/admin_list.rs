@@ -54,6 +54,18 @@ pub enum View {
     PendingOnly,
 }
 
+/// Where a page starts when it is reached by "Next" or "Previous": right after the last row of
+/// the page before it, or right before the first row of the page after it (keyset pagination:
+/// the database seeks to that row through the sort's index instead of counting past every row
+/// before it). The page number then only names the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cursor {
+    /// The rows after this admin.
+    After(i64),
+    /// The rows before this admin.
+    Before(i64),
+}
+
 /// A request for one page of the table, normalised: unknown sort keys fall back to name,
 /// pages start at 1, the search is trimmed and bounded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +75,8 @@ pub struct TableQuery {
     pub descending: bool,
     pub page: i64,
     pub view: View,
+    /// Set by "Next" and "Previous"; a page asked for by number alone has none.
+    pub cursor: Option<Cursor>,
 }
 
 /// Where one page of the pending-first view takes its rows: a slice of the pending admins,
@@ -109,7 +123,21 @@ impl TableQuery {
             } else {
                 View::PendingFirst
             },
+            cursor: None,
         }
+    }
+
+    /// The same query, continuing after (or before) an admin of the page next to it. Ids that
+    /// cannot be an admin's are ignored; `after` wins when both are given. Page 1 never needs
+    /// one.
+    pub fn with_cursor(self, after: Option<i64>, before: Option<i64>) -> TableQuery {
+        let cursor = match (after.filter(|id| *id > 0), before.filter(|id| *id > 0)) {
+            _ if self.page == 1 => None,
+            (Some(id), _) => Some(Cursor::After(id)),
+            (None, Some(id)) => Some(Cursor::Before(id)),
+            (None, None) => None,
+        };
+        TableQuery { cursor, ..self }
     }
 
     /// The same query, showing only admins with a pending request.
@@ -161,6 +189,27 @@ mod tests {
         assert!(!odd.descending);
         assert_eq!(odd.page, 1);
         assert!(TableQuery::parse("", "name", "asc", i64::MAX).offset() > 0);
+    }
+
+    #[test]
+    fn cursors_only_for_pages_after_the_first() {
+        let q = TableQuery::parse("", "name", "asc", 3);
+        assert_eq!(q.cursor, None);
+        assert_eq!(
+            q.clone().with_cursor(Some(7), Some(9)).cursor,
+            Some(Cursor::After(7))
+        );
+        assert_eq!(
+            q.clone().with_cursor(Some(-7), Some(9)).cursor,
+            Some(Cursor::Before(9))
+        );
+        assert_eq!(q.with_cursor(Some(0), None).cursor, None);
+        assert_eq!(
+            TableQuery::parse("", "name", "asc", 1)
+                .with_cursor(Some(7), None)
+                .cursor,
+            None
+        );
     }
 
     #[test]

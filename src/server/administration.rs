@@ -2,7 +2,9 @@
 //! takes the signed-in super admin and works inside their account only; ids of other accounts
 //! are "not found", like ids that do not exist.
 
-use crate::domain::admin_list::{PAGE_SIZE, TableQuery, View, page_count, pending_first_window};
+use crate::domain::admin_list::{
+    Cursor, PAGE_SIZE, TableQuery, View, page_count, pending_first_window,
+};
 use crate::domain::admin_rules::{self, AdminState};
 use crate::domain::enforcement;
 use crate::domain::identity;
@@ -110,12 +112,17 @@ pub async fn table(
     .or_internal()?;
     let offset = query.offset();
     let (rows, shown_total) = match query.view {
-        View::Sorted => (
-            admin_table::page(db, account.id, query, Which::All, false, offset, PAGE_SIZE)
-                .await
-                .or_internal()?,
-            total,
-        ),
+        View::Sorted => {
+            let rows = match keyset(ctx, account.id, query, Which::All).await? {
+                Some(rows) => rows,
+                None => {
+                    admin_table::page(db, account.id, query, Which::All, false, offset, PAGE_SIZE)
+                        .await
+                        .or_internal()?
+                }
+            };
+            (rows, total)
+        }
         View::PendingOnly => {
             let matching = admin_table::count(db, account.id, query, Which::Pending)
                 .await
@@ -137,31 +144,44 @@ pub async fn table(
             let pending = admin_table::count(db, account.id, query, Which::Pending)
                 .await
                 .or_internal()?;
-            let window = pending_first_window(offset, pending);
-            let mut rows = admin_table::page(
-                db,
-                account.id,
-                query,
-                Which::Pending,
-                true,
-                window.pending_offset,
-                window.pending_limit,
-            )
-            .await
-            .or_internal()?;
-            rows.extend(
-                admin_table::page(
-                    db,
-                    account.id,
-                    query,
-                    Which::NotPending,
-                    false,
-                    window.rest_offset,
-                    window.rest_limit,
-                )
-                .await
-                .or_internal()?,
-            );
+            // A page wholly past the pending requests continues from its neighbour's row; one
+            // that holds some of them reads the few requests and the first of the rest.
+            let keyset = if offset >= pending {
+                keyset(ctx, account.id, query, Which::NotPending).await?
+            } else {
+                None
+            };
+            let rows = match keyset {
+                Some(rows) => rows,
+                None => {
+                    let window = pending_first_window(offset, pending);
+                    let mut rows = admin_table::page(
+                        db,
+                        account.id,
+                        query,
+                        Which::Pending,
+                        true,
+                        window.pending_offset,
+                        window.pending_limit,
+                    )
+                    .await
+                    .or_internal()?;
+                    rows.extend(
+                        admin_table::page(
+                            db,
+                            account.id,
+                            query,
+                            Which::NotPending,
+                            false,
+                            window.rest_offset,
+                            window.rest_limit,
+                        )
+                        .await
+                        .or_internal()?,
+                    );
+                    rows
+                }
+            };
             (rows, total)
         }
     };
@@ -181,6 +201,25 @@ pub async fn table(
         },
         account_force_2fa: account.force_2fa,
     })
+}
+
+/// The page a "Next" or "Previous" link asks for, read from its cursor (keyset pagination);
+/// `None` when it has no cursor or the cursor no longer places the page: then the page is
+/// counted from the top by its number. A "Previous" that finds fewer rows than a page (rows
+/// went since) is counted too, so that page 1 is always whole.
+async fn keyset(
+    ctx: &Ctx,
+    account_id: i64,
+    query: &TableQuery,
+    which: Which,
+) -> Result<Option<Vec<TableRow>>, AppError> {
+    let Some(cursor) = query.cursor else {
+        return Ok(None);
+    };
+    let rows = admin_table::page_at(&ctx.db, account_id, query, which, cursor, PAGE_SIZE)
+        .await
+        .or_internal()?;
+    Ok(rows.filter(|rows| matches!(cursor, Cursor::After(_)) || rows.len() as i64 == PAGE_SIZE))
 }
 
 pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDetail, AppError> {

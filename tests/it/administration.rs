@@ -15,6 +15,7 @@ on_both_backends!(
     two_super_admins_cannot_demote_each_other_at_once,
     deactivating_an_admin_ends_their_sessions,
     the_table_searches_sorts_and_pages,
+    next_and_previous_seek_to_the_pages_that_numbers_count_to,
     password_change_needs_the_current_one_and_ends_other_sessions,
     the_kept_counts_agree_with_a_full_count_after_every_change,
 );
@@ -920,4 +921,166 @@ async fn the_kept_counts_agree_with_a_full_count_after_every_change(app: TestApp
     let theirs = counts(db, other.account_id).await.unwrap();
     assert_eq!(theirs, recount(db, other.account_id).await.unwrap());
     assert_eq!(theirs.admins, 1);
+}
+
+fn ids(table: &Value) -> Vec<i64> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn next_and_previous_seek_to_the_pages_that_numbers_count_to(app: TestApp) {
+    let owner = app.account("keyset").await;
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let db = &app.ctx.db;
+    let account = owner.account_id;
+    // 80 admins, four pages: some never signed in, some sharing a name and a time (ties are
+    // broken by id), a third with TOTP, and two with a pending reset request.
+    mssp_dashboard::server::seed::bulk_admins(db, account, "ks", 79)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE admins SET last_sign_in_at = NULL WHERE account_id = $1 AND id % 7 = 0")
+        .bind(account)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE admins SET name = 'Same Name', last_sign_in_at = 1700000000 \
+         WHERE account_id = $1 AND id % 11 = 0",
+    )
+    .bind(account)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let requested: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM admins WHERE account_id = $1 AND email LIKE '%@ks.example' \
+         ORDER BY id LIMIT 2",
+    )
+    .bind(account)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for id in &requested {
+        sqlx::query(
+            "INSERT INTO reset_requests (account_id, admin_id, status, requested_at) \
+             VALUES ($1, $2, 'pending', $3)",
+        )
+        .bind(account)
+        .bind(id)
+        .bind(crate::helpers::now() as i64)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    let list = |sort: &str, dir: &str, page: i64, cursor: Option<(&'static str, i64)>| {
+        let mut form = vec![
+            ("q", String::new()),
+            ("sort", sort.to_string()),
+            ("dir", dir.to_string()),
+            ("page", page.to_string()),
+        ];
+        if let Some((name, id)) = cursor {
+            form.push((name, id.to_string()));
+        }
+        let browser = &super_admin;
+        async move {
+            let answer = browser.call_owned("list_admins", &form).await;
+            answer.assert_ok().clone()
+        }
+    };
+    let orders = [
+        ("", "asc"),
+        ("name", "asc"),
+        ("name", "desc"),
+        ("username", "asc"),
+        ("email", "desc"),
+        ("role", "asc"),
+        ("role", "desc"),
+        ("2fa", "asc"),
+        ("2fa", "desc"),
+        ("last_sign_in", "asc"),
+        ("last_sign_in", "desc"),
+    ];
+    for (sort, dir) in orders {
+        let mut numbered = Vec::new();
+        for page in 1..=4 {
+            numbered.push(ids(&list(sort, dir, page, None).await));
+        }
+        assert_eq!(
+            numbered.iter().map(Vec::len).collect::<Vec<_>>(),
+            [25, 25, 25, 5],
+            "{sort} {dir}"
+        );
+        let mut seen: Vec<i64> = numbered.concat();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 80, "{sort} {dir}: every admin once");
+        if sort.is_empty() {
+            assert_eq!(numbered[0][..2], requested[..], "pending requests first");
+        }
+        // "Next" from page 1 to the last, then "Previous" back.
+        for page in 2..=4 {
+            let last = *numbered[page - 2].last().unwrap();
+            let next = list(sort, dir, page as i64, Some(("after", last))).await;
+            assert_eq!(
+                ids(&next),
+                numbered[page - 1],
+                "{sort} {dir} next to {page}"
+            );
+            assert_eq!(next["page"], page as i64);
+        }
+        for page in (1..=3).rev() {
+            let first = numbered[page][0];
+            let previous = list(sort, dir, page as i64, Some(("before", first))).await;
+            assert_eq!(
+                ids(&previous),
+                numbered[page - 1],
+                "{sort} {dir} previous to {page}"
+            );
+        }
+    }
+
+    // The seek continues from the row, not from a count: an admin added at the top between
+    // page 1 and "Next" does not push page 1's last row onto page 2.
+    let page1 = ids(&list("name", "asc", 1, None).await);
+    let newcomer = super_admin
+        .add_admin(account, "aaa-newcomer", "admin")
+        .await;
+    sqlx::query("UPDATE admins SET name = '0 First' WHERE id = $1")
+        .bind(newcomer.admin_id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let by_number = ids(&list("name", "asc", 2, None).await);
+    assert_eq!(by_number[0], page1[24], "counting shifts the rows by one");
+    let by_seek = ids(&list("name", "asc", 2, Some(("after", page1[24]))).await);
+    assert_eq!(by_seek[..24], by_number[1..], "seeking does not");
+    assert!(!by_seek.contains(&page1[24]));
+
+    // A cursor that is not this account's admin (or no admin) places nothing: the page is
+    // counted by its number, and tells nothing about the other admin.
+    let other = app.account("keyset-other").await;
+    for stranger in [other.admin_id, i64::MAX, -3] {
+        for cursor in ["after", "before"] {
+            let page = list("name", "asc", 2, Some((cursor, stranger))).await;
+            assert_eq!(ids(&page), by_number, "{cursor}={stranger}");
+        }
+    }
+    super_admin
+        .call(
+            "list_admins",
+            &[
+                ("q", ""),
+                ("sort", "name"),
+                ("dir", "asc"),
+                ("page", "2"),
+                ("after", "not a number"),
+            ],
+        )
+        .await
+        .assert_error(400, "BadRequest");
 }

@@ -2,7 +2,7 @@
 //! the counts above it, and edits made under a lock on the account.
 
 use super::{Db, flag};
-use crate::domain::admin_list::{SortKey, TableQuery};
+use crate::domain::admin_list::{Cursor, SortKey, TableQuery};
 use crate::domain::admin_rules::AdminState;
 use crate::domain::role::Role;
 use sqlx::Row;
@@ -152,11 +152,7 @@ pub async fn page(
         _ => (FROM, which.condition()),
     };
     let sql = format!(
-        "SELECT a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
-                a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
-                CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
-                r.id AS reset_id, r.requested_at AS reset_at \
-         {from} \
+        "SELECT {COLUMNS} {from} \
          WHERE {}{condition} \
          ORDER BY {order} LIMIT ${limit_param} OFFSET ${}",
         filter.sql,
@@ -169,32 +165,232 @@ pub async fn page(
         select = select.bind(value);
     }
     let rows = select.bind(limit).bind(offset).fetch_all(&db.pool).await?;
-    rows.iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(TableRow {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                username: r.try_get("username")?,
-                email: r.try_get("email")?,
-                role: Role::parse(&role)
-                    .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
-                active: r.try_get::<i64, _>("active")? != 0,
-                enforce_2fa: r.try_get::<Option<i64>, _>("enforce_2fa")?.map(|v| v != 0),
-                has_totp: r.try_get::<i64, _>("has_totp")? != 0,
-                must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
-                last_sign_in_at: r.try_get("last_sign_in_at")?,
-                pending_reset: match (
-                    r.try_get::<Option<i64>, _>("reset_id")?,
-                    r.try_get::<Option<i64>, _>("reset_at")?,
-                ) {
-                    (Some(id), Some(at)) => Some((id, at)),
-                    _ => None,
-                },
-                setup_skipped_at: r.try_get("setup_skipped_at")?,
-            })
-        })
-        .collect()
+    rows.iter().map(table_row).collect()
+}
+
+const COLUMNS: &str = "a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
+                       a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
+                       CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
+                       r.id AS reset_id, r.requested_at AS reset_at";
+
+fn table_row(r: &sqlx::any::AnyRow) -> Result<TableRow, sqlx::Error> {
+    let role: String = r.try_get("role")?;
+    Ok(TableRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        username: r.try_get("username")?,
+        email: r.try_get("email")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        active: r.try_get::<i64, _>("active")? != 0,
+        enforce_2fa: r.try_get::<Option<i64>, _>("enforce_2fa")?.map(|v| v != 0),
+        has_totp: r.try_get::<i64, _>("has_totp")? != 0,
+        must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+        last_sign_in_at: r.try_get("last_sign_in_at")?,
+        pending_reset: match (
+            r.try_get::<Option<i64>, _>("reset_id")?,
+            r.try_get::<Option<i64>, _>("reset_at")?,
+        ) {
+            (Some(id), Some(at)) => Some((id, at)),
+            _ => None,
+        },
+        setup_skipped_at: r.try_get("setup_skipped_at")?,
+    })
+}
+
+/// One stretch of a sort's ascending order that an index holds as (key, id), or as id alone
+/// within a condition. Sorting by last sign-in is two stretches (never signed in, by id; then
+/// by time), sorting by 2FA too (without, by id; with, by id): a seek into a stretch is one
+/// index range on either database, where one comparison over a nullable or computed key
+/// would scan.
+struct Stretch {
+    /// Which admins it holds (appended to the `WHERE`).
+    condition: &'static str,
+    /// What it is ordered by before the id, if anything.
+    key: Option<&'static str>,
+}
+
+/// The stretches of `key`'s ascending order, first to last.
+fn stretches(key: SortKey) -> &'static [Stretch] {
+    const fn by(key: &'static str) -> Stretch {
+        Stretch {
+            condition: "",
+            key: Some(key),
+        }
+    }
+    match key {
+        SortKey::Name => {
+            const S: &[Stretch] = &[by("LOWER(a.name)")];
+            S
+        }
+        SortKey::Username => {
+            const S: &[Stretch] = &[by("a.username")];
+            S
+        }
+        SortKey::Email => {
+            const S: &[Stretch] = &[by("a.email")];
+            S
+        }
+        SortKey::Role => {
+            const S: &[Stretch] = &[by("a.role")];
+            S
+        }
+        SortKey::TwoFactor => &[
+            Stretch {
+                condition: " AND t.admin_id IS NULL",
+                key: None,
+            },
+            Stretch {
+                condition: " AND t.admin_id IS NOT NULL",
+                key: None,
+            },
+        ],
+        SortKey::LastSignIn => &[
+            Stretch {
+                condition: " AND a.last_sign_in_at IS NULL",
+                key: None,
+            },
+            Stretch {
+                condition: " AND a.last_sign_in_at IS NOT NULL",
+                key: Some("a.last_sign_in_at"),
+            },
+        ],
+    }
+}
+
+/// A cursor admin's place in a sort: its stretch and its key there.
+#[derive(Debug)]
+enum KeyValue {
+    Text(String),
+    Number(i64),
+    None,
+}
+
+/// Where admin `id` of `account_id` stands in `key`'s ascending order, with whether it has a
+/// pending reset request; `None` when the account has no such admin.
+async fn place(
+    db: &Db,
+    account_id: i64,
+    id: i64,
+    key: SortKey,
+) -> Result<Option<(usize, KeyValue, bool)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT LOWER(a.name) AS name_key, a.username, a.email, a.role, a.last_sign_in_at, \
+                CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, r.id AS reset_id \
+         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+         LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending' \
+         WHERE a.id = $1 AND a.account_id = $2",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let pending = row.try_get::<Option<i64>, _>("reset_id")?.is_some();
+    let (stretch, value) = match key {
+        SortKey::Name => (0, KeyValue::Text(row.try_get("name_key")?)),
+        SortKey::Username => (0, KeyValue::Text(row.try_get("username")?)),
+        SortKey::Email => (0, KeyValue::Text(row.try_get("email")?)),
+        SortKey::Role => (0, KeyValue::Text(row.try_get("role")?)),
+        SortKey::TwoFactor => (
+            usize::from(row.try_get::<i64, _>("has_totp")? != 0),
+            KeyValue::None,
+        ),
+        SortKey::LastSignIn => match row.try_get::<Option<i64>, _>("last_sign_in_at")? {
+            None => (0, KeyValue::None),
+            Some(at) => (1, KeyValue::Number(at)),
+        },
+    };
+    Ok(Some((stretch, value, pending)))
+}
+
+/// Up to `limit` rows of the account's admins that `which` selects (`All` or `NotPending`),
+/// next to the cursor's admin in the query's order: the rows right after it, or right before
+/// it (still in page order). The database seeks to the cursor through the sort's index, so a
+/// page far down costs what page 1 costs. `None` when the cursor cannot place the page: no
+/// such admin in the account, or one that `which` does not select (its request came or went
+/// since the page was drawn); the caller then counts rows from the top instead.
+pub async fn page_at(
+    db: &Db,
+    account_id: i64,
+    query: &TableQuery,
+    which: Which,
+    cursor: Cursor,
+    limit: i64,
+) -> Result<Option<Vec<TableRow>>, sqlx::Error> {
+    debug_assert!(which != Which::Pending, "pending pages are few: by offset");
+    let (id, after) = match cursor {
+        Cursor::After(id) => (id, true),
+        Cursor::Before(id) => (id, false),
+    };
+    let Some((at, value, pending)) = place(db, account_id, id, query.sort).await? else {
+        return Ok(None);
+    };
+    if which == Which::NotPending && pending {
+        return Ok(None);
+    }
+    let stretches = stretches(query.sort);
+    // Walking the ascending order up (`>`) or down (`<`).
+    let up = after != query.descending;
+    let (op, dir) = if up { (">", "ASC") } else { ("<", "DESC") };
+    let order: Vec<usize> = if up {
+        (at..stretches.len()).collect()
+    } else {
+        (0..=at).rev().collect()
+    };
+    let filter = filter(query, db.backend);
+    let mut rows = Vec::new();
+    for (n, index) in order.into_iter().enumerate() {
+        let wanted = limit - rows.len() as i64;
+        if wanted <= 0 {
+            break;
+        }
+        let stretch = &stretches[index];
+        let first = filter.values.len() + 2;
+        // Only in the cursor's own stretch does the seek compare with it; the ones after it
+        // are read from their start.
+        let (seek, next) = match (n, stretch.key, &value) {
+            (0, Some(key), KeyValue::Text(_) | KeyValue::Number(_)) => (
+                format!(" AND ({key}, a.id) {op} (${first}, ${})", first + 1),
+                first + 2,
+            ),
+            (0, _, _) => (format!(" AND a.id {op} ${first}"), first + 1),
+            _ => (String::new(), first),
+        };
+        let order_by = match stretch.key {
+            Some(key) => format!("{key} {dir}, a.id {dir}"),
+            None => format!("a.id {dir}"),
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} {FROM} WHERE {}{}{}{seek} ORDER BY {order_by} LIMIT ${next}",
+            filter.sql,
+            which.condition(),
+            stretch.condition,
+        );
+        // Fixed fragments only; values are bound.
+        let mut select = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+        for value in &filter.values {
+            select = select.bind(value.clone());
+        }
+        if n == 0 {
+            select = match (&value, stretch.key) {
+                (KeyValue::Text(text), Some(_)) => select.bind(text.clone()),
+                (KeyValue::Number(number), Some(_)) => select.bind(*number),
+                _ => select,
+            };
+            select = select.bind(id);
+        }
+        let found = select.bind(wanted).fetch_all(&db.pool).await?;
+        for row in &found {
+            rows.push(table_row(row)?);
+        }
+    }
+    if !after {
+        rows.reverse();
+    }
+    Ok(Some(rows))
 }
 
 /// How many admins match the search (and `which`).
