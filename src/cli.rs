@@ -146,6 +146,7 @@ fn leptos_options(config: &Config) -> Result<leptos::config::LeptosOptions, Stri
         // Run outside cargo-leptos: the crate's output name (`.cargo/config.toml` sets it too).
         leptos.output_name = "mssp-dashboard".into();
     }
+    crate::web::detect_hashed_files(&mut leptos);
     Ok(leptos)
 }
 

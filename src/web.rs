@@ -73,12 +73,72 @@ pub async fn listen(bind: std::net::SocketAddr) -> std::io::Result<Listener> {
     Ok(listener.tap_io(no_delay as fn(&mut tokio::net::TcpStream)))
 }
 
+/// The hash file cargo-leptos writes beside the server it builds (`hash-files = true` in
+/// Cargo.toml): the content hash in each browser file's name. Leptos reads it from there at
+/// every render; `LEPTOS_HASH_FILE_NAME` may name another place (an absolute path).
+pub fn hash_file(leptos: &LeptosOptions) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(PathBuf::from))
+        .unwrap_or_default()
+        .join(leptos.hash_file.as_ref())
+}
+
+/// The hashes of the script, the WASM and the stylesheet (`js`, `wasm`, `css`) in `text`, a
+/// hash file; `None` unless all three are there.
+fn parse_hashes(text: &str) -> Option<[String; 3]> {
+    let find = |kind: &str| {
+        text.lines().find_map(|line| {
+            let (file, hash) = line.split_once(':')?;
+            let hash = hash.trim();
+            (file.trim() == kind
+                && !hash.is_empty()
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)))
+            .then(|| hash.to_string())
+        })
+    };
+    Some([find("js")?, find("wasm")?, find("css")?])
+}
+
+/// Whether the pages should name the browser files by their hashed names: as
+/// `LEPTOS_HASH_FILES` says when it is set (cargo-leptos sets it when it runs the server), and
+/// otherwise when the hash file names files that are there: a release build run as
+/// `target/release/mssp-dashboard`, or a copy deployed with its hash file beside it.
+pub fn detect_hashed_files(leptos: &mut LeptosOptions) {
+    if std::env::var_os("LEPTOS_HASH_FILES").is_some() {
+        return;
+    }
+    leptos.hash_files = true;
+    let present = std::fs::read_to_string(hash_file(leptos))
+        .ok()
+        .and_then(|text| parse_hashes(&text))
+        .is_some_and(|_| page_assets(leptos).iter().all(|path| path.is_file()));
+    leptos.hash_files = present;
+}
+
 /// The files under the site root that every page names: the script, the WASM and the
-/// stylesheet. Named as Leptos names them: `NAME.wasm` when the server was compiled with
-/// `LEPTOS_OUTPUT_NAME` (cargo-leptos, or `.cargo/config.toml`), `NAME_bg.wasm` otherwise.
+/// stylesheet. Named as Leptos names them: with their content hash when files are hashed
+/// (`NAME.HASH.wasm`); else `NAME.wasm` when the server was compiled with `LEPTOS_OUTPUT_NAME`
+/// (cargo-leptos, or `.cargo/config.toml`), `NAME_bg.wasm` otherwise.
 pub fn page_assets(leptos: &LeptosOptions) -> Vec<PathBuf> {
     let pkg = PathBuf::from(leptos.site_root.as_ref()).join(leptos.site_pkg_dir.as_ref());
     let name = leptos.output_name.as_ref();
+    if leptos.hash_files {
+        let hashes = std::fs::read_to_string(hash_file(leptos))
+            .ok()
+            .and_then(|text| parse_hashes(&text));
+        return match hashes {
+            Some([js, wasm, css]) => vec![
+                pkg.join(format!("{name}.{js}.js")),
+                pkg.join(format!("{name}.{wasm}.wasm")),
+                pkg.join(format!("{name}.{css}.css")),
+            ],
+            // Reported by `check_site` as the file that is missing.
+            None => vec![hash_file(leptos)],
+        };
+    }
     let wasm_suffix = if std::option_env!("LEPTOS_OUTPUT_NAME").is_some() {
         ""
     } else {
@@ -89,6 +149,21 @@ pub fn page_assets(leptos: &LeptosOptions) -> Vec<PathBuf> {
         pkg.join(format!("{name}{wasm_suffix}.wasm")),
         pkg.join(format!("{name}.css")),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_files() {
+        assert_eq!(
+            parse_hashes("js: AAAAAAAAAAAAAAAAAAAAAA\nwasm: BBB\ncss: C-_c\n"),
+            Some(["AAAAAAAAAAAAAAAAAAAAAA".into(), "BBB".into(), "C-_c".into()])
+        );
+        assert_eq!(parse_hashes("js: a\nwasm: b\n"), None, "no css");
+        assert_eq!(parse_hashes("js: ../x\nwasm: b\ncss: c\n"), None);
+    }
 }
 
 /// Refuses to serve pages that would never hydrate: every file the pages name must exist, and

@@ -35,9 +35,9 @@ use crate::api::auth::current_admin;
 use crate::model::AppError;
 use crate::model::types::Me;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -48,6 +48,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // Named by content hash in release builds (`hash-files`), kept by browsers.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -77,7 +79,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/mssp-dashboard.css" />
         <Title formatter=|text: String| {
             if text.is_empty() { "MSSP Dashboard".to_string() } else { format!("{text} · MSSP Dashboard") }
         } />
@@ -86,20 +87,128 @@ pub fn App() -> impl IntoView {
             <header::Header />
             <main id="main" tabindex="-1">
                 <Routes fallback=not_found::NotFound>
-                    <Route path=path!("/") view=dashboard::DashboardPage />
+                    // The sign-in steps are in the main bundle; every other page is a lazy route:
+                    // its code is a WASM chunk of its own (release builds use `--split`), loaded
+                    // when the page is first shown, so the sign-in page downloads only what it
+                    // needs.
                     <Route path=path!("/login") view=sign_in::SignInPage />
                     <Route path=path!("/login/code") view=code_step::CodeStepPage />
                     <Route path=path!("/login/setup-code") view=setup_code_step::SetupCodeStepPage />
-                    <Route path=path!("/login/new-password") view=new_password::NewPasswordPage />
-                    <Route path=path!("/login/setup-2fa") view=forced_setup::ForcedSetupPage />
-                    <Route path=path!("/profile") view=profile::ProfilePage />
-                    <Route path=path!("/admin/admins") view=admin_management::AdminManagementPage />
-                    <Route path=path!("/admin/admins/:id") view=admin_edit::EditAdminPage />
-                    <Route path=path!("/admin/settings") view=admin_settings::SettingsPage />
-                    <Route path=path!("/admin/audit") view=audit_log::AuditLogPage />
+                    <Route path=path!("/") view={Lazy::<Dashboard>::new()} />
+                    <Route path=path!("/login/new-password") view={Lazy::<NewPassword>::new()} />
+                    <Route path=path!("/login/setup-2fa") view={Lazy::<ForcedSetup>::new()} />
+                    <Route path=path!("/profile") view={Lazy::<Profile>::new()} />
+                    <Route path=path!("/admin/admins") view={Lazy::<AdminManagement>::new()} />
+                    <Route path=path!("/admin/admins/:id") view={Lazy::<EditAdmin>::new()} />
+                    <Route path=path!("/admin/settings") view={Lazy::<Settings>::new()} />
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditLog>::new()} />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+struct Dashboard;
+
+#[lazy_route]
+impl LazyRoute for Dashboard {
+    fn data() -> Self {
+        Dashboard
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <dashboard::DashboardPage /> }.into_any()
+    }
+}
+
+struct NewPassword;
+
+#[lazy_route]
+impl LazyRoute for NewPassword {
+    fn data() -> Self {
+        NewPassword
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <new_password::NewPasswordPage /> }.into_any()
+    }
+}
+
+struct ForcedSetup;
+
+#[lazy_route]
+impl LazyRoute for ForcedSetup {
+    fn data() -> Self {
+        ForcedSetup
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <forced_setup::ForcedSetupPage /> }.into_any()
+    }
+}
+
+struct Profile;
+
+#[lazy_route]
+impl LazyRoute for Profile {
+    fn data() -> Self {
+        Profile
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <profile::ProfilePage /> }.into_any()
+    }
+}
+
+struct AdminManagement;
+
+#[lazy_route]
+impl LazyRoute for AdminManagement {
+    fn data() -> Self {
+        AdminManagement
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <admin_management::AdminManagementPage /> }.into_any()
+    }
+}
+
+struct EditAdmin;
+
+#[lazy_route]
+impl LazyRoute for EditAdmin {
+    fn data() -> Self {
+        EditAdmin
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <admin_edit::EditAdminPage /> }.into_any()
+    }
+}
+
+struct Settings;
+
+#[lazy_route]
+impl LazyRoute for Settings {
+    fn data() -> Self {
+        Settings
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <admin_settings::SettingsPage /> }.into_any()
+    }
+}
+
+struct AuditLog;
+
+#[lazy_route]
+impl LazyRoute for AuditLog {
+    fn data() -> Self {
+        AuditLog
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <audit_log::AuditLogPage /> }.into_any()
     }
 }
 

@@ -276,3 +276,110 @@ async fn static_files_go_compressed_to_browsers_that_accept_it_and_are_revalidat
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_named_files_are_named_by_the_pages_and_kept_for_good() {
+    // A release build with `hash-files`: every browser file named by its hash, the hashes in
+    // `hash.txt` (here not beside the binary, so named by LEPTOS_HASH_FILE_NAME).
+    let dir = workdir("hashed", false);
+    let pkg = dir.join("site/pkg");
+    let (js, wasm, css) = (
+        "J1234567890abcdefghij_",
+        "W1234567890abcdefghij-",
+        "C1234567890abcdefghijk",
+    );
+    for (hash, ext) in [(js, "js"), (wasm, "wasm"), (css, "css")] {
+        std::fs::write(pkg.join(format!("mssp-dashboard.{hash}.{ext}")), ext).unwrap();
+    }
+    std::fs::write(
+        pkg.join(format!("mssp-dashboard.{wasm}.wasm.br")),
+        "brotli wasm",
+    )
+    .unwrap();
+    let hash_file = dir.join("hash.txt");
+    std::fs::write(&hash_file, format!("js: {js}\nwasm: {wasm}\ncss: {css}\n")).unwrap();
+    let hash_file = hash_file.display().to_string();
+    let mut child = start(&dir, &[("LEPTOS_HASH_FILE_NAME", hash_file.as_str())], &[]);
+    let rx = lines(&mut child);
+    let _running = Running(child);
+    let (url, _) = until_listening(&rx);
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        format!("/pkg/mssp-dashboard.{js}.js"),
+        format!("/pkg/mssp-dashboard.{wasm}.wasm"),
+        format!("/pkg/mssp-dashboard.{css}.css"),
+    ] {
+        assert!(page.contains(&name), "the page names {name}: {page}");
+    }
+    let res = client
+        .get(format!("{url}/pkg/mssp-dashboard.{wasm}.wasm"))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(header("content-encoding").as_deref(), Some("br"));
+    assert_eq!(
+        header("cache-control").as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(res.text().await.unwrap(), "brotli wasm");
+    // A content name that is not there is not kept (it may be deployed a moment later).
+    let missing = client
+        .get(format!(
+            "{url}/pkg/mssp-dashboard.X1234567890abcdefghij_.wasm"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_ne!(
+        missing.headers().get("cache-control").unwrap(),
+        "public, max-age=31536000, immutable"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_refuses_a_hash_file_whose_files_are_missing() {
+    // LEPTOS_HASH_FILES=true (as cargo-leptos sets it) with a hash file naming files that are
+    // not in the site root: refused, naming them.
+    let dir = workdir("hashed-missing", true);
+    let hash_file = dir.join("hash.txt");
+    std::fs::write(
+        &hash_file,
+        "js: J1234567890abcdefghij_\nwasm: W1234567890abcdefghij-\ncss: C1234567890abcdefghijk\n",
+    )
+    .unwrap();
+    let hash_file = hash_file.display().to_string();
+    let out = start(
+        &dir,
+        &[
+            ("LEPTOS_HASH_FILES", "true"),
+            ("LEPTOS_HASH_FILE_NAME", hash_file.as_str()),
+        ],
+        &[],
+    )
+    .wait_with_output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mssp-dashboard.W1234567890abcdefghij-.wasm"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
