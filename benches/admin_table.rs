@@ -55,15 +55,22 @@ async fn main() {
     // The row in the middle of the name order: where "Next" from the page before the middle
     // page continues.
     let middle_page = (admins / 25 / 2).max(2);
-    let middle_row: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM admins WHERE account_id = $1 ORDER BY LOWER(name), id \
-         LIMIT 1 OFFSET {}",
-        (middle_page - 1) * 25 - 1
-    )))
-    .bind(account_id)
-    .fetch_one(&ctx.db.pool)
-    .await
-    .unwrap();
+    let middle_row = |order: &'static str| {
+        let pool = ctx.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM admins WHERE account_id = $1 ORDER BY {order} \
+                 LIMIT 1 OFFSET {}",
+                (middle_page - 1) * 25 - 1
+            )))
+            .bind(account_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let middle_by_name = middle_row("LOWER(name), id").await;
+    let middle_by_role = middle_row("role, id").await;
     let addr = support::serve(ctx).await;
     let base = format!("http://{addr}");
     let client = reqwest::Client::builder()
@@ -109,7 +116,12 @@ async fn main() {
     measure("list_admins page 1, sorted by name", list("", "name")).await;
     measure(
         &format!("list_admins page {middle_page} by name, by \"Next\""),
-        list_at("", "name", middle_page, Some(middle_row)),
+        list_at("", "name", middle_page, Some(middle_by_name)),
+    )
+    .await;
+    measure(
+        &format!("list_admins page {middle_page} by role, by \"Next\""),
+        list_at("", "role", middle_page, Some(middle_by_role)),
     )
     .await;
     measure(

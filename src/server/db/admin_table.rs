@@ -341,49 +341,81 @@ pub async fn page_at(
         (0..=at).rev().collect()
     };
     let filter = filter(query, db.backend);
-    let mut rows = Vec::new();
+    // The pieces to read, in order: in the cursor's stretch, first the admins that share its
+    // key (by id, beyond its id), then those whose key lies beyond; then the following
+    // stretches from their start. Each is one index range (`key = k AND id > i`, `key > k`): a
+    // row-value comparison `(key, id) > (k, i)` reads a whole group of equal keys (every admin
+    // with the same role) before the cursor on SQLite, and skips an expression index there.
+    let mut pieces: Vec<(String, String, Option<&KeyValue>, bool)> = Vec::new();
     for (n, index) in order.into_iter().enumerate() {
+        let stretch = &stretches[index];
+        let by_key = stretch.key.map(|key| format!("{key} {dir}, "));
+        let by_key = by_key.as_deref().unwrap_or("");
+        match (n, stretch.key, &value) {
+            (0, Some(key), KeyValue::Text(_) | KeyValue::Number(_)) => {
+                pieces.push((
+                    format!("{} AND {key} = $K AND a.id {op} $I", stretch.condition),
+                    format!("a.id {dir}"),
+                    Some(&value),
+                    true,
+                ));
+                pieces.push((
+                    format!("{} AND {key} {op} $K", stretch.condition),
+                    format!("{by_key}a.id {dir}"),
+                    Some(&value),
+                    false,
+                ));
+            }
+            (0, _, _) => pieces.push((
+                format!("{} AND a.id {op} $I", stretch.condition),
+                format!("{by_key}a.id {dir}"),
+                None,
+                true,
+            )),
+            _ => pieces.push((
+                stretch.condition.to_string(),
+                format!("{by_key}a.id {dir}"),
+                None,
+                false,
+            )),
+        }
+    }
+    let mut rows = Vec::new();
+    for (condition, order_by, key, with_id) in pieces {
         let wanted = limit - rows.len() as i64;
         if wanted <= 0 {
             break;
         }
-        let stretch = &stretches[index];
-        let first = filter.values.len() + 2;
-        // Only in the cursor's own stretch does the seek compare with it; the ones after it
-        // are read from their start.
-        let (seek, next) = match (n, stretch.key, &value) {
-            (0, Some(key), KeyValue::Text(_) | KeyValue::Number(_)) => (
-                format!(" AND ({key}, a.id) {op} (${first}, ${})", first + 1),
-                first + 2,
-            ),
-            (0, _, _) => (format!(" AND a.id {op} ${first}"), first + 1),
-            _ => (String::new(), first),
-        };
-        let order_by = match stretch.key {
-            Some(key) => format!("{key} {dir}, a.id {dir}"),
-            None => format!("a.id {dir}"),
-        };
+        // Parameters after the account and the search's values: the key, the id, the limit.
+        let mut next = filter.values.len() + 2;
+        let mut condition = condition;
+        if key.is_some() {
+            condition = condition.replace("$K", &format!("${next}"));
+            next += 1;
+        }
+        if with_id {
+            condition = condition.replace("$I", &format!("${next}"));
+            next += 1;
+        }
         let sql = format!(
-            "SELECT {COLUMNS} {FROM} WHERE {}{}{}{seek} ORDER BY {order_by} LIMIT ${next}",
+            "SELECT {COLUMNS} {FROM} WHERE {}{}{condition} ORDER BY {order_by} LIMIT ${next}",
             filter.sql,
             which.condition(),
-            stretch.condition,
         );
         // Fixed fragments only; values are bound.
         let mut select = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
         for value in &filter.values {
             select = select.bind(value.clone());
         }
-        if n == 0 {
-            select = match (&value, stretch.key) {
-                (KeyValue::Text(text), Some(_)) => select.bind(text.clone()),
-                (KeyValue::Number(number), Some(_)) => select.bind(*number),
-                _ => select,
-            };
+        select = match key {
+            Some(KeyValue::Text(text)) => select.bind(text.clone()),
+            Some(KeyValue::Number(number)) => select.bind(*number),
+            _ => select,
+        };
+        if with_id {
             select = select.bind(id);
         }
-        let found = select.bind(wanted).fetch_all(&db.pool).await?;
-        for row in &found {
+        for row in &select.bind(wanted).fetch_all(&db.pool).await? {
             rows.push(table_row(row)?);
         }
     }
