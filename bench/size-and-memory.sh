@@ -4,19 +4,21 @@
 # load, then 5 s of nothing; again after 20 sign-ins (each an argon2id hash of 19 MiB) and 5 s
 # of nothing (one verification buffer kept); and after two minutes (given back).
 #
-#   bench/size-and-memory.sh            # builds with `cargo leptos build --release --precompress` first
+#   bench/size-and-memory.sh            # builds with `cargo leptos build --release --precompress --split` first
 #   SKIP_BUILD=1 bench/size-and-memory.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:${MSSP_TOOLS_PREFIX:-$HOME/.local/mssp-tools}/bin:$PATH"
 
 if [ -z "${SKIP_BUILD:-}" ]; then
-  cargo leptos build --release --precompress
+  cargo leptos build --release --precompress --split
 fi
 
-wasm=target/site/pkg/mssp-dashboard.wasm
-js=target/site/pkg/mssp-dashboard.js
-css=target/site/pkg/mssp-dashboard.css
+# Named by their content hash (`hash-files`), listed in the hash file beside the server.
+hash_of() { sed -n "s/^$1: *//p" target/release/hash.txt; }
+wasm=target/site/pkg/mssp-dashboard.$(hash_of wasm).wasm
+js=target/site/pkg/mssp-dashboard.$(hash_of js).js
+css=target/site/pkg/mssp-dashboard.$(hash_of css).css
 size() { stat -c %s "$1"; }
 gz() { gzip -9 -c "$1" | wc -c; }
 br() { if command -v brotli >/dev/null; then brotli -q 11 -c "$1" | wc -c; else echo "n/a"; fi; }

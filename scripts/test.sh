@@ -58,8 +58,8 @@ cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warn
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --features ssr
 
-step "build the app as it ships (cargo leptos build --release --precompress)"
-cargo leptos build --release --precompress
+step "build the app as it ships (cargo leptos build --release --precompress --split)"
+cargo leptos build --release --precompress --split
 
 step "end-to-end tests against the release build (Playwright, headless Chromium)"
 (cd end2end && MSSP_BIN="$PWD/../target/release/mssp-dashboard" npx playwright test)

@@ -38,5 +38,6 @@ pub mod web;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (every page but the sign-in steps) load their code before they hydrate.
+    leptos::mount::hydrate_lazy(app::App);
 }
