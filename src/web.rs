@@ -204,8 +204,11 @@ pub fn check_site(leptos: &LeptosOptions) -> Result<(), String> {
     }
     Err(format!(
         "the site root {:?} lacks files every page loads: {}. Build the site with \
-         `cargo leptos build` (or `cargo leptos build --release`), and point LEPTOS_SITE_ROOT at \
-         its output (target/site by default).",
+         `cargo leptos build` (or `cargo leptos build --release --precompress --split`), and \
+         point LEPTOS_SITE_ROOT at its output (target/site by default). A build names these \
+         files by their content hash in `hash.txt` beside the server it builds \
+         (target/release/hash.txt): keep that file beside the binary (or name it with \
+         LEPTOS_HASH_FILE_NAME).",
         leptos.site_root.as_ref(),
         missing.join(", ")
     ))
