@@ -327,6 +327,8 @@ export class AdminManagementPage {
   readonly rows: Locator;
   readonly pagination: Locator;
   readonly pageInfo: Locator;
+  readonly nextPage: Locator;
+  readonly previousPage: Locator;
 
   constructor(readonly page: Page) {
     this.header = new Header(page);
@@ -353,6 +355,13 @@ export class AdminManagementPage {
     this.rows = this.table.locator('tbody tr');
     this.pagination = page.getByRole('navigation', { name: 'Pages of admins' });
     this.pageInfo = this.pagination.locator('.page-info');
+    this.nextPage = this.pagination.getByRole('link', { name: 'Next', exact: true });
+    this.previousPage = this.pagination.getByRole('link', { name: 'Previous', exact: true });
+  }
+
+  /** The emails of the rows shown, in order. */
+  async emails(): Promise<string[]> {
+    return this.table.locator('tbody td.cell-email').allInnerTexts();
   }
 
   async goto(query = ''): Promise<void> {
