@@ -25,6 +25,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
@@ -85,19 +86,20 @@ pub fn hash_file(leptos: &LeptosOptions) -> PathBuf {
 }
 
 /// The hashes of the script, the WASM and the stylesheet (`js`, `wasm`, `css`) in `text`, a
-/// hash file; `None` unless all three are there.
+/// hash file; `None` unless each is there exactly once and is a hash (Leptos appends every
+/// line of a kind it finds to the name, so a second line would name a file nobody checked).
 fn parse_hashes(text: &str) -> Option<[String; 3]> {
     let find = |kind: &str| {
-        text.lines().find_map(|line| {
+        let mut found = text.lines().filter_map(|line| {
             let (file, hash) = line.split_once(':')?;
-            let hash = hash.trim();
-            (file.trim() == kind
-                && !hash.is_empty()
-                && hash
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)))
-            .then(|| hash.to_string())
-        })
+            (file.trim() == kind).then(|| hash.trim())
+        });
+        let hash = found.next()?;
+        let valid = !hash.is_empty()
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        (valid && found.next().is_none()).then(|| hash.to_string())
     };
     Some([find("js")?, find("wasm")?, find("css")?])
 }
@@ -163,6 +165,11 @@ mod tests {
         );
         assert_eq!(parse_hashes("js: a\nwasm: b\n"), None, "no css");
         assert_eq!(parse_hashes("js: ../x\nwasm: b\ncss: c\n"), None);
+        assert_eq!(
+            parse_hashes("js: a\nwasm: b\ncss: c\njs: d\n"),
+            None,
+            "twice"
+        );
     }
 }
 
@@ -214,11 +221,82 @@ pub fn check_site(leptos: &LeptosOptions) -> Result<(), String> {
     ))
 }
 
-/// The files under the site's `pkg` directory.
-fn pkg_files(dir: &std::path::Path) -> tower_http::services::ServeDir {
-    tower_http::services::ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip()
+/// The files under the site's `pkg` directory, compressed when the build made `.br`/`.gz`
+/// copies and the browser accepts them, with Last-Modified and 304 answers. Files whose name
+/// carries the hash of their content are marked immutable (see `truly_content_named`); the
+/// rest are `no-cache` (set by `guards::security_headers`): kept, and asked about each time.
+fn pkg_files<S: Clone + Send + Sync + 'static>(dir: &std::path::Path) -> Router<S> {
+    let immutable = Arc::new(truly_content_named(dir));
+    Router::new()
+        .fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let immutable = immutable.clone();
+            async move {
+                let named = immutable.contains(req.uri().path());
+                let mut res = next.run(req).await;
+                let kept = res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED;
+                if named && kept {
+                    res.headers_mut().insert(
+                        http::header::CACHE_CONTROL,
+                        http::HeaderValue::from_static("public, max-age=31536000, immutable"),
+                    );
+                }
+                res
+            }
+        }))
+}
+
+/// The paths (under `pkg`, from `/`) of the files whose name holds the hash of their own
+/// bytes, as cargo-leptos's `hash-files` names them (`NAME.HASH.EXT`, base64url MD5). A name
+/// is believed only when the bytes agree: cargo-leptos names the main script, the WASM and the
+/// split manifest before it rewrites them (each holds the next one's name, in a circle), so a
+/// later build can put new bytes under their old names. Marking those immutable would let
+/// browsers keep a script that asks for a loader that no longer exists, for a year.
+fn truly_content_named(dir: &std::path::Path) -> std::collections::HashSet<String> {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    let mut named = std::collections::HashSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            // A compressed copy is served for its plain file's path.
+            if name.ends_with(".br") || name.ends_with(".gz") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let hash =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(&bytes));
+            if !name.split('.').any(|part| part == hash) {
+                continue;
+            }
+            if let Ok(relative) = path.strip_prefix(dir) {
+                let relative = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                named.insert(format!("/{relative}"));
+            }
+        }
+    }
+    named
 }
 
 /// The whole application as an axum router. Tests start it on port 0.
@@ -275,7 +353,7 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
         // The script, WASM and stylesheet, compressed when the build made `.br`/`.gz` copies
         // and the browser accepts them, with Last-Modified and 304 answers (the fallback below
         // passes on Accept-Encoding alone, so conditional requests never got a 304).
-        .nest_service("/pkg", pkg_files(&pkg_dir))
+        .nest("/pkg", pkg_files(&pkg_dir))
         .fallback(leptos_axum::file_and_error_handler::<WebState, _>(shell))
         .layer(middleware::from_fn_with_state(ctx.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))

@@ -82,11 +82,9 @@ pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Ne
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let is_static = req.uri().path().starts_with("/pkg/");
-    let content_named = is_static && is_content_named(req.uri().path());
     let live_reload = live_reload_source(req.headers());
     let mut res = next.run(req).await;
-    // A 404 for a content name must not be kept: the file may be deployed a moment later.
-    let content_named = content_named && res.status().is_success();
+    let kept_for_good = res.headers().contains_key(header::CACHE_CONTROL);
     let headers = res.headers_mut();
     let csp = format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
@@ -116,46 +114,21 @@ pub async fn security_headers(State(ctx): State<Ctx>, mut req: Request, next: Ne
             "max-age=31536000; includeSubDomains",
         );
     }
-    if content_named {
-        // Named by its content hash (`hash-files`): the name never stands for other bytes, so
-        // a browser keeps it for a year without asking again.
-        set(header::CACHE_CONTROL, "public, max-age=31536000, immutable");
-        set(header::VARY, "Accept-Encoding");
-    } else if is_static {
-        // Files that keep their names from build to build (a build without `hash-files`): a
-        // browser keeps them but asks each time whether they changed (Last-Modified, then 304
+    if is_static {
+        // A file named by its content was marked immutable where it is served (`web`); any
+        // other a browser keeps but asks each time whether it changed (Last-Modified, then 304
         // without a body). The release build ships them brotli- and gzip-compressed beside the
         // plain files (`--precompress`); which one a response carries depends on
         // Accept-Encoding.
-        set(header::CACHE_CONTROL, "no-cache");
+        if !kept_for_good {
+            set(header::CACHE_CONTROL, "no-cache");
+        }
         set(header::VARY, "Accept-Encoding");
     } else {
         // Pages and answers about signed-in admins must not be kept by browsers or proxies.
         set(header::CACHE_CONTROL, "no-store");
     }
     res
-}
-
-/// Whether a file under `/pkg/` is named by its content (`NAME.HASH.EXT`, or a split chunk
-/// named by its hash alone): such a name never stands for other bytes, so browsers may keep it
-/// for good.
-fn is_content_named(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or_default();
-    let mut parts = file.split('.').collect::<Vec<_>>();
-    if parts.len() < 2 {
-        return false;
-    }
-    // The extension, and a compression suffix before it if any.
-    parts.pop();
-    if matches!(parts.last(), Some(&"br" | &"gz")) && parts.len() >= 2 {
-        parts.pop();
-    }
-    parts.iter().any(|part| {
-        part.len() == 22
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
-    })
 }
 
 /// Under `cargo leptos watch` (which sets LEPTOS_WATCH) the page reloads itself through a
@@ -201,23 +174,7 @@ pub fn too_many_requests(error: tower_governor::GovernorError) -> Response<Body>
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn only_hashed_names_are_content_named() {
-        assert!(is_content_named(
-            "/pkg/mssp-dashboard.Wq3tR5_-0aBcDeFgHiJkLm.wasm"
-        ));
-        assert!(is_content_named("/pkg/Wq3tR5_-0aBcDeFgHiJkLm.wasm"));
-        assert!(is_content_named(
-            "/pkg/__wasm_split.Wq3tR5_-0aBcDeFgHiJkLm.js"
-        ));
-        assert!(is_content_named("/pkg/x.Wq3tR5_-0aBcDeFgHiJkLm.wasm.br"));
-        assert!(!is_content_named("/pkg/mssp-dashboard.wasm"));
-        assert!(!is_content_named("/pkg/mssp-dashboard_bg.wasm"));
-        assert!(!is_content_named("/pkg/Wq3tR5_-0aBcDeFgHiJkLm"));
-        assert!(!is_content_named("/pkg/a.b.c.wasm"));
-    }
-
-    use super::{is_content_named, origin_of};
+    use super::origin_of;
 
     #[test]
     fn origins() {

@@ -277,18 +277,25 @@ async fn static_files_go_compressed_to_browsers_that_accept_it_and_are_revalidat
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The base64url MD5 of `bytes`: how cargo-leptos's `hash-files` names a file.
+fn content_hash(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(md5::Md5::digest(bytes))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_named_files_are_named_by_the_pages_and_kept_for_good() {
-    // A release build with `hash-files`: every browser file named by its hash, the hashes in
-    // `hash.txt` (here not beside the binary, so named by LEPTOS_HASH_FILE_NAME).
+    // A release build with `hash-files`: every browser file named by a hash, the hashes in
+    // `hash.txt` (here not beside the binary, so named by LEPTOS_HASH_FILE_NAME). The WASM and
+    // the stylesheet are named by their bytes; the script, as cargo-leptos leaves the main
+    // script after rewriting it, by bytes it no longer has.
     let dir = workdir("hashed", false);
     let pkg = dir.join("site/pkg");
-    let (js, wasm, css) = (
-        "J1234567890abcdefghij_",
-        "W1234567890abcdefghij-",
-        "C1234567890abcdefghijk",
-    );
-    for (hash, ext) in [(js, "js"), (wasm, "wasm"), (css, "css")] {
+    let wasm = content_hash(b"wasm");
+    let css = content_hash(b"css");
+    let js = content_hash(b"the script before it was rewritten");
+    for (hash, ext) in [(&js, "js"), (&wasm, "wasm"), (&css, "css")] {
         std::fs::write(pkg.join(format!("mssp-dashboard.{hash}.{ext}")), ext).unwrap();
     }
     std::fs::write(
@@ -319,37 +326,45 @@ async fn content_named_files_are_named_by_the_pages_and_kept_for_good() {
     ] {
         assert!(page.contains(&name), "the page names {name}: {page}");
     }
-    let res = client
-        .get(format!("{url}/pkg/mssp-dashboard.{wasm}.wasm"))
-        .header("accept-encoding", "gzip, deflate, br, zstd")
-        .send()
+    let get = |path: String| {
+        client
+            .get(format!("{url}{path}"))
+            .header("accept-encoding", "gzip, deflate, br, zstd")
+            .send()
+    };
+    let cache = |res: &reqwest::Response| {
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let res = get(format!("/pkg/mssp-dashboard.{wasm}.wasm"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let header = |name: &str| {
-        res.headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-    };
-    assert_eq!(header("content-encoding").as_deref(), Some("br"));
+    assert_eq!(res.headers().get("content-encoding").unwrap(), "br");
     assert_eq!(
-        header("cache-control").as_deref(),
+        cache(&res).as_deref(),
         Some("public, max-age=31536000, immutable")
     );
     assert_eq!(res.text().await.unwrap(), "brotli wasm");
-    // A content name that is not there is not kept (it may be deployed a moment later).
-    let missing = client
-        .get(format!(
-            "{url}/pkg/mssp-dashboard.X1234567890abcdefghij_.wasm"
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    assert_ne!(
-        missing.headers().get("cache-control").unwrap(),
-        "public, max-age=31536000, immutable"
+    let res = get(format!("/pkg/mssp-dashboard.{css}.css")).await.unwrap();
+    assert_eq!(
+        cache(&res).as_deref(),
+        Some("public, max-age=31536000, immutable")
     );
+    // A name whose hash is not its bytes' is asked about each time.
+    let res = get(format!("/pkg/mssp-dashboard.{js}.js")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(cache(&res).as_deref(), Some("no-cache"));
+    // A content name that is not there is not kept (it may be deployed a moment later).
+    let missing = get(format!(
+        "/pkg/mssp-dashboard.{}.wasm",
+        content_hash(b"later")
+    ))
+    .await
+    .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(cache(&missing).as_deref(), Some("no-cache"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
