@@ -56,7 +56,7 @@ export default defineConfig({
     },
   ],
   webServer: {
-    // Starts the already-built binary; build first with `cargo leptos build`.
+    // Starts the already-built binary; build first with `cargo leptos build --split`.
     command: `"${serverBinary()}" serve`,
     cwd: repoRoot,
     url: `${baseURL()}/login`,

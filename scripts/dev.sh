@@ -23,11 +23,11 @@ if [ -n "${MSSP_BIND:-}" ]; then
 fi
 
 echo "Building (the first build takes several minutes; later ones seconds)..."
-cargo leptos build
+cargo leptos build --split
 build_done=$SECONDS
 
 printf '\nSet-up took %s s (tools %s s, build %s s). Starting cargo leptos watch:\n' \
   "$((build_done - started))" "$((tools_done - started))" "$((build_done - tools_done))"
 echo "a change to a component or to server code rebuilds and reloads the page; a change to"
 echo "style/main.css is pushed to the open page. Stop with Ctrl-C."
-exec cargo leptos watch
+exec cargo leptos watch --split

@@ -201,6 +201,20 @@ pub fn check_site(leptos: &LeptosOptions) -> Result<(), String> {
             stale.join(", ")
         ));
     }
+    // Lazy routes need a split build: without `--split` the script imports a placeholder
+    // module that does not exist, and no page ever hydrates.
+    if let Some(script) = assets.first()
+        && let Ok(text) = std::fs::read_to_string(script)
+        && text.contains("__wasm_split_placeholder__")
+    {
+        return Err(format!(
+            "{} comes from a build without `--split`: its pages would never become interactive \
+             (the lazy routes' code was not split out). Build with `cargo leptos build --split` \
+             (release: `cargo leptos build --release --precompress --split`; the development \
+             loop: `cargo leptos watch --split`).",
+            script.display()
+        ));
+    }
     let missing: Vec<String> = assets
         .into_iter()
         .filter(|path| !path.is_file())

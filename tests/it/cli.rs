@@ -398,3 +398,22 @@ fn serve_refuses_a_hash_file_whose_files_are_missing() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_refuses_a_build_without_split() {
+    // The lazy routes of an unsplit build import a module that does not exist.
+    let dir = workdir("unsplit", true);
+    std::fs::write(
+        dir.join("site/pkg/mssp-dashboard.js"),
+        "import * as split from \"__wasm_split_placeholder__\";",
+    )
+    .unwrap();
+    let out = start(&dir, &[], &[]).wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--split") && stderr.contains("mssp-dashboard.js"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
