@@ -1,6 +1,6 @@
 //! Administration: settings, Admin Management, enforcement, forced enrolment, isolation.
 
-use crate::helpers::{Authenticator, TestApp, admin_calls};
+use crate::helpers::{Authenticator, TestApp, admin_calls, ids};
 use crate::on_both_backends;
 use mssp_dashboard::server::db::totp as credentials;
 use serde_json::Value;
@@ -921,15 +921,6 @@ async fn the_kept_counts_agree_with_a_full_count_after_every_change(app: TestApp
     let theirs = counts(db, other.account_id).await.unwrap();
     assert_eq!(theirs, recount(db, other.account_id).await.unwrap());
     assert_eq!(theirs.admins, 1);
-}
-
-fn ids(table: &Value) -> Vec<i64> {
-    table["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_i64().unwrap())
-        .collect()
 }
 
 async fn next_and_previous_seek_to_the_pages_that_numbers_count_to(app: TestApp) {

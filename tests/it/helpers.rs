@@ -817,3 +817,13 @@ impl Browser {
         )
     }
 }
+
+/// The ids of the rows of a `list_admins` answer, in order.
+pub fn ids(table: &Value) -> Vec<i64> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}

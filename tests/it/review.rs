@@ -2,7 +2,7 @@
 //! requests first and filtered, the evidence before deciding, the choice of setup after a reset,
 //! a reason with a denial, and no pretending when nobody can approve.
 
-use crate::helpers::{Authenticator, Browser, Creds, TestApp};
+use crate::helpers::{Authenticator, Browser, Creds, TestApp, ids};
 use crate::on_both_backends;
 use serde_json::Value;
 
@@ -48,15 +48,6 @@ async fn list(browser: &Browser, sort: &str, pending: bool) -> Value {
         .await
         .assert_ok()
         .clone()
-}
-
-fn ids(table: &Value) -> Vec<i64> {
-    table["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_i64().unwrap())
-        .collect()
 }
 
 async fn request_reset(app: &TestApp, admin: &Creds) -> Browser {
