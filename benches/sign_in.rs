@@ -194,8 +194,9 @@ async fn sign_ins(base: &str, admins: Arc<Vec<Admin>>, concurrency: usize) -> (S
 
 /// Raw argon2id verifications of `hash` on `threads` threads for `seconds`, each thread reusing
 /// one block buffer (the ceiling: no allocation, no page faults): (count, one verify's
-/// durations).
-fn raw_verifies(hash: &str, threads: usize, seconds: u64) -> (usize, Vec<Duration>) {
+/// durations). With `wipe`, each thread also wipes its buffer after each verification, as the
+/// server does (see `src/server/password.rs`).
+fn raw_verifies(hash: &str, threads: usize, seconds: u64, wipe: bool) -> (usize, Vec<Duration>) {
     use argon2::password_hash::phc::PasswordHash;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let handles: Vec<_> = (0..threads)
@@ -225,6 +226,10 @@ fn raw_verifies(hash: &str, threads: usize, seconds: u64) -> (usize, Vec<Duratio
                         )
                         .unwrap();
                     assert_eq!(out.as_slice(), expected.as_bytes());
+                    if wipe {
+                        blocks.fill(argon2::Block::default());
+                        std::hint::black_box(&blocks);
+                    }
                     times.push(started.elapsed());
                 }
                 times
@@ -350,9 +355,12 @@ fn main() {
 async fn run() {
     let bench_db = support::BenchDb::create("sign-in").await;
     let backend = bench_db.backend.clone();
-    let ctx = Ctx::open(bench_db.config_behind_proxy(), Clock::system())
-        .await
-        .unwrap();
+    // `MSSP_HASH_CONCURRENCY` as the server reads it (default 0: one hash per core and one more).
+    let mut config = bench_db.config_behind_proxy();
+    if let Ok(n) = std::env::var("MSSP_HASH_CONCURRENCY") {
+        config.hash_concurrency = n.parse().expect("MSSP_HASH_CONCURRENCY is a number");
+    }
+    let ctx = Ctx::open(config, Clock::system()).await.unwrap();
     // The server's own metrics say where the time goes (what `/metrics` would show).
     let metrics = mssp_dashboard::server::metrics::install().unwrap();
     let (admins, hash) = provision(&ctx).await;
@@ -427,16 +435,22 @@ async fn run() {
 
     // 4. Raw argon2id on the same cores.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let (_, mut one) = raw_verifies(&hash, 1, 3);
-    let (count, _) = raw_verifies(&hash, cores, 5);
+    let (_, mut one) = raw_verifies(&hash, 1, 3, false);
+    let (count, _) = raw_verifies(&hash, cores, 5, false);
     let raw_rate = count as f64 / 5.0;
+    let (_, mut one_wiped) = raw_verifies(&hash, 1, 3, true);
+    let (count, _) = raw_verifies(&hash, cores, 5, true);
+    let wiped_rate = count as f64 / 5.0;
     println!("\nraw argon2id (m=19456, t=2, p=1)");
     println!("{}", line("1 thread", &mut one));
     println!("{cores} threads: {raw_rate:.1} verifies/s");
+    println!("{}", line("+ wipe", &mut one_wiped));
+    println!("{cores} threads, each verify then wiping its 19 MiB: {wiped_rate:.1} verifies/s");
     for (concurrency, rate) in rates {
         println!(
-            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2}",
-            rate / raw_rate
+            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2} (of verify + wipe: {:.2})",
+            rate / raw_rate,
+            rate / wiped_rate
         );
     }
     bench_db.remove().await;

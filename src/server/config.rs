@@ -161,7 +161,7 @@ pub struct Config {
     )]
     pub session_idle_minutes: u32,
 
-    /// Concurrent password hashes (each holds 19 MiB); 0 means one per CPU core.
+    /// Concurrent password hashes (each holds 19 MiB); 0 means one per CPU core and one more.
     #[arg(
         long,
         env = "MSSP_HASH_CONCURRENCY",
