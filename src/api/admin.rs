@@ -15,7 +15,7 @@ use {
 pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    administration::settings(&call.ctx, &me).await
+    Ok(administration::settings(&me))
 }
 
 /// Saves "Force two-factor authentication".

@@ -22,14 +22,13 @@ use crate::server::notify::{self, Event};
 use crate::server::password::Tenant;
 use crate::server::{Ctx, OrInternal, internal};
 
-pub async fn settings(ctx: &Ctx, signed_in: &SignedIn) -> Result<AccountSettings, AppError> {
-    Ok(AccountSettings {
+/// The Settings page of the signed-in super admin's account (all read with the session's admin).
+pub fn settings(signed_in: &SignedIn) -> AccountSettings {
+    AccountSettings {
         account_name: signed_in.account.name.clone(),
         force_2fa: signed_in.account.force_2fa,
-        you_have_two_factor: crate::server::db::totp::exists(&ctx.db, signed_in.admin.id)
-            .await
-            .or_internal()?,
-    })
+        you_have_two_factor: signed_in.admin.has_totp,
+    }
 }
 
 pub async fn save_settings(
@@ -68,7 +67,7 @@ pub async fn save_settings(
     }
     Ok(AccountSettings {
         force_2fa,
-        ..settings(ctx, signed_in).await?
+        ..settings(signed_in)
     })
 }
 

@@ -8,14 +8,13 @@ use crate::domain::access::Stage;
 use crate::domain::enforcement;
 use crate::domain::network::{TrustedProxies, client_address};
 use crate::model::AppError;
-use crate::server::db::sessions::{AUTH_KEY, SessionAuth};
-use crate::server::db::{accounts, admins, totp};
+use crate::server::db::sessions::{self, AUTH_KEY, SessionAuth};
+use crate::server::db::{accounts, admins};
 use crate::server::{Ctx, OrInternal, internal, setup_codes};
 use axum::extract::ConnectInfo;
 use http::request::Parts;
 use std::net::SocketAddr;
 use tower_sessions::Session;
-use tower_sessions::session_store::SessionStore;
 
 /// The client as the server sees it.
 #[derive(Clone, Debug, Default)]
@@ -102,14 +101,6 @@ pub async fn enter_stage(
     now: i64,
 ) -> Result<(), AppError> {
     let previous = current_auth(ctx, session).await?;
-    // A session ended meanwhile (a reset, a sign-out elsewhere) does not come back under a new
-    // id: the step that was in flight fails instead.
-    if previous.is_some()
-        && let Some(id) = session.id()
-        && !matches!(ctx.session_store().load(&id).await, Ok(Some(_)))
-    {
-        return Err(AppError::Unauthenticated);
-    }
     // The steps after the password keep the time of the password step (the absolute
     // lifetime counts from it).
     let later_step_of = |prev: &SessionAuth| {
@@ -119,15 +110,22 @@ pub async fn enter_stage(
                 Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
             )
     };
-    let (signed_in_at, setup_code_passed) = match &previous {
+    // A later step keeps the session's generation: if all the admin's sessions were ended since
+    // it was made (a reset, a deactivation) the new session is refused at its first use. A
+    // password step takes the generation of `admin`, read during the step, with the same effect.
+    let (signed_in_at, setup_code_passed, generation) = match &previous {
         Some(prev) if later_step_of(prev) => (
             prev.signed_in_at,
             // Leaving the setup code step forward is passing it (only its check does that).
             prev.setup_code_passed || matches!(prev.stage, Stage::AwaitingSetupCode { .. }),
+            prev.generation,
         ),
-        _ => (now, false),
+        _ => (now, false, admin.session_generation),
     };
-    session.cycle_id().await.map_err(session_error)?;
+    // A stored session gets a new id (no fixation); a new one gets its first id when stored.
+    if session.id().is_some() {
+        session.cycle_id().await.map_err(session_error)?;
+    }
     let auth = SessionAuth {
         admin_id: admin.id,
         account_id: admin.account_id,
@@ -138,14 +136,35 @@ pub async fn enter_stage(
         last_seen: now,
         password_due: false,
         setup_code_passed,
+        generation,
     };
     session
         .insert(AUTH_KEY, auth)
         .await
         .map_err(session_error)?;
-    // Save now rather than when the response is sent, so the new id exists before anyone uses it.
-    session.save().await.map_err(session_error)?;
     Ok(())
+}
+
+/// Ends every session of the admin but this one (a new password, "sign out other sessions");
+/// this one takes the admin's new session generation.
+pub async fn end_other_sessions(ctx: &Ctx, signed: &SignedIn) -> Result<u64, AppError> {
+    // No id: this request gave the session a new one, stored when the response leaves.
+    let id = signed.session.id();
+    let (ended, generation) = sessions::end_for_admin_except(&ctx.db, signed.admin.id, id.as_ref())
+        .await
+        .or_internal()?;
+    // The session as it is now (this request may have moved it to another stage).
+    let auth: Option<SessionAuth> = signed.session.get(AUTH_KEY).await.map_err(session_error)?;
+    let auth = SessionAuth {
+        generation,
+        ..auth.ok_or(AppError::Unauthenticated)?
+    };
+    signed
+        .session
+        .insert(AUTH_KEY, auth)
+        .await
+        .map_err(session_error)?;
+    Ok(ended)
 }
 
 /// Ends the session on the server and clears the cookie.
@@ -185,17 +204,17 @@ async fn require_stage(
     if !allowed(auth.stage) {
         return Err(not_at(auth.stage));
     }
-    let admin = admins::find_in_account(&ctx.db, auth.account_id, auth.admin_id)
+    let found = admins::find_with_account(&ctx.db, auth.account_id, auth.admin_id)
         .await
         .or_internal()?;
-    let Some(admin) = admin.filter(|a| a.active) else {
+    // A session of an older generation was ended with all the admin's others (it was being
+    // made by a step in flight meanwhile).
+    let Some((admin, account)) =
+        found.filter(|(a, _)| a.active && a.session_generation == auth.generation)
+    else {
         end_session(session).await?;
         return Err(AppError::Unauthenticated);
     };
-    let account = accounts::find(&ctx.db, admin.account_id)
-        .await
-        .or_internal()?
-        .ok_or_else(|| internal("admin without account"))?;
     let auth = apply_setup_code(ctx, session, auth, &admin).await?;
     let auth = apply_enforcement(ctx, session, auth, &admin, &account).await?;
     if !allowed(auth.stage) {
@@ -224,7 +243,7 @@ async fn apply_setup_code(
             Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
         )
         || !setup_codes::due(admin)
-        || totp::exists(&ctx.db, admin.id).await.or_internal()?
+        || admin.has_totp
     {
         return Ok(auth);
     }
@@ -251,7 +270,7 @@ async fn apply_enforcement(
 ) -> Result<SessionAuth, AppError> {
     if auth.stage != Stage::Complete
         || !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced
-        || totp::exists(&ctx.db, admin.id).await.or_internal()?
+        || admin.has_totp
     {
         return Ok(auth);
     }

@@ -13,8 +13,8 @@ use crate::domain::network::throttle_bucket;
 use crate::server::Ctx;
 use crate::server::auth::client_ip;
 use crate::server::auth::{current_auth, require_pending_code, require_super_admin};
+use crate::server::db::admins;
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth, id_hash};
-use crate::server::db::{accounts, admins, totp};
 use crate::server::hub::{Audience, ConnectionSlot, Envelope, Holder, Subscription};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -223,20 +223,20 @@ async fn still_allowed(feed: &Feed) -> bool {
             if auth.stage != Stage::Complete || auth.admin_id != admin_id {
                 return false;
             }
-            let Ok(Some(admin)) = admins::find_in_account(&ctx.db, account_id, admin_id).await
+            let Ok(Some((admin, account))) =
+                admins::find_with_account(&ctx.db, account_id, admin_id).await
             else {
                 return false;
             };
-            if !admin.active || !admin.role.is_super_admin() {
+            if !admin.active
+                || !admin.role.is_super_admin()
+                || admin.session_generation != auth.generation
+            {
                 return false;
             }
             // 2FA became required and is not set up: the session is sent to the setup at its
             // next request; its live connection ends now.
-            let Ok(Some(account)) = accounts::find(&ctx.db, account_id).await else {
-                return false;
-            };
-            !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced
-                || totp::exists(&ctx.db, admin_id).await.unwrap_or(false)
+            !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced || admin.has_totp
         }
         Subscriber::WaitingSignIn { admin_id, .. } => {
             matches!(auth.stage, Stage::AwaitingCode { .. }) && auth.admin_id == admin_id

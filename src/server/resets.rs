@@ -504,7 +504,7 @@ pub async fn reset_second_factor(
         return Err(already_decided(ctx, target.account_id, id).await);
     }
     let removed_totp = totp::delete_in(&mut tx, target.id).await.or_internal()?;
-    let ended_sessions = sessions::delete_for_admin_in(&mut tx, target.id)
+    let ended_sessions = sessions::end_for_admin(&mut tx, target.id)
         .await
         .or_internal()?;
     let prompt = match by {
@@ -777,7 +777,7 @@ pub async fn new_setup_code(
     };
     // Whoever is signed in as them now (past an old code, or after a skipped setup) is signed
     // out: the new code is asked of everyone.
-    let ended_sessions = sessions::delete_for_admin_in(&mut tx, target.id)
+    let ended_sessions = sessions::end_for_admin(&mut tx, target.id)
         .await
         .or_internal()?;
     audit::record(

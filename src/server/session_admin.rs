@@ -58,11 +58,7 @@ pub async fn end_one(
 }
 
 pub async fn end_others(ctx: &Ctx, signed_in: &SignedIn, client: &Client) -> Result<u64, AppError> {
-    let db = &ctx.db;
-    let id = signed_in.session.id().ok_or(AppError::Unauthenticated)?;
-    let ended = sessions::delete_for_admin_except(db, signed_in.admin.id, &id)
-        .await
-        .or_internal()?;
+    let ended = crate::server::auth::end_other_sessions(ctx, signed_in).await?;
     notify::audit(
         ctx,
         Event::by_self(

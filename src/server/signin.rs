@@ -4,30 +4,29 @@
 use crate::domain::access::{SignInFacts, Stage, stage_after_password, stage_after_second_factor};
 use crate::domain::{enforcement, identity, recovery, setup_code, totp as policy};
 use crate::model::AppError;
+pub use crate::server::auth::end_other_sessions;
 use crate::server::auth::{
     Client, SignedIn, enter_stage, require_pending_code, require_pending_setup_code,
 };
-use crate::server::db::{accounts, admins, recovery_codes, sessions, totp};
+use crate::server::db::{admins, recovery_codes, totp};
 use crate::server::notify::{self, Event, Notice};
 use crate::server::password::Tenant;
 use crate::server::throttle::{self, Secret, Subject};
-use crate::server::{Ctx, OrInternal, internal, known_browser, setup_codes};
+use crate::server::{Ctx, OrInternal, known_browser, setup_codes};
 use tower_sessions::Session;
 
-async fn facts(
-    ctx: &Ctx,
-    admin: &admins::Admin,
-    account_forces_2fa: bool,
-) -> Result<SignInFacts, AppError> {
-    let has_totp = totp::exists(&ctx.db, admin.id).await.or_internal()?;
-    Ok(SignInFacts {
-        has_totp,
-        setup_code_due: !has_totp && setup_codes::due(admin),
+/// What the next stage depends on, as of the admin's read at the start of this step (the
+/// password step reads again after the hash; every later request checks again, see
+/// `auth::apply_setup_code` and `auth::apply_enforcement`).
+fn facts(admin: &admins::Admin, account_forces_2fa: bool) -> SignInFacts {
+    SignInFacts {
+        has_totp: admin.has_totp,
+        setup_code_due: !admin.has_totp && setup_codes::due(admin),
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
         prompt_setup: admin.prompt_2fa_setup,
         setup_required: admin.setup_required,
-    })
+    }
 }
 
 /// Moves the session to `stage`; answers the page where sign-in continues.
@@ -133,7 +132,7 @@ pub async fn password_step(
     // The hash took a while: what the next step depends on (a reset that committed meanwhile,
     // a deactivation) is read again. A session this step creates after a reset's commit is
     // caught by `auth::apply_setup_code` as well.
-    let admin = admins::find_in_account(&ctx.db, admin.account_id, admin.id)
+    let (admin, account) = admins::find_with_account(&ctx.db, admin.account_id, admin.id)
         .await
         .or_internal()?
         .ok_or(AppError::BadCredentials)?;
@@ -153,11 +152,12 @@ pub async fn password_step(
             "This admin is deactivated. Ask your super admin to reactivate you.".into(),
         ));
     }
-    let account = accounts::find(&ctx.db, admin.account_id)
+    let facts = facts(&admin, account.force_2fa);
+    // A password step begins a new sign-in, whatever this browser's session was at.
+    session
+        .remove_value(crate::server::db::sessions::AUTH_KEY)
         .await
-        .or_internal()?
-        .ok_or_else(|| internal("admin without account"))?;
-    let facts = facts(ctx, &admin, account.force_2fa).await?;
+        .or_internal()?;
     advance(
         ctx,
         session,
@@ -276,8 +276,10 @@ pub async fn code_step(
         .await?;
     }
     // The authenticator (or a recovery code) works: a pending reset request is moot.
-    crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
-    let facts = facts(ctx, admin, signed.account.force_2fa).await?;
+    if admin.reset_pending {
+        crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
+    }
+    let facts = facts(admin, signed.account.force_2fa);
     advance(
         ctx,
         &signed.session,
@@ -346,7 +348,7 @@ pub async fn setup_code_step(
         now,
     )
     .await?;
-    let facts = facts(ctx, admin, signed.account.force_2fa).await?;
+    let facts = facts(admin, signed.account.force_2fa);
     advance(
         ctx,
         &signed.session,
@@ -521,7 +523,7 @@ pub async fn set_initial_password(
         now,
     )
     .await?;
-    let mut facts = facts(ctx, &signed.admin, signed.account.force_2fa).await?;
+    let mut facts = facts(&signed.admin, signed.account.force_2fa);
     facts.must_change_password = false;
     advance(
         ctx,
@@ -627,15 +629,6 @@ pub async fn change_password(
     )
     .await?;
     Ok(())
-}
-
-/// Ends every session of the admin but this one.
-pub async fn end_other_sessions(ctx: &Ctx, signed: &SignedIn) -> Result<u64, AppError> {
-    match signed.session.id() {
-        Some(id) => sessions::delete_for_admin_except(&ctx.db, signed.admin.id, &id).await,
-        None => sessions::delete_for_admin(&ctx.db, signed.admin.id).await,
-    }
-    .or_internal()
 }
 
 /// Unix time as TOTP counts it (never before 1970).

@@ -116,17 +116,20 @@ pub async fn admit(
     }
     // Every counter is looked at before any counts this attempt: a refusal by one does not
     // use up another's allowance (an address shared by a whole office, say).
+    let mut seen = Vec::with_capacity(wanted.len());
     for (key, policy, _) in &wanted {
-        auth_failures::check(&ctx.db, key, *policy, now)
-            .await
-            .or_internal()?
-            .map_err(|retry_after_seconds| AppError::TooManyRequests {
-                retry_after_seconds,
-            })?;
+        seen.push(
+            auth_failures::check(&ctx.db, key, *policy, now)
+                .await
+                .or_internal()?
+                .map_err(|retry_after_seconds| AppError::TooManyRequests {
+                    retry_after_seconds,
+                })?,
+        );
     }
     let mut counters: Vec<Counter> = Vec::with_capacity(wanted.len());
-    for (key, policy, kind) in wanted {
-        match auth_failures::admit(&ctx.db, &key, policy, now)
+    for ((key, policy, kind), seen) in wanted.into_iter().zip(seen) {
+        match auth_failures::admit(&ctx.db, &key, policy, now, seen)
             .await
             .or_internal()?
         {
@@ -186,9 +189,14 @@ impl Attempt {
                         .or_internal()?
                         .is_ok()
                     {
-                        auth_failures::forgive(&ctx.db, &counter.key, counter.policy)
-                            .await
-                            .or_internal()?;
+                        auth_failures::forgive(
+                            &ctx.db,
+                            &counter.key,
+                            counter.policy,
+                            counter.admitted.written,
+                        )
+                        .await
+                        .or_internal()?;
                     }
                 }
                 Kind::KnownBrowser | Kind::Untrusted => auth_failures::clear(&ctx.db, &counter.key)
@@ -203,9 +211,14 @@ impl Attempt {
     /// attempt is taken back everywhere.
     pub async fn abandon(self, ctx: &Ctx) -> Result<(), AppError> {
         for counter in &self.counters {
-            auth_failures::forgive(&ctx.db, &counter.key, counter.policy)
-                .await
-                .or_internal()?;
+            auth_failures::forgive(
+                &ctx.db,
+                &counter.key,
+                counter.policy,
+                counter.admitted.written,
+            )
+            .await
+            .or_internal()?;
         }
         Ok(())
     }

@@ -42,7 +42,7 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
     let db = &ctx.db;
     Ok(Profile {
         me: views::me(signed_in),
-        totp_enabled: totp::exists(db, signed_in.admin.id).await.or_internal()?,
+        totp_enabled: signed_in.admin.has_totp,
         enforcement: enforcement::effective(
             signed_in.account.force_2fa,
             signed_in.admin.enforce_2fa,

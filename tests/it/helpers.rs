@@ -189,6 +189,26 @@ pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) 
     spawn_on(config, guard).await
 }
 
+/// `spawn_app` without the background tasks (their statements would mix with the requests' in
+/// a statement count). Used by `tests/statements.rs`, which includes this file.
+#[allow(dead_code)]
+pub async fn spawn_app_quiet(backend: Backend) -> TestApp {
+    let (url, guard) = fresh_database(backend).await;
+    let mut config = Config::for_database(&url);
+    config.key_file = Some(guard.dir().join("secrets.key"));
+    config.secret_keys = None;
+    config.requests_per_second = 100_000;
+    let ctx = Ctx::open(config, Clock::adjustable())
+        .await
+        .expect("server context");
+    let base = serve(ctx.clone()).await;
+    TestApp {
+        base,
+        ctx,
+        _db: guard,
+    }
+}
+
 async fn spawn_on(config: Config, guard: DbGuard) -> TestApp {
     let ctx = open(config).await;
     let base = serve(ctx.clone()).await;

@@ -8,6 +8,7 @@ on_both_backends!(
     cookie_is_http_only_and_same_site,
     sessions_survive_a_restart,
     session_ids_are_stored_hashed,
+    a_session_stored_after_its_admins_sessions_were_ended_is_refused,
 );
 
 async fn session_id_changes_at_each_step_of_sign_in(app: TestApp) {
@@ -98,4 +99,39 @@ async fn session_ids_are_stored_hashed(app: TestApp) {
         let data: String = row.get("data");
         assert!(!id.contains(&cookie) && !data.contains(&cookie));
     }
+}
+
+/// A sign-in step that read the admin before a reset (or a deactivation) ended all their
+/// sessions stores its new session afterwards: the generation it carries is the old one, and
+/// the session is refused at its first use. Simulated by moving the generation on without
+/// deleting the rows, which is what such a session finds.
+async fn a_session_stored_after_its_admins_sessions_were_ended_is_refused(app: TestApp) {
+    let creds = app.account("generation").await;
+    let first = app.browser();
+    first.sign_in_fully(&creds, None).await;
+    let second = app.browser();
+    second.sign_in_fully(&creds, None).await;
+    sqlx::query("UPDATE admins SET session_generation = session_generation + 1 WHERE id = $1")
+        .bind(creds.admin_id)
+        .execute(&app.ctx.db.pool)
+        .await
+        .unwrap();
+    for browser in [&first, &second] {
+        browser
+            .call("get_profile", &[])
+            .await
+            .assert_error(401, "Unauthenticated");
+    }
+    // A new sign-in takes the new generation; "sign out other sessions" moves it on again and
+    // keeps the session that asked.
+    let first = app.browser();
+    first.sign_in_fully(&creds, None).await;
+    let second = app.browser();
+    second.sign_in_fully(&creds, None).await;
+    assert_eq!(first.call("end_other_sessions", &[]).await.assert_ok(), 1);
+    first.call("get_profile", &[]).await.assert_ok();
+    second
+        .call("get_profile", &[])
+        .await
+        .assert_error(401, "Unauthenticated");
 }

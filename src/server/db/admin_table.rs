@@ -613,10 +613,7 @@ pub async fn edit<E>(
     .execute(&mut *tx)
     .await?;
     if !changes.active {
-        sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        super::sessions::end_for_admin(&mut tx, id).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -1,5 +1,6 @@
 //! Admins of an account. Every lookup that serves a signed-in admin is scoped by account id.
 
+use super::accounts::Account;
 use super::{Db, flag};
 use crate::domain::role::Role;
 use crate::server::password::PasswordHash;
@@ -30,6 +31,13 @@ pub struct Admin {
     pub setup_skipped_at: Option<i64>,
     /// After a reset: the setup code's MAC ("key id:mac") and when it stops working.
     pub setup_code: Option<(String, i64)>,
+    /// A TOTP credential is set up (as of this read).
+    pub has_totp: bool,
+    /// A "Request 2FA Reset" of this admin waits for a decision (as of this read).
+    pub reset_pending: bool,
+    /// Moves on whenever all the admin's sessions are ended; a session made under another
+    /// generation is refused (see `sessions::end_for_admin`).
+    pub session_generation: i64,
 }
 
 /// What the next sign-in asks of an admin without 2FA, apart from enforcement.
@@ -43,15 +51,28 @@ pub enum SetupPrompt {
     Required,
 }
 
-/// `SELECT <admin columns> FROM admins <rest>` as one static string.
+/// `SELECT <admin columns> FROM admins <rest>` as one static string (columns named by table,
+/// so `rest` may join).
 macro_rules! select_admins {
-    ($rest:literal) => {
+    ($extra:literal, $rest:literal) => {
         concat!(
-            "SELECT id, account_id, email, username, name, password_hash, role, active, \
-             enforce_2fa, last_sign_in_at, must_change_password, prompt_2fa_setup, setup_required, \
-             setup_skipped_at, setup_code, setup_code_expires_at FROM admins ",
+            "SELECT admins.id, admins.account_id, admins.email, admins.username, admins.name, \
+             admins.password_hash, admins.role, admins.active, admins.enforce_2fa, \
+             admins.last_sign_in_at, admins.must_change_password, admins.prompt_2fa_setup, \
+             admins.setup_required, admins.setup_skipped_at, admins.setup_code, \
+             admins.setup_code_expires_at, admins.session_generation, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_credentials t \
+             WHERE t.admin_id = admins.id) THEN 1 ELSE 0 END AS BIGINT) AS has_totp, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM reset_requests r \
+             WHERE r.admin_id = admins.id AND r.status = 'pending') THEN 1 ELSE 0 END AS BIGINT) \
+             AS reset_pending",
+            $extra,
+            " FROM admins ",
             $rest
         )
+    };
+    ($rest:literal) => {
+        select_admins!("", $rest)
     };
 }
 
@@ -82,6 +103,9 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
             (Some(mac), Some(expires_at)) => Some((mac, expires_at)),
             _ => None,
         },
+        has_totp: row.try_get::<i64, _>("has_totp")? != 0,
+        reset_pending: row.try_get::<i64, _>("reset_pending")? != 0,
+        session_generation: row.try_get("session_generation")?,
     })
 }
 
@@ -121,6 +145,34 @@ pub async fn find_in_account(
         .as_ref()
         .map(from_row)
         .transpose()
+}
+
+/// A signed-in admin's request: the admin `id` of `account_id`, with the account, in one read.
+pub async fn find_with_account(
+    db: &Db,
+    account_id: i64,
+    id: i64,
+) -> Result<Option<(Admin, Account)>, sqlx::Error> {
+    let row = sqlx::query(select_admins!(
+        ", accounts.name AS account_name, accounts.force_2fa AS account_force_2fa",
+        "JOIN accounts ON accounts.id = admins.account_id \
+         WHERE admins.id = $1 AND admins.account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|row| {
+        Ok((
+            from_row(&row)?,
+            Account {
+                id: account_id,
+                name: row.try_get("account_name")?,
+                force_2fa: row.try_get::<i64, _>("account_force_2fa")? != 0,
+            },
+        ))
+    })
+    .transpose()
 }
 
 pub struct NewAdmin<'a> {

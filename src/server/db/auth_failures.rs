@@ -63,14 +63,22 @@ async fn swap(
     Ok(done.rows_affected() == 1)
 }
 
+/// What a counter held when it was read: the first guess of a later compare-and-swap on it,
+/// which saves reading it again (a wrong guess only costs the read it would have cost anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen(Option<Counter>);
+
 /// Whether `key` would admit an attempt now (`Ok(Err(seconds))` while locked); counts nothing.
 pub async fn check(
     db: &Db,
     key: &str,
     policy: Policy,
     now: i64,
-) -> Result<Result<(), u32>, sqlx::Error> {
-    Ok(policy.check(get(db, key).await?.unwrap_or_default(), now))
+) -> Result<Result<Seen, u32>, sqlx::Error> {
+    let current = get(db, key).await?;
+    Ok(policy
+        .check(current.unwrap_or_default(), now)
+        .map(|()| Seen(current)))
 }
 
 /// Forgets counters nobody failed on for `older_than` seconds and that are not locked.
@@ -89,18 +97,21 @@ pub async fn delete_stale(db: &Db, now: i64, older_than: i64) -> Result<u64, sql
 pub struct Admitted {
     /// Should this attempt fail, its counter is locked (it is the one that reached the limit).
     pub locks: bool,
+    /// What the counter holds after this attempt (unless someone counted since).
+    pub written: Seen,
 }
 
-/// Counts an attempt on `key` before its secret is checked. `Ok(Err(seconds))` while locked
-/// (the attempt is not counted).
+/// Counts an attempt on `key` before its secret is checked, starting from what `seen` read.
+/// `Ok(Err(seconds))` while locked (the attempt is not counted).
 pub async fn admit(
     db: &Db,
     key: &str,
     policy: Policy,
     now: i64,
+    seen: Seen,
 ) -> Result<Result<Admitted, u32>, sqlx::Error> {
+    let mut current = seen.0;
     loop {
-        let current = get(db, key).await?;
         let next = match policy.admit(current.unwrap_or_default(), now) {
             Ok(next) => next,
             Err(wait) => return Ok(Err(wait)),
@@ -108,8 +119,10 @@ pub async fn admit(
         if swap(db, key, current, next).await? {
             return Ok(Ok(Admitted {
                 locks: next.locked_until > now,
+                written: Seen(Some(next)),
             }));
         }
+        current = get(db, key).await?;
     }
 }
 
@@ -122,15 +135,17 @@ pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Takes one attempt back: a success on a counter that others share (a client address), or an
-/// attempt whose secret was never checked.
-pub async fn forgive(db: &Db, key: &str, policy: Policy) -> Result<(), sqlx::Error> {
+/// Takes one attempt back (starting from what `seen` read): a success on a counter that
+/// others share (a client address), or an attempt whose secret was never checked.
+pub async fn forgive(db: &Db, key: &str, policy: Policy, seen: Seen) -> Result<(), sqlx::Error> {
+    let mut current = seen.0;
     loop {
-        let Some(current) = get(db, key).await? else {
+        let Some(counter) = current else {
             return Ok(());
         };
-        if swap(db, key, Some(current), policy.forgive(current)).await? {
+        if swap(db, key, Some(counter), policy.forgive(counter)).await? {
             return Ok(());
         }
+        current = get(db, key).await?;
     }
 }

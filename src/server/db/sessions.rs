@@ -39,6 +39,10 @@ pub struct SessionAuth {
     /// to that step whenever a setup code is due for its admin (see `auth::apply_setup_code`).
     #[serde(default)]
     pub setup_code_passed: bool,
+    /// The admin's session generation when this session was made; ending all the admin's
+    /// sessions moves it on, and a session of an older one is refused.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 impl SessionAuth {
@@ -196,39 +200,49 @@ impl SessionStore for SqlSessionStore {
     }
 }
 
-/// Ends every session of an admin (2FA reset, deactivation).
-pub async fn delete_for_admin(db: &Db, admin_id: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
-        .bind(admin_id)
-        .execute(&db.pool)
-        .await?;
-    Ok(done.rows_affected())
-}
-
-/// Ends every session of an admin but `keep` (after a password change on one of them).
-pub async fn delete_for_admin_except(
-    db: &Db,
-    admin_id: i64,
-    keep: &Id,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
-        .bind(admin_id)
-        .bind(id_hash(keep))
-        .execute(&db.pool)
-        .await?;
-    Ok(done.rows_affected())
-}
-
-/// `delete_for_admin` inside the caller's transaction.
-pub async fn delete_for_admin_in(
+/// Ends every session of an admin (2FA reset, deactivation), inside the caller's transaction:
+/// deletes them and moves the admin's session generation on, so that a session a sign-in step
+/// still in flight creates afterwards is refused too.
+pub async fn end_for_admin(
     conn: &mut sqlx::AnyConnection,
     admin_id: i64,
 ) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE admins SET session_generation = session_generation + 1 WHERE id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
+        .await?;
     let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
         .bind(admin_id)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// Ends every session of an admin but `keep` (a password change, "sign out other sessions"; no
+/// `keep` when the session asking is under a new id not stored yet):
+/// moves the generation on and answers it with the number ended; the caller writes the new
+/// generation into the session it keeps.
+pub async fn end_for_admin_except(
+    db: &Db,
+    admin_id: i64,
+    keep: Option<&Id>,
+) -> Result<(u64, i64), sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    let generation: i64 = sqlx::query(
+        "UPDATE admins SET session_generation = session_generation + 1 WHERE id = $1 \
+         RETURNING session_generation",
+    )
+    .bind(admin_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("session_generation")?;
+    let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
+        .bind(admin_id)
+        .bind(keep.map(id_hash).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((done.rows_affected(), generation))
 }
 
 /// A fully signed-in session of an admin, for the profile's list.
