@@ -82,12 +82,12 @@ async fn sign_in_steps_stay_within_their_statement_budgets() {
     let browser = app.browser();
     log.take();
     assert_eq!(browser.sign_in(&creds).await.assert_ok(), "/login/code");
-    within("password step", &log.take(), 10);
+    within("password step", &log.take(), 11);
     browser
         .call("verify_sign_in_code", &[("code", &code)])
         .await
         .assert_ok();
-    within("code step", &log.take(), 15);
+    within("code step", &log.take(), 16);
     browser.call("get_profile", &[]).await.assert_ok();
     within("a signed-in request (get_profile)", &log.take(), 3);
 }

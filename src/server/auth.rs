@@ -91,41 +91,55 @@ pub async fn current_auth(ctx: &Ctx, session: &Session) -> Result<Option<Session
     Ok(Some(auth))
 }
 
+/// Where a move to another stage starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The password step: a new sign-in, under the generation of the admin as the step read it
+    /// (before the hash, and checked again after it).
+    Password,
+    /// A later step of the session's own sign-in (code, setup code, new password, setup).
+    Session,
+}
+
 /// Moves the session to `stage` for `admin`, under a new session id (no fixation).
 pub async fn enter_stage(
     ctx: &Ctx,
     session: &Session,
     admin: &admins::Admin,
     stage: Stage,
+    from: Origin,
     client: &Client,
     now: i64,
 ) -> Result<(), AppError> {
     let previous = current_auth(ctx, session).await?;
-    // The steps after the password keep the time of the password step (the absolute
-    // lifetime counts from it).
-    let later_step_of = |prev: &SessionAuth| {
-        prev.admin_id == admin.id
-            && !matches!(
-                stage,
-                Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
-            )
-    };
-    // A later step keeps the session's generation: if all the admin's sessions were ended since
-    // it was made (a reset, a deactivation) the new session is refused at its first use. A
-    // password step takes the generation of `admin`, read during the step, with the same effect.
-    let (signed_in_at, setup_code_passed, generation) = match &previous {
-        Some(prev) if later_step_of(prev) => (
+    // A later step keeps the time of the password step (the absolute lifetime counts from it)
+    // and the session's generation: if all the admin's sessions were ended since the session
+    // was made (a reset, a deactivation) the new one is refused at its first use.
+    let (signed_in_at, setup_code_passed, generation) = match (from, &previous) {
+        (Origin::Password, _) => (now, false, admin.session_generation),
+        (Origin::Session, Some(prev)) if prev.admin_id == admin.id => (
             prev.signed_in_at,
             // Leaving the setup code step forward is passing it (only its check does that).
             prev.setup_code_passed || matches!(prev.stage, Stage::AwaitingSetupCode { .. }),
             prev.generation,
         ),
-        _ => (now, false, admin.session_generation),
+        // The session ran out while this step ran.
+        (Origin::Session, _) => return Err(AppError::Unauthenticated),
     };
-    // A stored session gets a new id (no fixation); a new one gets its first id when stored.
-    if session.id().is_some() {
-        session.cycle_id().await.map_err(session_error)?;
+    // A later step's session must still be stored: one ended meanwhile (signed out, ended from
+    // the profile, or by another step of the same session) does not come back under a new id.
+    if from == Origin::Session {
+        let stored = match session.id() {
+            Some(id) => sessions::delete_stored(&ctx.db, &id).await.or_internal()?,
+            None => false,
+        };
+        if !stored {
+            return Err(AppError::Unauthenticated);
+        }
     }
+    // Always a new id, even for a session that was never stored (a flushed session would
+    // otherwise be stored again under the id its cookie named).
+    session.cycle_id().await.map_err(session_error)?;
     let auth = SessionAuth {
         admin_id: admin.id,
         account_id: admin.account_id,
@@ -146,22 +160,25 @@ pub async fn enter_stage(
 }
 
 /// Ends every session of the admin but this one (a new password, "sign out other sessions");
-/// this one takes the admin's new session generation.
+/// this one takes the admin's new session generation. If all the admin's sessions were ended
+/// meanwhile (a reset, a deactivation), this one is ended too.
 pub async fn end_other_sessions(ctx: &Ctx, signed: &SignedIn) -> Result<u64, AppError> {
-    // No id: this request gave the session a new one, stored when the response leaves.
-    let id = signed.session.id();
-    let (ended, generation) = sessions::end_for_admin_except(&ctx.db, signed.admin.id, id.as_ref())
-        .await
-        .or_internal()?;
     // The session as it is now (this request may have moved it to another stage).
     let auth: Option<SessionAuth> = signed.session.get(AUTH_KEY).await.map_err(session_error)?;
-    let auth = SessionAuth {
-        generation,
-        ..auth.ok_or(AppError::Unauthenticated)?
+    let auth = auth.ok_or(AppError::Unauthenticated)?;
+    // No id: this request gave the session a new one, stored when the response leaves.
+    let id = signed.session.id();
+    let Some((ended, generation)) =
+        sessions::end_for_admin_except(&ctx.db, signed.admin.id, id.as_ref(), auth.generation)
+            .await
+            .or_internal()?
+    else {
+        end_session(&signed.session).await?;
+        return Err(AppError::Unauthenticated);
     };
     signed
         .session
-        .insert(AUTH_KEY, auth)
+        .insert(AUTH_KEY, SessionAuth { generation, ..auth })
         .await
         .map_err(session_error)?;
     Ok(ended)

@@ -6,7 +6,7 @@ use crate::domain::{enforcement, identity, recovery, setup_code, totp as policy}
 use crate::model::AppError;
 pub use crate::server::auth::end_other_sessions;
 use crate::server::auth::{
-    Client, SignedIn, enter_stage, require_pending_code, require_pending_setup_code,
+    Client, Origin, SignedIn, enter_stage, require_pending_code, require_pending_setup_code,
 };
 use crate::server::db::{admins, recovery_codes, totp};
 use crate::server::notify::{self, Event, Notice};
@@ -35,10 +35,11 @@ async fn advance(
     session: &Session,
     admin: &admins::Admin,
     stage: Stage,
+    from: Origin,
     client: &Client,
     now: i64,
 ) -> Result<String, AppError> {
-    enter_stage(ctx, session, admin, stage, client, now).await?;
+    enter_stage(ctx, session, admin, stage, from, client, now).await?;
     if stage == Stage::Complete {
         admins::record_sign_in(&ctx.db, admin.id, now)
             .await
@@ -130,11 +131,19 @@ pub async fn password_step(
     };
     attempt.succeeded(ctx, now).await?;
     // The hash took a while: what the next step depends on (a reset that committed meanwhile,
-    // a deactivation) is read again. A session this step creates after a reset's commit is
-    // caught by `auth::apply_setup_code` as well.
-    let (admin, account) = admins::find_with_account(&ctx.db, admin.account_id, admin.id)
+    // a deactivation) is read again. If the admin's sessions were ended meanwhile (a new
+    // password, a reset, "sign out other sessions") or the password changed, the password
+    // this step checked may be the one that was just replaced: the sign-in is refused, as if
+    // it had come a moment later. The session this step creates carries the generation read
+    // before the hash, so one ended after this read is refused at its first use.
+    let checked = admin;
+    let (admin, account) = admins::find_with_account(&ctx.db, checked.account_id, checked.id)
         .await
         .or_internal()?
+        .filter(|(now_read, _)| {
+            now_read.session_generation == checked.session_generation
+                && now_read.password_hash == checked.password_hash
+        })
         .ok_or(AppError::BadCredentials)?;
     if !admin.active {
         // Only said to someone who knows the password.
@@ -153,16 +162,12 @@ pub async fn password_step(
         ));
     }
     let facts = facts(&admin, account.force_2fa);
-    // A password step begins a new sign-in, whatever this browser's session was at.
-    session
-        .remove_value(crate::server::db::sessions::AUTH_KEY)
-        .await
-        .or_internal()?;
     advance(
         ctx,
         session,
         &admin,
         stage_after_password(facts, now),
+        Origin::Password,
         client,
         now,
     )
@@ -285,6 +290,7 @@ pub async fn code_step(
         &signed.session,
         admin,
         stage_after_second_factor(facts, now),
+        Origin::Session,
         client,
         now,
     )
@@ -354,6 +360,7 @@ pub async fn setup_code_step(
         &signed.session,
         admin,
         stage_after_second_factor(facts, now),
+        Origin::Session,
         client,
         now,
     )
@@ -436,6 +443,7 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
         &signed.session,
         &signed.admin,
         Stage::Complete,
+        Origin::Session,
         client,
         now,
     )
@@ -530,6 +538,7 @@ pub async fn set_initial_password(
         &signed.session,
         &signed.admin,
         stage_after_second_factor(facts, now),
+        Origin::Session,
         client,
         now,
     )

@@ -4,7 +4,7 @@ use crate::domain::access::{PENDING_SECOND_FACTOR_TTL_SECONDS, Stage};
 use crate::domain::{enforcement, recovery, totp as policy};
 use crate::model::AppError;
 use crate::model::types::{Profile, SetupDone, TotpSetup};
-use crate::server::auth::{Client, SignedIn, enter_stage};
+use crate::server::auth::{Client, Origin, SignedIn, enter_stage};
 use crate::server::db::admins::{self, SetupPrompt};
 use crate::server::db::{recovery_codes, totp};
 use crate::server::notify::{self, Event};
@@ -215,7 +215,16 @@ pub async fn confirm_setup(
     )
     .await?;
     let next = if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. }) {
-        enter_stage(ctx, session, admin, Stage::Complete, client, now).await?;
+        enter_stage(
+            ctx,
+            session,
+            admin,
+            Stage::Complete,
+            Origin::Session,
+            client,
+            now,
+        )
+        .await?;
         admins::record_sign_in(&ctx.db, admin.id, now)
             .await
             .or_internal()?;

@@ -50,6 +50,11 @@ attack!(
     |_| {}
 );
 attack!(rotating_the_key_keeps_every_secret_readable, |_| {});
+attack!(
+    a_password_replaced_while_it_was_checked_signs_nobody_in,
+    |c| c.hash_concurrency = 1
+);
+attack!(a_session_ended_by_a_reset_cannot_revive_itself, |_| {});
 
 async fn signed_in_with_2fa(app: &TestApp, label: &str) -> (Creds, Browser, Authenticator) {
     let creds = app.account(label).await;
@@ -855,4 +860,120 @@ async fn audit_log(browser: &Browser, admin: &str, event: &str, from: &str) -> A
             ],
         )
         .await
+}
+
+/// Someone who knows the old password signs in just as the owner replaces it: the attempt
+/// whose hash ran across the change is refused (the checked password may be the replaced one),
+/// and no session of the old password is left. One hash at a time: the attacker's attempt
+/// waits behind another admin's, and the new password is stored while it waits (as a change
+/// from the profile commits it: here written directly, since that change would itself wait for
+/// the one hash place).
+async fn a_password_replaced_while_it_was_checked_signs_nobody_in(app: TestApp) {
+    let victim = app.account("replaced").await;
+    let other = app.account("ahead").await;
+    let ahead = app.browser();
+    let attacker = app.browser();
+    let replaced = mssp_dashboard::server::password::Passwords::new(1, 1)
+        .hash(
+            mssp_dashboard::server::password::Tenant::Nobody,
+            "a brand new passphrase 42",
+        )
+        .await
+        .unwrap();
+    let (first, attempt) = tokio::join!(ahead.sign_in(&other), async {
+        // Behind the other admin's hash.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let attempt = attacker.sign_in(&victim);
+        let change = async {
+            while app.ctx.passwords.waiting() == 0 {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            sqlx::query("UPDATE admins SET password_hash = $1 WHERE id = $2")
+                .bind(replaced.as_stored())
+                .bind(victim.admin_id)
+                .execute(&app.ctx.db.pool)
+                .await
+                .unwrap();
+        };
+        tokio::join!(attempt, change).0
+    });
+    first.assert_ok();
+    attempt.assert_error(401, "BadCredentials");
+    attacker
+        .call("get_profile", &[])
+        .await
+        .assert_error(401, "Unauthenticated");
+}
+
+/// A session whose admin was reset while one of its requests ran cannot bring itself back:
+/// that request's "sign out other sessions" (or new password) compares the generation it saw
+/// and ends nothing, instead of moving the generation on past the reset. And the session kept
+/// by "sign out other sessions" stays signed in even when a request of it that started before
+/// writes its older copy back.
+async fn a_session_ended_by_a_reset_cannot_revive_itself(app: TestApp) {
+    use mssp_dashboard::server::db::sessions;
+    let creds = app.account("revive").await;
+    let stale = app.browser();
+    stale.sign_in_fully(&creds, None).await;
+    let id: tower_sessions::session::Id = stale.session_cookie().unwrap().parse().unwrap();
+    let generation = |app: &TestApp| {
+        let pool = app.ctx.db.pool.clone();
+        async move {
+            sqlx::query("SELECT session_generation FROM admins WHERE id = $1")
+                .bind(creds.admin_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<i64, _>("session_generation")
+        }
+    };
+    let seen = generation(&app).await;
+    // The reset commits while the session's request is past its check...
+    let mut tx = app.ctx.db.pool.begin().await.unwrap();
+    sessions::end_for_admin(&mut tx, creds.admin_id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(generation(&app).await, seen + 1);
+    // ...and that request then ends the admin's other sessions, as of the generation it saw.
+    assert_eq!(
+        sessions::end_for_admin_except(&app.ctx.db, creds.admin_id, Some(&id), seen)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(generation(&app).await, seen + 1, "not moved past the reset");
+    stale
+        .call("get_profile", &[])
+        .await
+        .assert_error(401, "Unauthenticated");
+
+    // The kept session: its stored copy from before "sign out other sessions", written back by
+    // a request that was still running, does not sign it out.
+    let kept = app.browser();
+    kept.sign_in_fully(&creds, None).await;
+    let other = app.browser();
+    other.sign_in_fully(&creds, None).await;
+    let before: String = sqlx::query("SELECT data FROM sessions WHERE id_hash = $1")
+        .bind(sessions::id_hash(
+            &kept.session_cookie().unwrap().parse().unwrap(),
+        ))
+        .fetch_one(&app.ctx.db.pool)
+        .await
+        .unwrap()
+        .get("data");
+    assert_eq!(kept.call("end_other_sessions", &[]).await.assert_ok(), 1);
+    sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
+        .bind(&before)
+        .bind(sessions::id_hash(
+            &kept.session_cookie().unwrap().parse().unwrap(),
+        ))
+        .execute(&app.ctx.db.pool)
+        .await
+        .unwrap();
+    kept.call("get_profile", &[]).await.assert_ok();
+    other
+        .call("get_profile", &[])
+        .await
+        .assert_error(401, "Unauthenticated");
 }

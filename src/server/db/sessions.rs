@@ -91,6 +91,7 @@ struct Columns {
     created_at: i64,
     user_agent: Option<String>,
     client_ip: Option<String>,
+    generation: i64,
 }
 
 fn columns(record: &Record, clock: &Clock) -> session_store::Result<Columns> {
@@ -109,6 +110,7 @@ fn columns(record: &Record, clock: &Clock) -> session_store::Result<Columns> {
         created_at: auth.as_ref().map_or(now, |a| a.signed_in_at),
         user_agent: auth.as_ref().and_then(|a| a.user_agent.clone()),
         client_ip: auth.as_ref().and_then(|a| a.client_ip.clone()),
+        generation: auth.as_ref().map_or(0, |a| a.generation),
     })
 }
 
@@ -120,8 +122,8 @@ impl SessionStore for SqlSessionStore {
         loop {
             let done = sqlx::query(
                 "INSERT INTO sessions (id_hash, data, expires_at, admin_id, complete, created_at, \
-                                       last_seen_at, user_agent, client_ip) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id_hash) DO NOTHING",
+                                       last_seen_at, user_agent, client_ip, generation) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id_hash) DO NOTHING",
             )
             .bind(id_hash(&record.id))
             .bind(&c.data)
@@ -132,6 +134,7 @@ impl SessionStore for SqlSessionStore {
             .bind(now)
             .bind(&c.user_agent)
             .bind(&c.client_ip)
+            .bind(c.generation)
             .execute(&self.db.pool)
             .await
             .map_err(backend)?;
@@ -147,7 +150,9 @@ impl SessionStore for SqlSessionStore {
         let c = columns(record, &self.clock)?;
         let now = self.clock.now();
         // Update only: a session ended elsewhere (sign-out, reset) must not come back because a
-        // request that was still running saves it afterwards.
+        // request that was still running saves it afterwards. The generation is not written
+        // here: only at creation and by `end_for_admin_except` (a request that read the old one
+        // cannot put it back).
         sqlx::query(
             "UPDATE sessions SET data = $2, expires_at = $3, admin_id = $4, complete = $5, \
                                  created_at = $6, last_seen_at = $7, user_agent = $8, client_ip = $9 \
@@ -171,7 +176,7 @@ impl SessionStore for SqlSessionStore {
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = self.clock.now();
         let row = sqlx::query(
-            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT data, expires_at, generation FROM sessions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash(session_id))
         .bind(now)
@@ -181,10 +186,16 @@ impl SessionStore for SqlSessionStore {
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data").map_err(backend)?;
         let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
+        let generation: i64 = row.try_get("generation").map_err(backend)?;
+        let mut data: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        // The column is the session's generation (see `save`).
+        if let Some(serde_json::Value::Object(auth)) = data.get_mut(AUTH_KEY) {
+            auth.insert("generation".into(), generation.into());
+        }
         Ok(Some(Record {
             id: *session_id,
-            data: serde_json::from_str(&data)
-                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            data,
             expiry_date: OffsetDateTime::from_unix_timestamp(expires_at - self.clock.offset())
                 .map_err(backend)?,
         }))
@@ -219,30 +230,52 @@ pub async fn end_for_admin(
 }
 
 /// Ends every session of an admin but `keep` (a password change, "sign out other sessions"; no
-/// `keep` when the session asking is under a new id not stored yet):
-/// moves the generation on and answers it with the number ended; the caller writes the new
-/// generation into the session it keeps.
+/// `keep` when the session asking is under a new id not stored yet), if the admin's sessions
+/// are still of generation `seen` (the asking session's): moves the generation on, writes it
+/// into the kept session, and answers the number ended with the new generation. `None`: all
+/// the admin's sessions were ended meanwhile (a reset, a deactivation), the asking one too.
 pub async fn end_for_admin_except(
     db: &Db,
     admin_id: i64,
     keep: Option<&Id>,
-) -> Result<(u64, i64), sqlx::Error> {
+    seen: i64,
+) -> Result<Option<(u64, i64)>, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
-    let generation: i64 = sqlx::query(
-        "UPDATE admins SET session_generation = session_generation + 1 WHERE id = $1 \
-         RETURNING session_generation",
+    let Some(row) = sqlx::query(
+        "UPDATE admins SET session_generation = session_generation + 1 \
+         WHERE id = $1 AND session_generation = $2 RETURNING session_generation",
     )
     .bind(admin_id)
-    .fetch_one(&mut *tx)
+    .bind(seen)
+    .fetch_optional(&mut *tx)
     .await?
-    .try_get("session_generation")?;
+    else {
+        return Ok(None);
+    };
+    let generation: i64 = row.try_get("session_generation")?;
+    let keep = keep.map(id_hash).unwrap_or_default();
+    sqlx::query("UPDATE sessions SET generation = $1 WHERE id_hash = $2 AND admin_id = $3")
+        .bind(generation)
+        .bind(&keep)
+        .bind(admin_id)
+        .execute(&mut *tx)
+        .await?;
     let done = sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
         .bind(admin_id)
-        .bind(keep.map(id_hash).unwrap_or_default())
+        .bind(&keep)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok((done.rows_affected(), generation))
+    Ok(Some((done.rows_affected(), generation)))
+}
+
+/// Deletes the stored session `id`; `false` when it was not stored (any more).
+pub async fn delete_stored(db: &Db, id: &Id) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+        .bind(id_hash(id))
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A fully signed-in session of an admin, for the profile's list.
