@@ -128,15 +128,18 @@ pub async fn enter_stage(
     };
     // A later step's session must still be stored: one ended meanwhile (signed out, ended from
     // the profile, or by another step of the same session) does not come back under a new id.
-    if from == Origin::Session {
-        let stored = match session.id() {
-            Some(id) => sessions::delete_stored(&ctx.db, &id).await.or_internal()?,
-            None => false,
-        };
-        if !stored {
-            return Err(AppError::Unauthenticated);
+    // Its generation is the stored one ("sign out other sessions" of this session may have
+    // moved it on since this request loaded it).
+    let generation = match from {
+        Origin::Password => generation,
+        Origin::Session => {
+            let stored = match session.id() {
+                Some(id) => sessions::delete_stored(&ctx.db, &id).await.or_internal()?,
+                None => None,
+            };
+            stored.ok_or(AppError::Unauthenticated)?
         }
-    }
+    };
     // Always a new id, even for a session that was never stored (a flushed session would
     // otherwise be stored again under the id its cookie named).
     session.cycle_id().await.map_err(session_error)?;
@@ -224,14 +227,11 @@ async fn require_stage(
     let found = admins::find_with_account(&ctx.db, auth.account_id, auth.admin_id)
         .await
         .or_internal()?;
-    // A session of an older generation was ended with all the admin's others (it was being
-    // made by a step in flight meanwhile).
-    let Some((admin, account)) =
-        found.filter(|(a, _)| a.active && a.session_generation == auth.generation)
-    else {
+    let Some((admin, account)) = found.filter(|(a, _)| a.active) else {
         end_session(session).await?;
         return Err(AppError::Unauthenticated);
     };
+    let auth = current_generation(ctx, session, auth, &admin).await?;
     let auth = apply_setup_code(ctx, session, auth, &admin).await?;
     let auth = apply_enforcement(ctx, session, auth, &admin, &account).await?;
     if !allowed(auth.stage) {
@@ -243,6 +243,34 @@ async fn require_stage(
         admin,
         account,
     })
+}
+
+/// A session of an older generation than its admin's was ended with all the admin's others (it
+/// was being made by a step in flight meanwhile). The generation this request loaded may also
+/// be one that "sign out other sessions" of this very session moved on since: the stored one
+/// decides, and only a session still stored under the old one is deleted.
+async fn current_generation(
+    ctx: &Ctx,
+    session: &Session,
+    mut auth: SessionAuth,
+    admin: &admins::Admin,
+) -> Result<SessionAuth, AppError> {
+    if auth.generation == admin.session_generation {
+        return Ok(auth);
+    }
+    let id = session.id().ok_or(AppError::Unauthenticated)?;
+    if sessions::stored_generation(&ctx.db, &id)
+        .await
+        .or_internal()?
+        == Some(admin.session_generation)
+    {
+        auth.generation = admin.session_generation;
+        return Ok(auth);
+    }
+    sessions::delete_of_generation(&ctx.db, &id, auth.generation)
+        .await
+        .or_internal()?;
+    Err(AppError::Unauthenticated)
 }
 
 /// A session past the password whose admin has a setup code due (2FA reset, not set up again)

@@ -201,13 +201,13 @@ impl Passwords {
         self.blocks.trim(idle)
     }
 
-    /// Whether a hash for `tenant` would get a place now: a cheap look before anything is
-    /// written for an attempt (the place itself is taken later, and may still be refused).
     /// Hashes waiting for a place to run.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
     }
 
+    /// Whether a hash for `tenant` would get a place now: a cheap look before anything is
+    /// written for an attempt (the place itself is taken later, and may still be refused).
     pub fn has_room(&self, tenant: Tenant) -> bool {
         let places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
         let queue_full = self.permits.available_permits() == 0

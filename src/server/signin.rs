@@ -131,19 +131,15 @@ pub async fn password_step(
     };
     attempt.succeeded(ctx, now).await?;
     // The hash took a while: what the next step depends on (a reset that committed meanwhile,
-    // a deactivation) is read again. If the admin's sessions were ended meanwhile (a new
-    // password, a reset, "sign out other sessions") or the password changed, the password
-    // this step checked may be the one that was just replaced: the sign-in is refused, as if
-    // it had come a moment later. The session this step creates carries the generation read
-    // before the hash, so one ended after this read is refused at its first use.
+    // a deactivation) is read again. If the password changed meanwhile, the one this step
+    // checked may be the one just replaced: the sign-in is refused, as if it had come a moment
+    // later. The session takes the generation of this read: sessions ended after it (a reset,
+    // a deactivation) take this one with them at its first use.
     let checked = admin;
     let (admin, account) = admins::find_with_account(&ctx.db, checked.account_id, checked.id)
         .await
         .or_internal()?
-        .filter(|(now_read, _)| {
-            now_read.session_generation == checked.session_generation
-                && now_read.password_hash == checked.password_hash
-        })
+        .filter(|(now_read, _)| now_read.password_hash == checked.password_hash)
         .ok_or(AppError::BadCredentials)?;
     if !admin.active {
         // Only said to someone who knows the password.

@@ -230,30 +230,53 @@ pub async fn end_for_admin(
 }
 
 /// Ends every session of an admin but `keep` (a password change, "sign out other sessions"; no
-/// `keep` when the session asking is under a new id not stored yet), if the admin's sessions
-/// are still of generation `seen` (the asking session's): moves the generation on, writes it
-/// into the kept session, and answers the number ended with the new generation. `None`: all
-/// the admin's sessions were ended meanwhile (a reset, a deactivation), the asking one too.
+/// `keep` when the session asking is under a new id not stored yet, of generation `seen`):
+/// moves the generation on, writes it into the kept session, and answers the number ended with
+/// the new generation. If the kept session is no longer of the admin's generation (all the
+/// admin's sessions were ended meanwhile: a reset, a deactivation), every session of the admin
+/// is ended, the asking one too, and the answer is `None`.
 pub async fn end_for_admin_except(
     db: &Db,
     admin_id: i64,
     keep: Option<&Id>,
     seen: i64,
 ) -> Result<Option<(u64, i64)>, sqlx::Error> {
+    let keep = keep.map(id_hash);
     let mut tx = db.pool.begin().await?;
-    let Some(row) = sqlx::query(
-        "UPDATE admins SET session_generation = session_generation + 1 \
-         WHERE id = $1 AND session_generation = $2 RETURNING session_generation",
-    )
-    .bind(admin_id)
-    .bind(seen)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    // The kept session's stored generation (not this request's copy, which a parallel "sign
+    // out other sessions" of the same session may have left behind).
+    let row = match &keep {
+        Some(keep) => {
+            sqlx::query(
+                "UPDATE admins SET session_generation = session_generation + 1 \
+                 WHERE id = $1 AND session_generation = \
+                     (SELECT generation FROM sessions WHERE id_hash = $2 AND admin_id = $1) \
+                 RETURNING session_generation",
+            )
+            .bind(admin_id)
+            .bind(keep)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE admins SET session_generation = session_generation + 1 \
+                 WHERE id = $1 AND session_generation = $2 RETURNING session_generation",
+            )
+            .bind(admin_id)
+            .bind(seen)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
+    let Some(row) = row else {
+        // Fail closed: whatever made this request ask (a new password) ends every session.
+        end_for_admin(&mut tx, admin_id).await?;
+        tx.commit().await?;
         return Ok(None);
     };
     let generation: i64 = row.try_get("session_generation")?;
-    let keep = keep.map(id_hash).unwrap_or_default();
+    let keep = keep.unwrap_or_default();
     sqlx::query("UPDATE sessions SET generation = $1 WHERE id_hash = $2 AND admin_id = $3")
         .bind(generation)
         .bind(&keep)
@@ -269,13 +292,35 @@ pub async fn end_for_admin_except(
     Ok(Some((done.rows_affected(), generation)))
 }
 
-/// Deletes the stored session `id`; `false` when it was not stored (any more).
-pub async fn delete_stored(db: &Db, id: &Id) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+/// Deletes the stored session `id`; answers its generation, `None` when it was not stored (any
+/// more).
+pub async fn delete_stored(db: &Db, id: &Id) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1 RETURNING generation")
         .bind(id_hash(id))
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|row| row.try_get("generation"))
+        .transpose()
+}
+
+/// The stored generation of session `id` (`None`: not stored).
+pub async fn stored_generation(db: &Db, id: &Id) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query("SELECT generation FROM sessions WHERE id_hash = $1")
+        .bind(id_hash(id))
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|row| row.try_get("generation"))
+        .transpose()
+}
+
+/// Deletes session `id` if it is still of `generation`.
+pub async fn delete_of_generation(db: &Db, id: &Id, generation: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND generation = $2")
+        .bind(id_hash(id))
+        .bind(generation)
         .execute(&db.pool)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
 }
 
 /// A fully signed-in session of an admin, for the profile's list.
