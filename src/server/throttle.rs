@@ -66,6 +66,15 @@ struct Counter {
     admitted: Admitted,
 }
 
+impl Counter {
+    /// Takes this attempt back from the counter (starting from what admitting it wrote).
+    async fn take_back(&self, ctx: &Ctx) -> Result<(), AppError> {
+        auth_failures::forgive(&ctx.db, &self.key, self.policy, self.admitted.written)
+            .await
+            .or_internal()
+    }
+}
+
 /// An attempt admitted on all its counters.
 pub struct Attempt {
     secret: Secret,
@@ -189,14 +198,7 @@ impl Attempt {
                         .or_internal()?
                         .is_ok()
                     {
-                        auth_failures::forgive(
-                            &ctx.db,
-                            &counter.key,
-                            counter.policy,
-                            counter.admitted.written,
-                        )
-                        .await
-                        .or_internal()?;
+                        counter.take_back(ctx).await?;
                     }
                 }
                 Kind::KnownBrowser | Kind::Untrusted => auth_failures::clear(&ctx.db, &counter.key)
@@ -211,14 +213,7 @@ impl Attempt {
     /// attempt is taken back everywhere.
     pub async fn abandon(self, ctx: &Ctx) -> Result<(), AppError> {
         for counter in &self.counters {
-            auth_failures::forgive(
-                &ctx.db,
-                &counter.key,
-                counter.policy,
-                counter.admitted.written,
-            )
-            .await
-            .or_internal()?;
+            counter.take_back(ctx).await?;
         }
         Ok(())
     }
