@@ -15,6 +15,12 @@
 //! 4. raw argon2id verifications with the project's parameters (m=19456, t=2, p=1), each thread
 //!    reusing its memory: one thread for the latency of one verify, one per core for the ceiling;
 //!
+//! 5. the floors, on the same cores with the server's own hash places and database pool but
+//!    none of its work, served by a bare axum router: one verification per request at 8
+//!    clients (the most any server handing hashes to these places over HTTP can reach), and
+//!    one write transaction of one INSERT per request at 64 clients (the least a code step,
+//!    which must write, can wait at that concurrency);
+//!
 //! and prints the ratio of sign-ins per second to the raw verify rate. After each concurrent
 //! phase it prints where the time went on the server, read from its own metrics (the
 //! histograms `/metrics` serves): each step's server function, and the hashes' wait and run.
@@ -342,6 +348,168 @@ fn where_time_goes(before: &str, after: &str) -> String {
     out
 }
 
+/// The floors of the targets: a bare axum router with the server's own hash places and database
+/// pool, none of its work (no session, throttle, audit, rendering). What it measures, no server
+/// built on these parts and cores can beat.
+mod floor {
+    use super::{PASSWORD, Samples, line};
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use mssp_dashboard::server::password::{PasswordHash, Passwords, Tenant};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    #[derive(Clone)]
+    struct Parts {
+        passwords: Arc<Passwords>,
+        pool: sqlx::AnyPool,
+        /// One connection to the same database: the writes queue in the pool, not in SQLite.
+        one: sqlx::AnyPool,
+        hash: PasswordHash,
+    }
+
+    /// One verification of the benchmark password, for the tenant the client names.
+    async fn verify(State(parts): State<Parts>, headers: HeaderMap) -> StatusCode {
+        let tenant = headers
+            .get("x-tenant")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(0);
+        match parts
+            .passwords
+            .verify(Tenant::Account(tenant), PASSWORD, Some(&parts.hash))
+            .await
+        {
+            Ok(true) => StatusCode::OK,
+            Ok(false) => StatusCode::FORBIDDEN,
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// One write transaction (one INSERT, committed) on the server's pool.
+    async fn write(State(parts): State<Parts>) -> StatusCode {
+        insert(&parts.pool).await
+    }
+
+    /// The same on a pool of one connection.
+    async fn write_one(State(parts): State<Parts>) -> StatusCode {
+        insert(&parts.one).await
+    }
+
+    async fn insert(pool: &sqlx::AnyPool) -> StatusCode {
+        let write = async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO bench_floor (at) VALUES ($1)")
+                .bind(1_i64)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        };
+        match write.await {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub async fn serve(
+        passwords: Arc<Passwords>,
+        pool: sqlx::AnyPool,
+        url: &str,
+        hash: &str,
+    ) -> String {
+        sqlx::query("CREATE TABLE bench_floor (at BIGINT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let one = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap();
+        let parts = Parts {
+            passwords,
+            pool,
+            one,
+            hash: PasswordHash::from_stored(hash.to_string()),
+        };
+        let app = axum::Router::new()
+            .route("/verify", axum::routing::post(verify))
+            .route("/write", axum::routing::post(write))
+            .route("/write-one", axum::routing::post(write_one))
+            .with_state(parts);
+        let listener = mssp_dashboard::web::listen(([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    /// `total` POSTs to `path` from `concurrency` clients (a 503 is retried after 20 ms, as
+    /// the sign-in clients do): the answers' durations, the wall time and the retries.
+    pub async fn drive(
+        base: &str,
+        path: &str,
+        concurrency: usize,
+        total: usize,
+    ) -> (Vec<Duration>, Duration, usize) {
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for client in 0..concurrency {
+            let (next, url) = (next.clone(), format!("{base}{path}"));
+            tasks.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut samples = Samples::default();
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    loop {
+                        let asked = Instant::now();
+                        let res = http
+                            .post(&url)
+                            .header("x-tenant", (client % super::ACCOUNTS).to_string())
+                            .send()
+                            .await
+                            .unwrap();
+                        if res.status() == 503 {
+                            samples.busy += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                        assert_eq!(res.status(), 200, "{url} answered {}", res.status());
+                        samples.code.push(asked.elapsed());
+                        break;
+                    }
+                }
+                samples
+            }));
+        }
+        let (mut all, mut busy) = (Vec::new(), 0);
+        for task in tasks {
+            let s = task.await.unwrap();
+            all.extend(s.code);
+            busy += s.busy;
+        }
+        (all, started.elapsed(), busy)
+    }
+
+    /// The floors, printed; answers the verification floor's rate.
+    pub async fn measure(base: &str) -> f64 {
+        let (_, wall, busy) = drive(base, "/verify", 8, 600).await;
+        let verify_rate = 600.0 / wall.as_secs_f64();
+        println!(
+            "\nfloor: a bare axum route, one verification per request through the server's hash places, 8 clients: {verify_rate:.1} verifies/s ({busy} busy answers retried)"
+        );
+        let (mut writes, _, _) = drive(base, "/write", 64, 2560).await;
+        println!(
+            "floor: a bare axum route, one write transaction (one INSERT) per request on the server's pool, 64 clients, 2,560 requests"
+        );
+        println!("{}", line("write, server's pool", &mut writes));
+        let (mut writes, _, _) = drive(base, "/write-one", 64, 2560).await;
+        println!("{}", line("write, pool of one", &mut writes));
+        verify_rate
+    }
+}
+
 fn main() {
     // As the server binary does first thing (`src/main.rs`): the same allocator settings.
     mssp_dashboard::server::memory::tune_allocator();
@@ -370,6 +538,13 @@ async fn run() {
         std::thread::available_parallelism().map_or(1, usize::from)
     );
 
+    let floors = floor::serve(
+        ctx.passwords.clone(),
+        ctx.db.pool.clone(),
+        &bench_db.url,
+        &hash,
+    )
+    .await;
     let addr = support::serve(ctx).await;
     let base = format!("http://{addr}");
     let mut admins = admins.into_iter();
@@ -446,11 +621,19 @@ async fn run() {
     println!("{cores} threads: {raw_rate:.1} verifies/s");
     println!("{}", line("+ wipe", &mut one_wiped));
     println!("{cores} threads, each verify then wiping its 19 MiB: {wiped_rate:.1} verifies/s");
+    // 5. The floors, after the raw rate so that both ratios come from the same minutes.
+    let floor_rate = floor::measure(&floors).await;
+    println!(
+        "floor ratio: {floor_rate:.1} / {raw_rate:.1} = {:.2} (of verify + wipe: {:.2})",
+        floor_rate / raw_rate,
+        floor_rate / wiped_rate
+    );
     for (concurrency, rate) in rates {
         println!(
-            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2} (of verify + wipe: {:.2})",
+            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2} (of verify + wipe: {:.2}; of the floor: {:.2})",
             rate / raw_rate,
-            rate / wiped_rate
+            rate / wiped_rate,
+            rate / floor_rate
         );
     }
     bench_db.remove().await;
