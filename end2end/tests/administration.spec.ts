@@ -114,6 +114,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(management.chartLegend).toHaveText([
       '1 2FA active',
       '2 enforced, not set up',
+      '0 in grace period',
       '0 not enforced, not set up',
     ]);
   });
@@ -246,6 +247,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(management.chartLegend).toHaveText([
       '2 2FA active',
       '0 enforced, not set up',
+      '0 in grace period',
       '1 not enforced, not set up',
     ]);
     await page.screenshot({ path: '/tmp/e2e-admin-management.png', fullPage: true });

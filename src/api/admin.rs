@@ -15,15 +15,19 @@ use {
 pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    Ok(administration::settings(&me))
+    Ok(administration::settings(&me, call.ctx.now()))
 }
 
 /// Saves "Force two-factor authentication".
 #[server(endpoint = "save_account_settings")]
-pub async fn save_account_settings(force_2fa: bool) -> Result<AccountSettings, AppError> {
+pub async fn save_account_settings(
+    force_2fa: bool,
+    grace_days: Option<String>,
+) -> Result<AccountSettings, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    administration::save_settings(&call.ctx, &me, &call.client, force_2fa).await
+    let grace_days = grace_days.unwrap_or_default();
+    administration::save_settings(&call.ctx, &me, &call.client, force_2fa, &grace_days).await
 }
 
 /// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in, or
@@ -79,7 +83,8 @@ pub async fn add_admin(
     administration::add_admin(&call.ctx, &me, &call.client, form).await
 }
 
-/// The edit form: name, role, active, and "Enforce 2FA" (`account`, `on` or `off`).
+/// The edit form: name, role, active, and "Enforce 2FA" (`account`, `on` or `off`) with its
+/// grace period in days (`grace_days`, only read with `on`).
 #[server(endpoint = "update_admin")]
 pub async fn update_admin(
     id: i64,
@@ -87,6 +92,7 @@ pub async fn update_admin(
     role: String,
     active: bool,
     enforce_2fa: String,
+    grace_days: Option<String>,
 ) -> Result<(), AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
@@ -95,6 +101,7 @@ pub async fn update_admin(
         role: &role,
         active,
         enforce_2fa: &enforce_2fa,
+        grace_days: grace_days.as_deref().unwrap_or_default(),
     };
     administration::edit_admin(&call.ctx, &me, &call.client, id, form).await
 }

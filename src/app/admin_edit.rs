@@ -9,10 +9,10 @@ use super::reset_decision::ResetDecision;
 use crate::api::admin::{UnlockAdminSignIn, UpdateAdmin, get_admin};
 use crate::api::resets::{NewSetupCode, list_reset_requests};
 use crate::domain::admin_rules::ASSIGNABLE_ROLES;
-use crate::domain::enforcement::{EnforcementSource, effective};
+use crate::domain::enforcement::{EnforcementSource, MAX_GRACE_DAYS, Rule, effective};
 use crate::domain::role::Role;
 use crate::domain::time::format_utc;
-use crate::model::types::{AdminDetail, LiveEvent, ResetDecided, SetupCodeDue};
+use crate::model::types::{AdminDetail, Grace, LiveEvent, ResetDecided, SetupCodeDue};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -173,6 +173,20 @@ fn UnlockCard(admin_id: i64, #[prop(into)] on_done: Callback<String>) -> impl In
     }
 }
 
+/// What a grace period field says: what the days mean, and the deadline running now.
+pub fn grace_hint(grace: Option<Grace>) -> String {
+    let meaning = "0: required at the next sign-in. Until the grace period ends, an admin \
+                   without 2FA is asked at each sign-in and may continue without it.";
+    match grace {
+        Some(g) => format!(
+            "{meaning} Now: set up by {} ({} days left); saving the same days keeps that date.",
+            format_utc(g.until),
+            g.days_left
+        ),
+        None => meaning.to_string(),
+    }
+}
+
 /// "Enforce 2FA" as the form holds it: the admin's own value or the account setting.
 fn mode_of(value: Option<bool>) -> &'static str {
     match value {
@@ -193,8 +207,9 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
         "off" => Some(false),
         _ => None,
     };
-    let enforced = move || effective(account_force, own_value()).enforced;
-    let applies = move || match effective(account_force, own_value()).source {
+    let rule = |on| Rule { on, deadline: None };
+    let enforced = move || effective(rule(account_force), own_value().map(rule)).enforced;
+    let applies = move || match effective(rule(account_force), own_value().map(rule)).source {
         EnforcementSource::Account => format!(
             "Applies: the account setting. \"Force two-factor authentication\" is {}.",
             if account_force { "on" } else { "off" }
@@ -203,6 +218,9 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
             "Applies: set for this admin, whatever the account setting.".to_string()
         }
     };
+
+    let grace_days = detail.grace.map_or(0, |g| g.days_left);
+    let grace_hint = grace_hint(detail.grace);
 
     let save = ServerAction::<UpdateAdmin>::new();
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
@@ -272,6 +290,15 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
                         <label for="edit-enforce">"Enforce 2FA"</label>
                     </div>
                     <p class="hint" id="enforce-applies">{applies}</p>
+                    <div class="field" hidden=move || mode.get() != "on">
+                        <label for="edit-grace">"Grace period (days)"</label>
+                        <input id="edit-grace" name="grace_days" type="number" min="0" max=MAX_GRACE_DAYS
+                            step="1" inputmode="numeric" value=grace_days
+                            aria-invalid=is_invalid(error, "grace_days")
+                            aria-describedby="edit-grace-hint edit-grace-error" />
+                        <p class="hint" id="edit-grace-hint">{grace_hint}</p>
+                        <FieldError id="edit-grace-error" field="grace_days" error />
+                    </div>
                     <button type="button" class="button-quiet button-small"
                         hidden=move || mode.get() == "account"
                         on:click=move |_| mode.set("account")>

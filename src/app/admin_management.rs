@@ -446,6 +446,11 @@ fn AdminTableRow(row: AdminRow) -> impl IntoView {
         (false, EnforcementSource::Account) => "No · account setting",
         (false, EnforcementSource::Admin) => "No · set for this admin",
     };
+    // The end of a grace period (past or to come) of an admin still without 2FA.
+    let deadline = row
+        .enforcement
+        .deadline
+        .filter(|_| row.enforcement.enforced && !row.two_factor_active);
     let two_factor = two_factor_status(&row);
     let reset = row.reset_request.clone().map(|pending| {
         view! {
@@ -471,7 +476,10 @@ fn AdminTableRow(row: AdminRow) -> impl IntoView {
             <td class="cell-email" data-label="Email">{row.email.clone()}</td>
             <td data-label="Role">{row.role.label()}</td>
             <td class="cell-2fa" data-label="2FA Activation">{two_factor}{reset}</td>
-            <td class="cell-enforce" data-label="Enforce 2FA">{enforcement}</td>
+            <td class="cell-enforce" data-label="Enforce 2FA">
+                {enforcement}
+                {deadline.map(|d| view! { <span class="hint deadline">{format!("Set up by {}", format_utc(d))}</span> })}
+            </td>
             <td class="cell-time" data-label="Last sign-in">{last}</td>
             <td class="cell-actions">
                 <A href=edit attr:class="button-quiet button-small" attr:aria-label=format!("Edit {}", row.name)>"Edit"</A>

@@ -1,8 +1,11 @@
 //! Administration → Settings: "Force two-factor authentication".
 
+use super::admin_edit::grace_hint;
 use super::admin_nav::AdminNav;
-use super::errors::{FormAlert, error_page};
+use super::errors::{FieldError, FormAlert, error_page, is_invalid};
 use crate::api::admin::{SaveAccountSettings, get_account_settings};
+use crate::domain::enforcement::MAX_GRACE_DAYS;
+use crate::model::types::Grace;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -19,6 +22,7 @@ pub fn SettingsPage() -> impl IntoView {
                     Ok(s) => view! {
                         <SettingsForm
                             force_2fa=s.force_2fa
+                            grace=s.grace
                             account_name=s.account_name
                             you_have_two_factor=s.you_have_two_factor
                         />
@@ -31,15 +35,27 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn SettingsForm(force_2fa: bool, account_name: String, you_have_two_factor: bool) -> impl IntoView {
+fn SettingsForm(
+    force_2fa: bool,
+    grace: Option<Grace>,
+    account_name: String,
+    you_have_two_factor: bool,
+) -> impl IntoView {
     let checked = RwSignal::new(force_2fa);
     let save = ServerAction::<SaveAccountSettings>::new();
+    // What the server answered last: the grace period running now.
+    let grace = Signal::derive(move || match save.value().get() {
+        Some(Ok(s)) => s.grace,
+        _ => grace,
+    });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved = move || matches!(save.value().get(), Some(Ok(_)));
-    // Forcing 2FA applies to the super admin too: without it, the setup comes first.
+    // Forcing 2FA applies to the super admin too: without it (and without a grace period), the
+    // setup comes first.
     Effect::new(move |_| {
         if let Some(Ok(s)) = save.value().get()
             && s.force_2fa
+            && s.grace.is_none()
             && !s.you_have_two_factor
         {
             super::go(crate::domain::access::SETUP_PATH);
@@ -68,9 +84,18 @@ fn SettingsForm(force_2fa: bool, account_name: String, you_have_two_factor: bool
                     next sign-in, or at their next click when signed in. Nobody can turn it off.
                     \"Enforce 2FA\" on one admin in Admin Management overrides this for that admin."
                     {(!you_have_two_factor).then_some(
-                        " You have not set it up yourself: saving with this on takes you to the setup first."
+                        " You have not set it up yourself: saving with this on (and no grace period) takes you to the setup first."
                     )}
                 </p>
+                <div class="field" hidden=move || !checked.get()>
+                    <label for="grace-days">"Grace period (days)"</label>
+                    <input id="grace-days" name="grace_days" type="number" min="0" max=MAX_GRACE_DAYS
+                        step="1" inputmode="numeric" value=grace.get_untracked().map_or(0, |g| g.days_left)
+                        aria-invalid=is_invalid(error, "grace_days")
+                        aria-describedby="grace-days-hint grace-days-error" />
+                    <p class="hint" id="grace-days-hint">{move || grace_hint(grace.get())}</p>
+                    <FieldError id="grace-days-error" field="grace_days" error />
+                </div>
                 <div class="actions">
                     <button type="submit" class="button-primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Saving…" } else { "Save" }}

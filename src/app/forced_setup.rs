@@ -6,7 +6,9 @@ use super::sign_out_button::SignOutButton;
 use super::two_factor_card::{ConfirmPasswordPanel, SetupPanel};
 use crate::api::auth::Skip2faSetup;
 use crate::api::profile::StartTotpSetup;
+use crate::domain::time::format_utc;
 use crate::model::AppError;
+use crate::model::types::TotpSetup;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -21,6 +23,7 @@ pub fn ForcedSetupPage() -> impl IntoView {
         });
     });
     let skip = ServerAction::<Skip2faSetup>::new();
+    let show_setup = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(next)) = skip.value().get() {
             go(&next);
@@ -47,6 +50,28 @@ pub fn ForcedSetupPage() -> impl IntoView {
         <section class="auth-card auth-card-wide" aria-labelledby="forced-title">
             <h1 id="forced-title">"Set up two-factor authentication"</h1>
             {move || match start.value().get() {
+                Some(Ok(TotpSetup { grace: Some(grace), skippable: true, .. })) => view! {
+                    <p class="lead">
+                        {format!(
+                            "Your account requires two-factor authentication from {}: {} left to set it up.",
+                            format_utc(grace.until),
+                            if grace.days_left == 1 { "1 day".to_string() } else { format!("{} days", grace.days_left) },
+                        )}
+                    </p>
+                    <p class="hint">
+                        "Until then you may continue without it, and you are asked again at each
+                        sign-in. From then on every sign-in asks for a code from your authenticator app."
+                    </p>
+                    <p class="actions">
+                        <button type="button" class="button-primary" on:click=move |_| show_setup.set(true)
+                            hidden=move || show_setup.get()>
+                            "Set up now"
+                        </button>
+                        <button type="button" class="button-quiet" on:click=move |_| { skip.dispatch(Skip2faSetup {}); }>
+                            "Remind me next time"
+                        </button>
+                    </p>
+                }.into_any(),
                 Some(Ok(setup)) if setup.skippable => view! {
                     <p class="lead">
                         "Your two-factor authentication was reset. Set it up again with your
@@ -73,6 +98,8 @@ pub fn ForcedSetupPage() -> impl IntoView {
             }}
             <FormAlert error />
             {move || match start.value().get() {
+                // In a grace period the QR code waits for "Set up now".
+                Some(Ok(TotpSetup { grace: Some(_), skippable: true, .. })) if !show_setup.get() => ().into_any(),
                 Some(Ok(setup)) => {
                     let on_done = move |next: Option<String>| go(next.as_deref().unwrap_or("/"));
                     view! { <SetupPanel setup=setup on_done=on_done /> }.into_any()

@@ -23,7 +23,7 @@ pub enum Stage {
     /// Signed in with a password a super admin chose: a new one is due first.
     ChangingPassword { since: i64 },
     /// 2FA is not set up and either enforced, or reset since the last sign-in (then
-    /// `optional`: the admin may skip it).
+    /// `optional`: the admin may skip it, as in an enforcement's grace period).
     SettingUpTwoFactor {
         since: i64,
         #[serde(default)]
@@ -92,7 +92,8 @@ pub fn stage_after_second_factor(facts: SignInFacts, now: i64) -> Stage {
     } else if !facts.has_totp && (facts.enforcement.enforced || facts.prompt_setup) {
         Stage::SettingUpTwoFactor {
             since: now,
-            optional: !facts.enforcement.enforced && !facts.setup_required,
+            // In a grace period the setup is asked for and may wait ("Remind me next time").
+            optional: !facts.enforcement.required(now) && !facts.setup_required,
         }
     } else {
         Stage::Complete
@@ -164,7 +165,7 @@ pub fn page_access(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::enforcement::effective;
+    use crate::domain::enforcement::{Rule, effective};
 
     const AWAITING: Stage = Stage::AwaitingCode { since: 1_000 };
     const SETUP_CODE: Stage = Stage::AwaitingSetupCode { since: 1_000 };
@@ -326,7 +327,13 @@ mod tests {
         let facts = |has_totp, must_change_password, enforced| SignInFacts {
             has_totp,
             must_change_password,
-            enforcement: effective(enforced, None),
+            enforcement: effective(
+                Rule {
+                    on: enforced,
+                    deadline: None,
+                },
+                None,
+            ),
             prompt_setup: false,
             setup_required: false,
             setup_code_due: false,
@@ -353,6 +360,31 @@ mod tests {
         assert_eq!(
             stage_after_password(facts(false, true, true), now),
             Stage::ChangingPassword { since: now }
+        );
+        // In a grace period the setup is asked for and may wait; at its end it is required.
+        let graced = SignInFacts {
+            enforcement: effective(
+                Rule {
+                    on: true,
+                    deadline: Some(100),
+                },
+                None,
+            ),
+            ..facts(false, false, true)
+        };
+        assert_eq!(
+            stage_after_password(graced, 99),
+            Stage::SettingUpTwoFactor {
+                since: 99,
+                optional: true
+            }
+        );
+        assert_eq!(
+            stage_after_password(graced, 100),
+            Stage::SettingUpTwoFactor {
+                since: 100,
+                optional: false
+            }
         );
         // After the code.
         assert_eq!(

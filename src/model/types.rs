@@ -61,6 +61,28 @@ pub struct TotpSetup {
     pub skippable: bool,
     /// The admin's 2FA was reset: the setup is to set it up again.
     pub after_reset: bool,
+    /// 2FA is enforced with a grace period still running: the setup may wait ("Remind me next
+    /// time") until it ends.
+    pub grace: Option<Grace>,
+}
+
+/// A grace period of an enforcement, as of the server's clock when it answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grace {
+    /// When it ends (unix seconds): from then on 2FA is required.
+    pub until: i64,
+    /// Whole days left, counted up (1 on the last day).
+    pub days_left: i64,
+}
+
+impl Grace {
+    /// The grace period `enforcement` has left at `now`, if any.
+    pub fn of(enforcement: &Enforcement, now: i64) -> Option<Grace> {
+        enforcement.grace_until(now).map(|until| Grace {
+            until,
+            days_left: crate::domain::enforcement::days_left(until, now),
+        })
+    }
 }
 
 /// "Force two-factor authentication" and the account it belongs to.
@@ -68,6 +90,8 @@ pub struct TotpSetup {
 pub struct AccountSettings {
     pub account_name: String,
     pub force_2fa: bool,
+    /// The grace period of "Force two-factor authentication", while it runs.
+    pub grace: Option<Grace>,
     /// The super admin looking at the settings has 2FA set up.
     pub you_have_two_factor: bool,
 }
@@ -97,7 +121,10 @@ pub struct AdminRow {
 pub struct TwoFactorOverview {
     pub active_admins: i64,
     pub two_factor_active: i64,
+    /// Enforced, past any grace period, and not set up.
     pub enforced_not_set_up: i64,
+    /// Enforced with a grace period still running, and not set up.
+    pub in_grace_period: i64,
 }
 
 /// One page of the Admin Management table.
@@ -121,6 +148,8 @@ pub struct AdminDetail {
     /// "Enforce 2FA" set for this admin; `None`: the account setting applies.
     pub enforce_2fa: Option<bool>,
     pub account_force_2fa: bool,
+    /// The grace period of this admin's own "Enforce 2FA", while it runs.
+    pub grace: Option<Grace>,
     /// The super admin is looking at themselves.
     pub is_self: bool,
     /// 2FA was reset and is not set up again: the state of the setup code (`None`: not after a

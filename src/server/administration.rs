@@ -6,13 +6,13 @@ use crate::domain::admin_list::{
     Cursor, PAGE_SIZE, TableQuery, View, page_count, pending_first_window,
 };
 use crate::domain::admin_rules::{self, AdminState};
-use crate::domain::enforcement;
+use crate::domain::enforcement::{self, Rule};
 use crate::domain::identity;
 use crate::domain::role::Role;
 use crate::model::AppError;
 use crate::model::types::{
-    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, PendingReset, SetupCodeDue,
-    TwoFactorOverview,
+    AccountSettings, AddedAdmin, AdminDetail, AdminRow, AdminTable, Grace, PendingReset,
+    SetupCodeDue, TwoFactorOverview,
 };
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admin_table::{self, Changes, EditError, TableRow, Which};
@@ -23,31 +23,52 @@ use crate::server::password::Tenant;
 use crate::server::{Ctx, OrInternal, internal};
 
 /// The Settings page of the signed-in super admin's account (all read with the session's admin).
-pub fn settings(signed_in: &SignedIn) -> AccountSettings {
+pub fn settings(signed_in: &SignedIn, now: i64) -> AccountSettings {
+    let account = &signed_in.account;
     AccountSettings {
-        account_name: signed_in.account.name.clone(),
-        force_2fa: signed_in.account.force_2fa,
+        account_name: account.name.clone(),
+        force_2fa: account.force_2fa,
+        grace: Grace::of(
+            &enforcement::effective(account.enforcement_rule(), None),
+            now,
+        ),
         you_have_two_factor: signed_in.admin.has_totp,
     }
 }
 
+/// Saves "Force two-factor authentication" with its grace period (`grace_days`, 0 to
+/// `MAX_GRACE_DAYS`; empty or 0: at each admin's next sign-in). Saving the days the form showed
+/// keeps the deadline; other days start a new period from now.
 pub async fn save_settings(
     ctx: &Ctx,
     signed_in: &SignedIn,
     client: &Client,
     force_2fa: bool,
+    grace_days: &str,
 ) -> Result<AccountSettings, AppError> {
     let now = ctx.now();
-    accounts::set_force_2fa(&ctx.db, signed_in.account.id, force_2fa)
+    let days = grace_days_of(force_2fa, grace_days)?;
+    let before = signed_in.account.enforcement_rule();
+    let rule = Rule {
+        on: force_2fa,
+        deadline: enforcement::deadline_after_save(
+            force_2fa,
+            days,
+            before.deadline.filter(|_| before.on),
+            now,
+        ),
+    };
+    accounts::set_force_2fa(&ctx.db, signed_in.account.id, rule)
         .await
         .or_internal()?;
     tracing::info!(
         account = signed_in.account.id,
         by = signed_in.admin.id,
         force_2fa,
+        deadline = ?rule.deadline,
         "account 2FA setting saved"
     );
-    if force_2fa != signed_in.account.force_2fa {
+    if rule != before {
         notify::audit(
             ctx,
             Event {
@@ -55,10 +76,7 @@ pub async fn save_settings(
                 actor_id: Some(signed_in.admin.id),
                 target_id: None,
                 event: "enforcement_changed",
-                detail: &format!(
-                    "Force two-factor authentication {}",
-                    if force_2fa { "on" } else { "off" }
-                ),
+                detail: &format!("Force two-factor authentication {}", rule_words(rule, now)),
             },
             client,
             now,
@@ -67,11 +85,33 @@ pub async fn save_settings(
     }
     Ok(AccountSettings {
         force_2fa,
-        ..settings(signed_in)
+        grace: Grace::of(&enforcement::effective(rule, None), now),
+        ..settings(signed_in, now)
     })
 }
 
-fn row(r: TableRow, account_force_2fa: bool) -> AdminRow {
+/// The grace period a form asks for, read only when the enforcement is turned on (the field is
+/// hidden otherwise).
+fn grace_days_of(on: bool, value: &str) -> Result<i64, AppError> {
+    if !on {
+        return Ok(0);
+    }
+    enforcement::parse_grace_days(value).map_err(|message| AppError::invalid("grace_days", message))
+}
+
+/// An enforcement in the audit log's words: "off", "on", "on, 14 days to set it up".
+fn rule_words(rule: Rule, now: i64) -> String {
+    match (rule.on, rule.deadline) {
+        (false, _) => "off".into(),
+        (true, None) => "on".into(),
+        (true, Some(deadline)) => format!(
+            "on, {} days to set it up",
+            enforcement::days_left(deadline, now)
+        ),
+    }
+}
+
+fn row(r: TableRow, account: Rule) -> AdminRow {
     AdminRow {
         id: r.id,
         name: r.name,
@@ -80,7 +120,13 @@ fn row(r: TableRow, account_force_2fa: bool) -> AdminRow {
         role: r.role,
         active: r.active,
         two_factor_active: r.has_totp,
-        enforcement: enforcement::effective(account_force_2fa, r.enforce_2fa),
+        enforcement: enforcement::effective(
+            account,
+            r.enforce_2fa.map(|on| Rule {
+                on,
+                deadline: r.enforce_2fa_deadline,
+            }),
+        ),
         must_change_password: r.must_change_password,
         last_sign_in_at: r.last_sign_in_at,
         reset_request: r
@@ -106,7 +152,7 @@ pub async fn table(
         // The pending count ignores the search: it is what the "Pending resets (N)" filter
         // promises.
         reset_requests::pending_count(db, account.id),
-        admin_table::overview(db, account.id, account.force_2fa),
+        admin_table::overview(db, account.id, account.enforcement_rule(), ctx.now()),
     )
     .or_internal()?;
     let offset = query.offset();
@@ -187,7 +233,7 @@ pub async fn table(
     Ok(AdminTable {
         rows: rows
             .into_iter()
-            .map(|r| row(r, account.force_2fa))
+            .map(|r| row(r, account.enforcement_rule()))
             .collect(),
         total: shown_total,
         page: query.page,
@@ -197,6 +243,7 @@ pub async fn table(
             active_admins: overview.active_admins,
             two_factor_active: overview.two_factor_active,
             enforced_not_set_up: overview.enforced_not_set_up,
+            in_grace_period: overview.in_grace_period,
         },
         account_force_2fa: account.force_2fa,
     })
@@ -232,6 +279,11 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
         .await
         .or_internal()?;
     let force = signed_in.account.force_2fa;
+    let enforcement = enforcement::effective(
+        signed_in.account.enforcement_rule(),
+        admin.enforcement_rule(),
+    );
+    let now = ctx.now();
     Ok(AdminDetail {
         row: AdminRow {
             id: admin.id,
@@ -241,7 +293,7 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
             role: admin.role,
             active: admin.active,
             two_factor_active: has_totp,
-            enforcement: enforcement::effective(force, admin.enforce_2fa),
+            enforcement,
             must_change_password: admin.must_change_password,
             last_sign_in_at: admin.last_sign_in_at,
             reset_request: crate::server::db::reset_requests::latest_for_admin(db, admin.id)
@@ -256,9 +308,12 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
         },
         enforce_2fa: admin.enforce_2fa,
         account_force_2fa: force,
+        grace: admin
+            .enforcement_rule()
+            .and_then(|rule| Grace::of(&enforcement::effective(rule, None), now)),
         is_self: admin.id == signed_in.admin.id,
         setup_code_due: (admin.prompt_2fa_setup && !has_totp).then(|| match admin.setup_code {
-            Some((_, expires_at)) if crate::domain::setup_code::is_valid(expires_at, ctx.now()) => {
+            Some((_, expires_at)) if crate::domain::setup_code::is_valid(expires_at, now) => {
                 SetupCodeDue::Valid { expires_at }
             }
             Some((_, expires_at)) => SetupCodeDue::Expired { expires_at },
@@ -368,6 +423,8 @@ pub struct EditForm<'a> {
     pub role: &'a str,
     pub active: bool,
     pub enforce_2fa: &'a str,
+    /// The grace period of "Enforce 2FA" on, in days (see `save_settings`).
+    pub grace_days: &'a str,
 }
 
 pub async fn edit_admin(
@@ -381,6 +438,7 @@ pub async fn edit_admin(
     let name = identity::display_name("name", form.name)?;
     let role = parse_role(form.role)?;
     let enforce_2fa = parse_enforce(form.enforce_2fa)?;
+    let days = grace_days_of(enforce_2fa == Some(true), form.grace_days)?;
     let after = AdminState {
         role,
         active: form.active,
@@ -390,6 +448,14 @@ pub async fn edit_admin(
         .await
         .or_internal()?
         .ok_or(AppError::NotFound)?;
+    let kept = before
+        .enforcement_rule()
+        .filter(|r| r.on)
+        .and_then(|r| r.deadline);
+    let rule = enforce_2fa.map(|on| Rule {
+        on,
+        deadline: enforcement::deadline_after_save(on, days, kept, now),
+    });
     admin_table::edit(
         db,
         signed_in.account.id,
@@ -398,7 +464,7 @@ pub async fn edit_admin(
             name: &name,
             role,
             active: form.active,
-            enforce_2fa,
+            enforce_2fa: rule,
         },
         now,
         |before, others| admin_rules::check_edit(before, after, others),
@@ -437,11 +503,10 @@ pub async fn edit_admin(
         form.active
     );
     notify::audit(ctx, by_super_admin("admin_changed", &detail), client, now).await?;
-    if before.enforce_2fa != enforce_2fa {
-        let value = match enforce_2fa {
-            None => "account setting",
-            Some(true) => "on",
-            Some(false) => "off",
+    if before.enforcement_rule() != rule {
+        let value = match rule {
+            None => "account setting".into(),
+            Some(rule) => rule_words(rule, now),
         };
         let detail = format!("Enforce 2FA: {value}");
         notify::audit(

@@ -305,7 +305,8 @@ async fn apply_setup_code(
 }
 
 /// A signed-in admin who must have 2FA now and has none (Force two-factor authentication or
-/// Enforce 2FA turned on while they were signed in) is sent to the setup at their next request.
+/// Enforce 2FA turned on while they were signed in, or its grace period ended) is sent to the
+/// setup at their next request.
 async fn apply_enforcement(
     ctx: &Ctx,
     session: &Session,
@@ -314,7 +315,8 @@ async fn apply_enforcement(
     account: &accounts::Account,
 ) -> Result<SessionAuth, AppError> {
     if auth.stage != Stage::Complete
-        || !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced
+        || !enforcement::effective(account.enforcement_rule(), admin.enforcement_rule())
+            .required(ctx.now())
         || admin.has_totp
     {
         return Ok(auth);

@@ -236,7 +236,9 @@ async fn still_allowed(feed: &Feed) -> bool {
             }
             // 2FA became required and is not set up: the session is sent to the setup at its
             // next request; its live connection ends now.
-            !enforcement::effective(account.force_2fa, admin.enforce_2fa).enforced || admin.has_totp
+            !enforcement::effective(account.enforcement_rule(), admin.enforcement_rule())
+                .required(ctx.now())
+                || admin.has_totp
         }
         Subscriber::WaitingSignIn { admin_id, .. } => {
             matches!(auth.stage, Stage::AwaitingCode { .. }) && auth.admin_id == admin_id

@@ -8,7 +8,7 @@ pub use crate::server::auth::end_other_sessions;
 use crate::server::auth::{
     Client, Origin, SignedIn, enter_stage, require_pending_code, require_pending_setup_code,
 };
-use crate::server::db::{admins, recovery_codes, totp};
+use crate::server::db::{accounts, admins, recovery_codes, totp};
 use crate::server::notify::{self, Event, Notice};
 use crate::server::password::Tenant;
 use crate::server::throttle::{self, Secret, Subject};
@@ -18,12 +18,12 @@ use tower_sessions::Session;
 /// What the next stage depends on, as of the admin's read at the start of this step (the
 /// password step reads again after the hash; every later request checks again, see
 /// `auth::apply_setup_code` and `auth::apply_enforcement`).
-fn facts(admin: &admins::Admin, account_forces_2fa: bool) -> SignInFacts {
+fn facts(admin: &admins::Admin, account: &accounts::Account) -> SignInFacts {
     SignInFacts {
         has_totp: admin.has_totp,
         setup_code_due: !admin.has_totp && setup_codes::due(admin),
         must_change_password: admin.must_change_password,
-        enforcement: enforcement::effective(account_forces_2fa, admin.enforce_2fa),
+        enforcement: enforcement::effective(account.enforcement_rule(), admin.enforcement_rule()),
         prompt_setup: admin.prompt_2fa_setup,
         setup_required: admin.setup_required,
     }
@@ -157,7 +157,7 @@ pub async fn password_step(
             "This admin is deactivated. Ask your super admin to reactivate you.".into(),
         ));
     }
-    let facts = facts(&admin, account.force_2fa);
+    let facts = facts(&admin, &account);
     advance(
         ctx,
         session,
@@ -280,7 +280,7 @@ pub async fn code_step(
     if admin.reset_pending {
         crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
     }
-    let facts = facts(admin, signed.account.force_2fa);
+    let facts = facts(admin, &signed.account);
     advance(
         ctx,
         &signed.session,
@@ -350,7 +350,7 @@ pub async fn setup_code_step(
         now,
     )
     .await?;
-    let facts = facts(admin, signed.account.force_2fa);
+    let facts = facts(admin, &signed.account);
     advance(
         ctx,
         &signed.session,
@@ -401,7 +401,8 @@ pub async fn check_totp(
     Ok(Ok(()))
 }
 
-/// "Skip for now" on a setup offered after a reset; refused when 2FA is enforced.
+/// "Skip for now" on a setup offered after a reset, or "Remind me next time" in an enforcement's
+/// grace period; refused when 2FA is required.
 pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result<String, AppError> {
     match signed.auth.stage {
         Stage::SettingUpTwoFactor { optional: true, .. } => {}
@@ -414,6 +415,18 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
     }
     // Offered again at the next sign-in; the table shows the skip.
     let now = ctx.now();
+    // The stage was decided at the password: 2FA may have become required since (turned on,
+    // or the grace period ended).
+    if enforcement::effective(
+        signed.account.enforcement_rule(),
+        signed.admin.enforcement_rule(),
+    )
+    .required(now)
+    {
+        return Err(AppError::Forbidden(
+            "Two-factor authentication is required for you now: set it up to continue.".into(),
+        ));
+    }
     let seen_code = signed
         .admin
         .setup_code
@@ -527,7 +540,7 @@ pub async fn set_initial_password(
         now,
     )
     .await?;
-    let mut facts = facts(&signed.admin, signed.account.force_2fa);
+    let mut facts = facts(&signed.admin, &signed.account);
     facts.must_change_password = false;
     advance(
         ctx,

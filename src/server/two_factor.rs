@@ -3,7 +3,7 @@
 use crate::domain::access::{PENDING_SECOND_FACTOR_TTL_SECONDS, Stage};
 use crate::domain::{enforcement, recovery, totp as policy};
 use crate::model::AppError;
-use crate::model::types::{Profile, SetupDone, TotpSetup};
+use crate::model::types::{Grace, Profile, SetupDone, TotpSetup};
 use crate::server::auth::{Client, Origin, SignedIn, enter_stage};
 use crate::server::db::admins::{self, SetupPrompt};
 use crate::server::db::{recovery_codes, totp};
@@ -44,8 +44,8 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
         me: views::me(signed_in),
         totp_enabled: signed_in.admin.has_totp,
         enforcement: enforcement::effective(
-            signed_in.account.force_2fa,
-            signed_in.admin.enforce_2fa,
+            signed_in.account.enforcement_rule(),
+            signed_in.admin.enforcement_rule(),
         ),
         recovery_codes_left: recovery_codes::remaining(db, signed_in.admin.id)
             .await
@@ -108,6 +108,14 @@ pub async fn start_setup(
             Stage::SettingUpTwoFactor { optional: true, .. }
         ),
         after_reset: signed_in.admin.prompt_2fa_setup,
+        grace: Grace::of(
+            &enforcement::effective(
+                signed_in.account.enforcement_rule(),
+                signed_in.admin.enforcement_rule(),
+            ),
+            now,
+        )
+        .filter(|_| !signed_in.admin.setup_required),
     })
 }
 
@@ -287,8 +295,10 @@ pub async fn disable(
     code: &str,
 ) -> Result<(), AppError> {
     let now = ctx.now();
-    let enforcement =
-        enforcement::effective(signed_in.account.force_2fa, signed_in.admin.enforce_2fa);
+    let enforcement = enforcement::effective(
+        signed_in.account.enforcement_rule(),
+        signed_in.admin.enforcement_rule(),
+    );
     enforcement::check_can_disable(enforcement)
         .map_err(|e| AppError::Forbidden(e.reason.to_string()))?;
     check_current_code(ctx, signed_in, client, code, now)

@@ -329,7 +329,7 @@ async fn enforce_2fa_per_admin_overrides_the_account(app: TestApp) {
     assert_eq!(detail.assert_ok()["enforce_2fa"], false);
     assert_eq!(
         detail.body["row"]["enforcement"],
-        serde_json::json!({"enforced": false, "source": "Admin"})
+        serde_json::json!({"enforced": false, "source": "Admin", "deadline": null})
     );
     // Exempt: signs in without setup although the account forces 2FA.
     assert_eq!(app.browser().sign_in_first_time(&mut exempt).await, "/");

@@ -8,6 +8,7 @@ mod attacks;
 mod bad_input;
 mod cli;
 mod expiry;
+mod grace;
 mod helpers;
 mod instances;
 mod keys;

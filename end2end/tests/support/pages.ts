@@ -441,10 +441,11 @@ export class AdminManagementPage {
   }
 
   /** The chart's summary in words, e.g. "1 of 3 active admins have 2FA active; …". */
-  chartSummary(active: number, of: number, enforcedNotSetUp: number, notEnforced: number): string {
+  chartSummary(active: number, of: number, enforcedNotSetUp: number, notEnforced: number, inGrace = 0): string {
     return (
       `${active} of ${of} active admins have 2FA active; ` +
       `${enforcedNotSetUp} enforced but not set up; ` +
+      `${inGrace} in grace period; ` +
       `${notEnforced} not enforced and not set up.`
     );
   }
@@ -532,11 +533,16 @@ export class SettingsPage {
   readonly heading: Locator;
   readonly force2fa: Locator;
   readonly hint: Locator;
+  /** Shown while "Force two-factor authentication" is checked. */
+  readonly graceDays: Locator;
+  readonly graceHint: Locator;
   readonly save: Locator;
   readonly status: Locator;
 
   constructor(readonly page: Page) {
     this.adminNav = new AdminNav(page);
+    this.graceDays = page.getByLabel('Grace period (days)');
+    this.graceHint = page.locator('#grace-days-hint');
     this.heading = page.getByRole('heading', { level: 2, name: 'Settings' });
     this.hint = page.locator('#force-2fa-hint');
     this.force2fa = page.getByRole('checkbox', { name: 'Force two-factor authentication' });
@@ -603,6 +609,9 @@ export class ForcedSetupPage {
   readonly lead: Locator;
   /** Only when 2FA is not enforced for the admin (after a reset by their super admin). */
   readonly skipButton: Locator;
+  /** In an enforcement's grace period. */
+  readonly setUpNowButton: Locator;
+  readonly remindMeButton: Locator;
   readonly setupPanel: Locator;
   readonly qr: Locator;
   readonly secret: Locator;
@@ -618,6 +627,8 @@ export class ForcedSetupPage {
     this.heading = page.getByRole('heading', { level: 1, name: 'Set up two-factor authentication' });
     this.lead = page.locator('main p.lead');
     this.skipButton = page.getByRole('button', { name: 'Skip for now', exact: true });
+    this.setUpNowButton = page.getByRole('button', { name: 'Set up now', exact: true });
+    this.remindMeButton = page.getByRole('button', { name: 'Remind me next time', exact: true });
     this.setupPanel = page.getByRole('group', { name: 'Set up your authenticator app' });
     this.qr = this.setupPanel.locator('.qr');
     this.secret = this.setupPanel.getByTestId('totp-secret');

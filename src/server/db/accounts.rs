@@ -1,6 +1,7 @@
 //! MSSP accounts (tenants).
 
 use super::{Db, flag};
+use crate::domain::enforcement::Rule;
 use sqlx::{AnyConnection, Row};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -8,6 +9,18 @@ pub struct Account {
     pub id: i64,
     pub name: String,
     pub force_2fa: bool,
+    /// The end of "Force two-factor authentication"'s grace period (see `enforcement::Rule`).
+    pub force_2fa_deadline: Option<i64>,
+}
+
+impl Account {
+    /// "Force two-factor authentication", with its grace period.
+    pub fn enforcement_rule(&self) -> Rule {
+        Rule {
+            on: self.force_2fa,
+            deadline: self.force_2fa_deadline,
+        }
+    }
 }
 
 /// Inserts an account. Takes a connection so it can run inside the caller's transaction.
@@ -27,19 +40,22 @@ pub async fn create(
         id: row.try_get("id")?,
         name: name.to_string(),
         force_2fa: false,
+        force_2fa_deadline: None,
     })
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, name, force_2fa FROM accounts WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, name, force_2fa, force_2fa_deadline FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.pool)
+            .await?;
     row.map(|r| {
         Ok(Account {
             id: r.try_get("id")?,
             name: r.try_get("name")?,
             force_2fa: r.try_get::<i64, _>("force_2fa")? != 0,
+            force_2fa_deadline: r.try_get("force_2fa_deadline")?,
         })
     })
     .transpose()
@@ -52,12 +68,15 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
         .try_get("n")
 }
 
-/// Sets "Force two-factor authentication". `false` when there is no such account.
-pub async fn set_force_2fa(db: &Db, id: i64, force: bool) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE accounts SET force_2fa = $1 WHERE id = $2")
-        .bind(flag(force))
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+/// Sets "Force two-factor authentication" and the end of its grace period (`None` when off).
+/// `false` when there is no such account.
+pub async fn set_force_2fa(db: &Db, id: i64, rule: Rule) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2 WHERE id = $3")
+            .bind(flag(rule.on))
+            .bind(rule.deadline.filter(|_| rule.on))
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -4,6 +4,7 @@
 use super::{Db, flag};
 use crate::domain::admin_list::{Cursor, SortKey, TableQuery};
 use crate::domain::admin_rules::AdminState;
+use crate::domain::enforcement::{self, Rule};
 use crate::domain::role::Role;
 use sqlx::Row;
 
@@ -16,6 +17,7 @@ pub struct TableRow {
     pub role: Role,
     pub active: bool,
     pub enforce_2fa: Option<bool>,
+    pub enforce_2fa_deadline: Option<i64>,
     pub has_totp: bool,
     pub must_change_password: bool,
     pub last_sign_in_at: Option<i64>,
@@ -169,7 +171,7 @@ pub async fn page(
 }
 
 const COLUMNS: &str = "a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
-                       a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
+                       a.enforce_2fa_deadline, a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
                        CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
                        r.id AS reset_id, r.requested_at AS reset_at";
 
@@ -184,6 +186,7 @@ fn table_row(r: &sqlx::any::AnyRow) -> Result<TableRow, sqlx::Error> {
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
         active: r.try_get::<i64, _>("active")? != 0,
         enforce_2fa: r.try_get::<Option<i64>, _>("enforce_2fa")?.map(|v| v != 0),
+        enforce_2fa_deadline: r.try_get("enforce_2fa_deadline")?,
         has_totp: r.try_get::<i64, _>("has_totp")? != 0,
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         last_sign_in_at: r.try_get("last_sign_in_at")?,
@@ -465,25 +468,47 @@ pub async fn count(
 pub struct Overview {
     pub active_admins: i64,
     pub two_factor_active: i64,
+    /// Enforced, past any grace period, not set up.
     pub enforced_not_set_up: i64,
+    /// Enforced with a grace period still running, not set up.
+    pub in_grace_period: i64,
 }
 
+/// The overview at `now`, for an account whose "Force two-factor authentication" is `account`.
+/// The kept counts give it but for the admins whose own "Enforce 2FA" has a grace period
+/// running: those are counted through their partial index (migration 0012).
 pub async fn overview(
     db: &Db,
     account_id: i64,
-    account_forces_2fa: bool,
+    account: Rule,
+    now: i64,
 ) -> Result<Overview, sqlx::Error> {
     let counts = counts(db, account_id).await?;
+    let own_graced: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM admins a \
+         WHERE a.account_id = $1 AND a.enforce_2fa_deadline > $2 \
+           AND a.active = 1 AND a.enforce_2fa = 1 \
+           AND NOT EXISTS (SELECT 1 FROM totp_credentials t WHERE t.admin_id = a.id)",
+    )
+    .bind(account_id)
+    .bind(now)
+    .fetch_one(&db.pool)
+    .await?
+    .try_get("n")?;
+    // "Enforce 2FA" on, or following the account while it forces 2FA.
+    let following = enforcement::effective(account, None);
+    let (account_required, account_graced) = if !following.enforced {
+        (0, 0)
+    } else if following.grace_until(now).is_some() {
+        (0, counts.active_default_no_totp)
+    } else {
+        (counts.active_default_no_totp, 0)
+    };
     Ok(Overview {
         active_admins: counts.active,
         two_factor_active: counts.active_totp,
-        // "Enforce 2FA" on, or following the account while it forces 2FA.
-        enforced_not_set_up: counts.active_on_no_totp
-            + if account_forces_2fa {
-                counts.active_default_no_totp
-            } else {
-                0
-            },
+        enforced_not_set_up: counts.active_on_no_totp - own_graced + account_required,
+        in_grace_period: own_graced + account_graced,
     })
 }
 
@@ -548,7 +573,8 @@ pub struct Changes<'a> {
     pub name: &'a str,
     pub role: Role,
     pub active: bool,
-    pub enforce_2fa: Option<bool>,
+    /// "Enforce 2FA" with its grace period; `None`: the account setting applies.
+    pub enforce_2fa: Option<Rule>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -600,13 +626,18 @@ pub async fn edit<E>(
     .try_get("n")?;
     check(before, others).map_err(EditError::Refused)?;
     sqlx::query(
-        "UPDATE admins SET name = $1, role = $2, active = $3, enforce_2fa = $4, updated_at = $5 \
-         WHERE id = $6 AND account_id = $7",
+        "UPDATE admins SET name = $1, role = $2, active = $3, enforce_2fa = $4, \
+         enforce_2fa_deadline = $5, updated_at = $6 WHERE id = $7 AND account_id = $8",
     )
     .bind(changes.name)
     .bind(changes.role.as_str())
     .bind(flag(changes.active))
-    .bind(changes.enforce_2fa.map(flag))
+    .bind(changes.enforce_2fa.map(|rule| flag(rule.on)))
+    .bind(
+        changes
+            .enforce_2fa
+            .and_then(|rule| rule.deadline.filter(|_| rule.on)),
+    )
     .bind(now)
     .bind(id)
     .bind(account_id)

@@ -2,6 +2,7 @@
 
 use super::accounts::Account;
 use super::{Db, flag};
+use crate::domain::enforcement::Rule;
 use crate::domain::role::Role;
 use crate::server::password::PasswordHash;
 use sqlx::AnyConnection;
@@ -20,6 +21,8 @@ pub struct Admin {
     pub active: bool,
     /// "Enforce 2FA" for this admin; `None` means the account setting applies.
     pub enforce_2fa: Option<bool>,
+    /// The end of the grace period of this admin's own "Enforce 2FA" (see `enforcement::Rule`).
+    pub enforce_2fa_deadline: Option<i64>,
     pub last_sign_in_at: Option<i64>,
     /// The password was chosen by a super admin: a new one is due at sign-in.
     pub must_change_password: bool,
@@ -40,6 +43,16 @@ pub struct Admin {
     pub session_generation: i64,
 }
 
+impl Admin {
+    /// "Enforce 2FA" as the super admin set it for this admin; `None`: the account's applies.
+    pub fn enforcement_rule(&self) -> Option<Rule> {
+        self.enforce_2fa.map(|on| Rule {
+            on,
+            deadline: self.enforce_2fa_deadline,
+        })
+    }
+}
+
 /// What the next sign-in asks of an admin without 2FA, apart from enforcement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetupPrompt {
@@ -58,7 +71,7 @@ macro_rules! select_admins {
         concat!(
             "SELECT admins.id, admins.account_id, admins.email, admins.username, admins.name, \
              admins.password_hash, admins.role, admins.active, admins.enforce_2fa, \
-             admins.last_sign_in_at, admins.must_change_password, admins.prompt_2fa_setup, \
+             admins.enforce_2fa_deadline, admins.last_sign_in_at, admins.must_change_password, admins.prompt_2fa_setup, \
              admins.setup_required, admins.setup_skipped_at, admins.setup_code, \
              admins.setup_code_expires_at, admins.session_generation, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_credentials t \
@@ -91,6 +104,7 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
         enforce_2fa: row
             .try_get::<Option<i64>, _>("enforce_2fa")?
             .map(|v| v != 0),
+        enforce_2fa_deadline: row.try_get("enforce_2fa_deadline")?,
         last_sign_in_at: row.try_get("last_sign_in_at")?,
         must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         prompt_2fa_setup: row.try_get::<i64, _>("prompt_2fa_setup")? != 0,
@@ -154,7 +168,8 @@ pub async fn find_with_account(
     id: i64,
 ) -> Result<Option<(Admin, Account)>, sqlx::Error> {
     let row = sqlx::query(select_admins!(
-        ", accounts.name AS account_name, accounts.force_2fa AS account_force_2fa",
+        ", accounts.name AS account_name, accounts.force_2fa AS account_force_2fa, \
+         accounts.force_2fa_deadline AS account_force_2fa_deadline",
         "JOIN accounts ON accounts.id = admins.account_id \
          WHERE admins.id = $1 AND admins.account_id = $2"
     ))
@@ -169,6 +184,7 @@ pub async fn find_with_account(
                 id: account_id,
                 name: row.try_get("account_name")?,
                 force_2fa: row.try_get::<i64, _>("account_force_2fa")? != 0,
+                force_2fa_deadline: row.try_get("account_force_2fa_deadline")?,
             },
         ))
     })
