@@ -23,11 +23,20 @@ pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
 pub async fn save_account_settings(
     force_2fa: bool,
     grace_days: Option<String>,
+    grace_shown: Option<String>,
+    remember_days: Option<String>,
 ) -> Result<AccountSettings, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    let grace_days = grace_days.unwrap_or_default();
-    administration::save_settings(&call.ctx, &me, &call.client, force_2fa, &grace_days).await
+    let form = administration::SettingsForm {
+        force_2fa,
+        grace_days: grace_days.as_deref().unwrap_or_default(),
+        grace_shown: grace_shown.as_deref().unwrap_or_default(),
+        // Not sent: unchanged.
+        remember_days: &remember_days
+            .unwrap_or_else(|| me.account.remember_browser_days.to_string()),
+    };
+    administration::save_settings(&call.ctx, &me, &call.client, form).await
 }
 
 /// One page of Admin Management. `sort`: name, username, email, role, 2fa, last_sign_in, or
@@ -84,7 +93,8 @@ pub async fn add_admin(
 }
 
 /// The edit form: name, role, active, and "Enforce 2FA" (`account`, `on` or `off`) with its
-/// grace period in days (`grace_days`, only read with `on`).
+/// grace period in days (`grace_days`, only read with `on`; `grace_shown`: the days the form
+/// showed, so that sending them back unchanged keeps the deadline).
 #[server(endpoint = "update_admin")]
 pub async fn update_admin(
     id: i64,
@@ -93,6 +103,7 @@ pub async fn update_admin(
     active: bool,
     enforce_2fa: String,
     grace_days: Option<String>,
+    grace_shown: Option<String>,
 ) -> Result<(), AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
@@ -102,6 +113,7 @@ pub async fn update_admin(
         active,
         enforce_2fa: &enforce_2fa,
         grace_days: grace_days.as_deref().unwrap_or_default(),
+        grace_shown: grace_shown.as_deref().unwrap_or_default(),
     };
     administration::edit_admin(&call.ctx, &me, &call.client, id, form).await
 }

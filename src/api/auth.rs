@@ -1,7 +1,7 @@
 //! Sign-in, the code step, sign-out and "who am I".
 
 use crate::model::AppError;
-use crate::model::types::Me;
+use crate::model::types::{CodeStepOptions, Me};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -23,13 +23,35 @@ pub async fn sign_in(identifier: String, password: String) -> Result<String, App
     result
 }
 
-/// Code step ("2FA security code"). Answers the path to go to next.
+/// Code step ("2FA security code"). Answers the path to go to next. `remember_browser`: "Don't
+/// ask for a code on this browser for N days" (when the account allows it).
 #[server(endpoint = "verify_sign_in_code")]
-pub async fn verify_sign_in_code(code: String) -> Result<String, AppError> {
+pub async fn verify_sign_in_code(
+    code: String,
+    remember_browser: Option<bool>,
+) -> Result<String, AppError> {
     let call = edge::call()?;
-    let result = signin::code_step(&call.ctx, &call.session, &call.client, &code).await;
+    let result = signin::code_step(
+        &call.ctx,
+        &call.session,
+        &call.client,
+        &code,
+        remember_browser.unwrap_or(false),
+    )
+    .await;
     metrics::sign_in_step("code", &result);
     result
+}
+
+/// What the code step offers besides the code, for the sign-in waiting for it.
+#[server(endpoint = "get_code_step")]
+pub async fn get_code_step() -> Result<CodeStepOptions, AppError> {
+    let call = edge::call()?;
+    let pending = call.pending_code().await?;
+    let days = pending.account.remember_browser_days;
+    Ok(CodeStepOptions {
+        remember_days: (days > 0).then_some(days),
+    })
 }
 
 /// Setup code step, after a reset ("the setup code from your super admin"). Answers the path

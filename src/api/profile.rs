@@ -1,13 +1,13 @@
 //! The signed-in admin's profile: their two-factor authentication, sessions and password.
 
 use crate::model::AppError;
-use crate::model::types::{Profile, SessionInfo, SetupDone, TotpSetup};
+use crate::model::types::{Profile, RememberedBrowser, SessionInfo, SetupDone, TotpSetup};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use {
     super::edge,
-    crate::server::{session_admin, signin, two_factor},
+    crate::server::{remembered, session_admin, signin, two_factor},
 };
 
 #[server(endpoint = "get_profile")]
@@ -58,6 +58,23 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let call = edge::call()?;
     let me = call.admin().await?;
     session_admin::list(&call.ctx, &me).await
+}
+
+/// The admin's remembered browsers ("Don't ask for a code on this browser"), this one first.
+#[server(endpoint = "list_remembered_browsers")]
+pub async fn list_remembered_browsers() -> Result<Vec<RememberedBrowser>, AppError> {
+    let call = edge::call()?;
+    let me = call.admin().await?;
+    remembered::list(&call.ctx, &me, &call.client).await
+}
+
+/// Forgets one of the admin's remembered browsers (`handle` from `list_remembered_browsers`):
+/// it asks for the code again.
+#[server(endpoint = "forget_remembered_browser")]
+pub async fn forget_remembered_browser(handle: String) -> Result<(), AppError> {
+    let call = edge::call()?;
+    let me = call.admin().await?;
+    remembered::forget(&call.ctx, &me, &call.client, &handle).await
 }
 
 /// Signs one of the admin's sessions out (`handle` from `list_sessions`).

@@ -296,6 +296,7 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
                             step="1" inputmode="numeric" value=grace_days
                             aria-invalid=is_invalid(error, "grace_days")
                             aria-describedby="edit-grace-hint edit-grace-error" />
+                        <input type="hidden" name="grace_shown" value=grace_days />
                         <p class="hint" id="edit-grace-hint">{grace_hint}</p>
                         <FieldError id="edit-grace-error" field="grace_days" error />
                     </div>

@@ -1,10 +1,12 @@
-//! Administration → Settings: "Force two-factor authentication".
+//! Administration → Settings: "Force two-factor authentication" (with its grace period) and how
+//! long a browser may skip the code.
 
 use super::admin_edit::grace_hint;
 use super::admin_nav::AdminNav;
 use super::errors::{FieldError, FormAlert, error_page, is_invalid};
 use crate::api::admin::{SaveAccountSettings, get_account_settings};
 use crate::domain::enforcement::MAX_GRACE_DAYS;
+use crate::domain::remember::MAX_DAYS as MAX_REMEMBER_DAYS;
 use crate::model::types::Grace;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +25,7 @@ pub fn SettingsPage() -> impl IntoView {
                         <SettingsForm
                             force_2fa=s.force_2fa
                             grace=s.grace
+                            remember_days=s.remember_days
                             account_name=s.account_name
                             you_have_two_factor=s.you_have_two_factor
                         />
@@ -38,6 +41,7 @@ pub fn SettingsPage() -> impl IntoView {
 fn SettingsForm(
     force_2fa: bool,
     grace: Option<Grace>,
+    remember_days: i64,
     account_name: String,
     you_have_two_factor: bool,
 ) -> impl IntoView {
@@ -93,8 +97,23 @@ fn SettingsForm(
                         step="1" inputmode="numeric" value=grace.get_untracked().map_or(0, |g| g.days_left)
                         aria-invalid=is_invalid(error, "grace_days")
                         aria-describedby="grace-days-hint grace-days-error" />
+                    <input type="hidden" name="grace_shown" prop:value=move || grace.get().map_or(0, |g| g.days_left) />
                     <p class="hint" id="grace-days-hint">{move || grace_hint(grace.get())}</p>
                     <FieldError id="grace-days-error" field="grace_days" error />
+                </div>
+                <div class="field">
+                    <label for="remember-days">"Don't ask for a code on a remembered browser for (days)"</label>
+                    <input id="remember-days" name="remember_days" type="number" min="0" max=MAX_REMEMBER_DAYS
+                        step="1" inputmode="numeric" value=remember_days
+                        aria-invalid=is_invalid(error, "remember_days")
+                        aria-describedby="remember-days-hint remember-days-error" />
+                    <p class="hint" id="remember-days-hint">
+                        "0: off (every sign-in asks for the code). Otherwise the code step offers
+                        \"Don't ask for a code on this browser\" for that many days, at most 30; the
+                        password is always asked. Lowering it shortens what browsers were given;
+                        each admin sees and forgets theirs on their profile."
+                    </p>
+                    <FieldError id="remember-days-error" field="remember_days" error />
                 </div>
                 <div class="actions">
                     <button type="submit" class="button-primary" disabled=move || pending.get()>

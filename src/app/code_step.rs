@@ -3,7 +3,7 @@
 use super::errors::{FieldError, FormAlert, is_invalid};
 use super::go;
 use super::reset_request_panel::ResetRequestPanel;
-use crate::api::auth::VerifySignInCode;
+use crate::api::auth::{VerifySignInCode, get_code_step};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -18,6 +18,9 @@ pub fn CodeStepPage() -> impl IntoView {
     });
     let pending = action.pending();
     let recovery = RwSignal::new(false);
+    // Read in the browser: the offer is a convenience, the server decides again.
+    let options = LocalResource::new(get_code_step);
+    let options = Signal::derive(move || options.try_get());
     view! {
         <Title text="Two-factor authentication" />
         <section class="auth-card" aria-labelledby="code-title">
@@ -54,6 +57,14 @@ pub fn CodeStepPage() -> impl IntoView {
                     </p>
                     <FieldError id="code-error" field="code" error />
                 </div>
+                {move || options.get().flatten().and_then(Result::ok).and_then(|o| o.remember_days).map(|days| view! {
+                    <div class="check-row">
+                        <input type="checkbox" id="remember-browser" name="remember_browser" value="true" />
+                        <label for="remember-browser">
+                            {format!("Don't ask for a code on this browser for {days} days")}
+                        </label>
+                    </div>
+                })}
                 <button type="submit" class="button-primary button-wide" disabled=move || pending.get()>
                     {move || if pending.get() { "Checking…" } else { "Verify" }}
                 </button>

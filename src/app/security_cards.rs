@@ -2,7 +2,10 @@
 
 use super::errors::{FieldError, FormAlert, is_invalid};
 use super::recovery_codes::RecoveryCodes;
-use crate::api::profile::{EndOtherSessions, EndSession, RegenerateRecoveryCodes, list_sessions};
+use crate::api::profile::{
+    EndOtherSessions, EndSession, ForgetRememberedBrowser, RegenerateRecoveryCodes,
+    list_remembered_browsers, list_sessions,
+};
 use crate::domain::time::format_utc;
 use leptos::prelude::*;
 
@@ -112,7 +115,55 @@ pub fn SessionsCard() -> impl IntoView {
                     }
                     Err(e) => view! { <p class="hint">{e.to_string()}</p> }.into_any(),
                 })}
-
+            <RememberedBrowsers ended_others=end_others.version() />
         </section>
+    }
+}
+
+/// The browsers that skip the code ("Don't ask for a code on this browser"), each forgotten
+/// with one click. Shown only when there are some.
+#[component]
+fn RememberedBrowsers(#[prop(into)] ended_others: Signal<usize>) -> impl IntoView {
+    let forget = ServerAction::<ForgetRememberedBrowser>::new();
+    let remembered = LocalResource::new(move || {
+        let _ = (forget.version().try_get(), ended_others.try_get());
+        list_remembered_browsers()
+    });
+    let error = Signal::derive(move || forget.value().get().and_then(Result::err));
+    move || {
+        let list = remembered.try_get().flatten().and_then(Result::ok)?;
+        (!list.is_empty()).then(|| view! {
+            <h3 id="remembered-title">"Remembered browsers"</h3>
+            <p class="hint">
+                "These browsers are not asked for a code, only the password, until the date shown.
+                Turning two-factor authentication off, a new password or \"Sign out all other
+                sessions\" forgets them all."
+            </p>
+            <FormAlert error />
+            <ul class="remembered-list" aria-labelledby="remembered-title">
+                {list.into_iter().map(|r| {
+                    let handle = r.handle.clone();
+                    let address = r.address.clone().unwrap_or_else(|| "unknown address".into());
+                    let label = format!("Forget {} ({address})", r.device);
+                    view! {
+                        <li>
+                            <div>
+                                <strong>{r.device.clone()}</strong>
+                                {r.current.then(|| view! { " " <span class="badge badge-ok">"This browser"</span> })}
+                                <p class="hint">
+                                    {format!("{address} · remembered {} · no code asked until {} · last used {}",
+                                        format_utc(r.remembered_at), format_utc(r.until),
+                                        r.last_used_at.map_or_else(|| "never".to_string(), format_utc))}
+                                </p>
+                            </div>
+                            <button type="button" class="button-quiet button-small" aria-label=label
+                                on:click=move |_| { forget.dispatch(ForgetRememberedBrowser { handle: handle.clone() }); }>
+                                "Forget"
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        })
     }
 }

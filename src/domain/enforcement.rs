@@ -50,12 +50,15 @@ pub fn days_left(deadline: i64, now: i64) -> i64 {
     ((deadline - now).max(0) + DAY - 1) / DAY
 }
 
-/// The deadline an enforcement saved at `now` with `grace_days` gets, keeping `current` when
-/// the days asked for are the days it has left (the form shows them; saving it again unchanged
-/// must not move the deadline). `None` for no grace period (0 days) or when it is off.
+/// The deadline an enforcement saved at `now` with `grace_days` gets. A form shows the days
+/// left when it is opened and sends them back with every save (of the name, the role...):
+/// when the days sent are the days it showed (`shown_days`), the running deadline `current` is
+/// kept, however long the form stayed open, so a save never moves a deadline later by itself.
+/// Other days start a new period from now. `None` for no grace period (0 days) or when off.
 pub fn deadline_after_save(
     on: bool,
     grace_days: i64,
+    shown_days: Option<i64>,
     current: Option<i64>,
     now: i64,
 ) -> Option<i64> {
@@ -63,7 +66,7 @@ pub fn deadline_after_save(
         return None;
     }
     match current {
-        Some(d) if d > now && days_left(d, now) == grace_days => Some(d),
+        Some(d) if d > now && shown_days == Some(grace_days) => Some(d),
         _ => Some(now + grace_days * DAY),
     }
 }
@@ -187,23 +190,34 @@ mod tests {
     }
 
     #[test]
-    fn days_left_count_up_and_saving_the_shown_days_keeps_the_deadline() {
+    fn days_left_count_up_and_a_form_sent_back_unchanged_keeps_the_deadline() {
         let now = 1_000_000;
         assert_eq!(days_left(now + 7 * DAY, now), 7);
         assert_eq!(days_left(now + 6 * DAY + 1, now), 7);
         assert_eq!(days_left(now + 1, now), 1);
         assert_eq!(days_left(now - 5, now), 0);
         let deadline = Some(now + 6 * DAY + 100);
-        assert_eq!(deadline_after_save(true, 7, deadline, now), deadline);
         assert_eq!(
-            deadline_after_save(true, 3, deadline, now),
+            deadline_after_save(true, 7, Some(7), deadline, now),
+            deadline
+        );
+        // A form shown days ago (7 left then, 2 now) sent back unchanged keeps the date.
+        let soon = Some(now + 2 * DAY - 5);
+        assert_eq!(deadline_after_save(true, 7, Some(7), soon, now), soon);
+        // Days typed in start a new period.
+        assert_eq!(
+            deadline_after_save(true, 3, Some(7), deadline, now),
             Some(now + 3 * DAY)
         );
-        assert_eq!(deadline_after_save(true, 0, deadline, now), None);
-        assert_eq!(deadline_after_save(false, 7, deadline, now), None);
+        assert_eq!(
+            deadline_after_save(true, 7, None, deadline, now),
+            Some(now + 7 * DAY)
+        );
+        assert_eq!(deadline_after_save(true, 0, Some(0), deadline, now), None);
+        assert_eq!(deadline_after_save(false, 7, Some(7), deadline, now), None);
         // A deadline already passed is not kept: saving days again starts a new period.
         assert_eq!(
-            deadline_after_save(true, 1, Some(now - 1), now),
+            deadline_after_save(true, 1, Some(1), Some(now - 1), now),
             Some(now + DAY)
         );
     }

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod network;
 pub mod rate_limit;
 pub mod recovery;
+pub mod remember;
 pub mod reset;
 pub mod role;
 pub mod setup_code;

@@ -45,6 +45,28 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// A browser that skips the code step ("Don't ask for a code on this browser for N days").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RememberedBrowser {
+    /// Names it to forget it (a hash; it cannot be used as a cookie).
+    pub handle: String,
+    pub device: String,
+    pub address: Option<String>,
+    pub remembered_at: i64,
+    /// When it stops skipping the code (the account's setting now may have shortened it).
+    pub until: i64,
+    pub last_used_at: Option<i64>,
+    /// This browser.
+    pub current: bool,
+}
+
+/// What the code step offers besides the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeStepOptions {
+    /// "Don't ask for a code on this browser for N days": N, when the account allows it.
+    pub remember_days: Option<i64>,
+}
+
 /// A started 2FA setup: what the authenticator app needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpSetup {
@@ -92,6 +114,8 @@ pub struct AccountSettings {
     pub force_2fa: bool,
     /// The grace period of "Force two-factor authentication", while it runs.
     pub grace: Option<Grace>,
+    /// "Don't ask for a code on this browser for N days": N, 0 when off.
+    pub remember_days: i64,
     /// The super admin looking at the settings has 2FA set up.
     pub you_have_two_factor: bool,
 }

@@ -17,7 +17,7 @@ use crate::model::types::{
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admin_table::{self, Changes, EditError, TableRow, Which};
 use crate::server::db::reset_requests;
-use crate::server::db::{accounts, admins};
+use crate::server::db::{accounts, admins, remembered_browsers};
 use crate::server::notify::{self, Event};
 use crate::server::password::Tenant;
 use crate::server::{Ctx, OrInternal, internal};
@@ -32,33 +32,39 @@ pub fn settings(signed_in: &SignedIn, now: i64) -> AccountSettings {
             &enforcement::effective(account.enforcement_rule(), None),
             now,
         ),
+        remember_days: account.remember_browser_days,
         you_have_two_factor: signed_in.admin.has_totp,
     }
 }
 
 /// Saves "Force two-factor authentication" with its grace period (`grace_days`, 0 to
-/// `MAX_GRACE_DAYS`; empty or 0: at each admin's next sign-in). Saving the days the form showed
-/// keeps the deadline; other days start a new period from now.
+/// `MAX_GRACE_DAYS`; empty or 0: at each admin's next sign-in; saving the days the form showed
+/// keeps the deadline, other days start a new period from now) and the days a browser may skip
+/// the code (0 to 30; 0: off). Nothing is saved when either is refused.
 pub async fn save_settings(
     ctx: &Ctx,
     signed_in: &SignedIn,
     client: &Client,
-    force_2fa: bool,
-    grace_days: &str,
+    form: SettingsForm<'_>,
 ) -> Result<AccountSettings, AppError> {
     let now = ctx.now();
-    let days = grace_days_of(force_2fa, grace_days)?;
+    let force_2fa = form.force_2fa;
+    let days = grace_days_of(force_2fa, form.grace_days)?;
+    let shown = shown_days(form.grace_shown);
+    let remember_days = crate::domain::remember::parse_days(form.remember_days)
+        .map_err(|message| AppError::invalid("remember_days", message))?;
     let before = signed_in.account.enforcement_rule();
     let rule = Rule {
         on: force_2fa,
         deadline: enforcement::deadline_after_save(
             force_2fa,
             days,
+            shown,
             before.deadline.filter(|_| before.on),
             now,
         ),
     };
-    accounts::set_force_2fa(&ctx.db, signed_in.account.id, rule)
+    accounts::save_settings(&ctx.db, signed_in.account.id, rule, remember_days)
         .await
         .or_internal()?;
     tracing::info!(
@@ -83,11 +89,49 @@ pub async fn save_settings(
         )
         .await?;
     }
+    if remember_days == 0 && signed_in.account.remember_browser_days > 0 {
+        // Off forgets every remembered browser of the account: allowing it again later does
+        // not bring them back.
+        remembered_browsers::delete_for_account(&ctx.db, signed_in.account.id)
+            .await
+            .or_internal()?;
+    }
+    if remember_days != signed_in.account.remember_browser_days {
+        let detail = match remember_days {
+            0 => "Don't ask for a code on a remembered browser: off".to_string(),
+            n => format!("Don't ask for a code on a remembered browser for {n} days"),
+        };
+        notify::audit(
+            ctx,
+            Event {
+                account_id: Some(signed_in.account.id),
+                actor_id: Some(signed_in.admin.id),
+                target_id: None,
+                event: "remember_browser_changed",
+                detail: &detail,
+            },
+            client,
+            now,
+        )
+        .await?;
+    }
     Ok(AccountSettings {
         force_2fa,
         grace: Grace::of(&enforcement::effective(rule, None), now),
+        remember_days,
         ..settings(signed_in, now)
     })
+}
+
+/// The Settings form as it is sent.
+pub struct SettingsForm<'a> {
+    pub force_2fa: bool,
+    /// Days of grace for "Force two-factor authentication" (read when it is on).
+    pub grace_days: &'a str,
+    /// The days of grace the form showed (sent back unchanged: the deadline stays).
+    pub grace_shown: &'a str,
+    /// "Don't ask for a code on a remembered browser for N days"; empty or 0: off.
+    pub remember_days: &'a str,
 }
 
 /// The grace period a form asks for, read only when the enforcement is turned on (the field is
@@ -97,6 +141,11 @@ fn grace_days_of(on: bool, value: &str) -> Result<i64, AppError> {
         return Ok(0);
     }
     enforcement::parse_grace_days(value).map_err(|message| AppError::invalid("grace_days", message))
+}
+
+/// The days of grace the form showed when it was opened (a hidden field); anything else: none.
+fn shown_days(value: &str) -> Option<i64> {
+    enforcement::parse_grace_days(value).ok()
 }
 
 /// An enforcement in the audit log's words: "off", "on", "on, 14 days to set it up".
@@ -425,6 +474,8 @@ pub struct EditForm<'a> {
     pub enforce_2fa: &'a str,
     /// The grace period of "Enforce 2FA" on, in days (see `save_settings`).
     pub grace_days: &'a str,
+    /// The days the form showed.
+    pub grace_shown: &'a str,
 }
 
 pub async fn edit_admin(
@@ -439,6 +490,7 @@ pub async fn edit_admin(
     let role = parse_role(form.role)?;
     let enforce_2fa = parse_enforce(form.enforce_2fa)?;
     let days = grace_days_of(enforce_2fa == Some(true), form.grace_days)?;
+    let shown = shown_days(form.grace_shown);
     let after = AdminState {
         role,
         active: form.active,
@@ -454,7 +506,7 @@ pub async fn edit_admin(
         .and_then(|r| r.deadline);
     let rule = enforce_2fa.map(|on| Rule {
         on,
-        deadline: enforcement::deadline_after_save(on, days, kept, now),
+        deadline: enforcement::deadline_after_save(on, days, shown, kept, now),
     });
     admin_table::edit(
         db,

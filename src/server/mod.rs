@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod notify;
 pub mod password;
 pub mod qr;
+pub mod remembered;
 pub mod resets;
 pub mod secrets;
 pub mod seed;

@@ -12,7 +12,7 @@ use crate::server::db::{accounts, admins, recovery_codes, totp};
 use crate::server::notify::{self, Event, Notice};
 use crate::server::password::Tenant;
 use crate::server::throttle::{self, Secret, Subject};
-use crate::server::{Ctx, OrInternal, known_browser, setup_codes};
+use crate::server::{Ctx, OrInternal, known_browser, remembered, setup_codes};
 use tower_sessions::Session;
 
 /// What the next stage depends on, as of the admin's read at the start of this step (the
@@ -158,16 +158,22 @@ pub async fn password_step(
         ));
     }
     let facts = facts(&admin, &account);
-    advance(
-        ctx,
-        session,
-        &admin,
-        stage_after_password(facts, now),
-        Origin::Password,
-        client,
-        now,
-    )
-    .await
+    let mut stage = stage_after_password(facts, now);
+    // A browser remembered for this admin ("Don't ask for a code on this browser") skips the
+    // code, never the password.
+    if matches!(stage, Stage::AwaitingCode { .. })
+        && remembered::recognises(ctx, client, &admin, &account, now).await?
+    {
+        notify::audit(
+            ctx,
+            Event::by_self(&admin, "code_skipped", "remembered browser"),
+            client,
+            now,
+        )
+        .await?;
+        stage = stage_after_second_factor(facts, now);
+    }
+    advance(ctx, session, &admin, stage, Origin::Password, client, now).await
 }
 
 /// What the admin typed at the code step.
@@ -197,6 +203,7 @@ pub async fn code_step(
     session: &Session,
     client: &Client,
     code: &str,
+    remember_browser: bool,
 ) -> Result<String, AppError> {
     // Shape first: a malformed code costs nothing and tells the admin what to type.
     let factor = second_factor(code)?;
@@ -275,6 +282,9 @@ pub async fn code_step(
             now,
         )
         .await?;
+    }
+    if remember_browser {
+        remembered::remember(ctx, client, admin, &signed.account, now).await?;
     }
     // The authenticator (or a recovery code) works: a pending reset request is moot.
     if admin.reset_pending {

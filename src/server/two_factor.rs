@@ -103,10 +103,16 @@ pub async fn start_setup(
         secret_grouped: policy::group_secret(&base32),
         issuer: ctx.config.totp_issuer.clone(),
         account: signed_in.admin.email.clone(),
+        // Offered as skippable only while it still is: the stage was decided at the password,
+        // and a grace period may have ended since ("Skip" would be refused).
         skippable: matches!(
             signed_in.auth.stage,
             Stage::SettingUpTwoFactor { optional: true, .. }
-        ),
+        ) && !enforcement::effective(
+            signed_in.account.enforcement_rule(),
+            signed_in.admin.enforcement_rule(),
+        )
+        .required(now),
         after_reset: signed_in.admin.prompt_2fa_setup,
         grace: Grace::of(
             &enforcement::effective(

@@ -64,11 +64,15 @@ async fn an_account_grace_period_asks_at_each_sign_in_until_its_deadline(app: Te
         ),
         (&Value::from(2), &Value::from(0))
     );
-    // Saving the days the form shows keeps the deadline; bad days change nothing.
+    // Sending back the days the form showed keeps the deadline; bad days change nothing.
     let again = super_admin
         .call(
             "save_account_settings",
-            &[("force_2fa", "true"), ("grace_days", "7")],
+            &[
+                ("force_2fa", "true"),
+                ("grace_days", "7"),
+                ("grace_shown", "7"),
+            ],
         )
         .await;
     assert_eq!(again.assert_ok()["grace"]["until"], until);
@@ -203,6 +207,8 @@ async fn an_admin_grace_period_cannot_be_skipped_once_it_ends(app: TestApp) {
             ("active", "true".to_string()),
             ("enforce_2fa", mode.to_string()),
             ("grace_days", days.to_string()),
+            // As the form sends it: the days it showed (here, unchanged).
+            ("grace_shown", days.to_string()),
         ]
     };
     // Days are read only with "on".
@@ -241,6 +247,20 @@ async fn an_admin_grace_period_cannot_be_skipped_once_it_ends(app: TestApp) {
         .call("get_admin", &[("id", &admin.admin_id.to_string())])
         .await;
     assert_eq!(detail.assert_ok()["grace"]["until"], until);
+    // A form opened a day ago (3 days left then, 2 now) sent back unchanged keeps the date too:
+    // a save never moves a deadline later by itself.
+    app.clock().advance(DAY);
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    super_admin
+        .call_owned("update_admin", &set("on", "3"))
+        .await
+        .assert_ok();
+    let detail = super_admin
+        .call("get_admin", &[("id", &admin.admin_id.to_string())])
+        .await;
+    assert_eq!(detail.assert_ok()["grace"]["until"], until);
+    assert_eq!(detail.body["grace"]["days_left"], 2);
 
     let first = app.browser();
     assert_eq!(

@@ -14,6 +14,7 @@ mod instances;
 mod keys;
 mod observability;
 mod proxies;
+mod remembered;
 mod resets;
 mod review;
 mod sessions;

@@ -11,6 +11,8 @@ pub struct Account {
     pub force_2fa: bool,
     /// The end of "Force two-factor authentication"'s grace period (see `enforcement::Rule`).
     pub force_2fa_deadline: Option<i64>,
+    /// "Don't ask for a code on this browser for N days": N, 0 when off.
+    pub remember_browser_days: i64,
 }
 
 impl Account {
@@ -41,21 +43,25 @@ pub async fn create(
         name: name.to_string(),
         force_2fa: false,
         force_2fa_deadline: None,
+        remember_browser_days: 0,
     })
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT id, name, force_2fa, force_2fa_deadline FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&db.pool)
-            .await?;
+    let row = sqlx::query(
+        "SELECT id, name, force_2fa, force_2fa_deadline, remember_browser_days \
+         FROM accounts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
     row.map(|r| {
         Ok(Account {
             id: r.try_get("id")?,
             name: r.try_get("name")?,
             force_2fa: r.try_get::<i64, _>("force_2fa")? != 0,
             force_2fa_deadline: r.try_get("force_2fa_deadline")?,
+            remember_browser_days: r.try_get("remember_browser_days")?,
         })
     })
     .transpose()
@@ -68,15 +74,24 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
         .try_get("n")
 }
 
-/// Sets "Force two-factor authentication" and the end of its grace period (`None` when off).
-/// `false` when there is no such account.
-pub async fn set_force_2fa(db: &Db, id: i64, rule: Rule) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2 WHERE id = $3")
-            .bind(flag(rule.on))
-            .bind(rule.deadline.filter(|_| rule.on))
-            .bind(id)
-            .execute(&db.pool)
-            .await?;
+/// Saves the account's Settings: "Force two-factor authentication" with the end of its grace
+/// period (`None` when off), and the days a browser may be remembered (0: off). `false` when
+/// there is no such account.
+pub async fn save_settings(
+    db: &Db,
+    id: i64,
+    rule: Rule,
+    remember_browser_days: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2, remember_browser_days = $3 \
+         WHERE id = $4",
+    )
+    .bind(flag(rule.on))
+    .bind(rule.deadline.filter(|_| rule.on))
+    .bind(remember_browser_days)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }

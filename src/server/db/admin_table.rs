@@ -507,7 +507,8 @@ pub async fn overview(
     Ok(Overview {
         active_admins: counts.active,
         two_factor_active: counts.active_totp,
-        enforced_not_set_up: counts.active_on_no_totp - own_graced + account_required,
+        // Two reads: an edit between them must not show a negative count.
+        enforced_not_set_up: (counts.active_on_no_totp - own_graced).max(0) + account_required,
         in_grace_period: own_graced + account_graced,
     })
 }

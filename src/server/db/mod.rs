@@ -12,6 +12,7 @@ pub mod key_checks;
 pub mod notifications;
 pub mod rate_limits;
 pub mod recovery_codes;
+pub mod remembered_browsers;
 pub mod reset_requests;
 pub mod sessions;
 pub mod totp;

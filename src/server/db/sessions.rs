@@ -226,6 +226,7 @@ pub async fn end_for_admin(
         .bind(admin_id)
         .execute(&mut *conn)
         .await?;
+    super::remembered_browsers::delete_all(conn, admin_id).await?;
     Ok(done.rows_affected())
 }
 
@@ -288,6 +289,7 @@ pub async fn end_for_admin_except(
         .bind(&keep)
         .execute(&mut *tx)
         .await?;
+    super::remembered_browsers::delete_all(&mut tx, admin_id).await?;
     tx.commit().await?;
     Ok(Some((done.rows_affected(), generation)))
 }

@@ -1,0 +1,255 @@
+//! Remember this browser: "Don't ask for a code on this browser for N days". Allowed per
+//! account (off by default, at most 30 days); the password is always asked; a remembered
+//! browser is bound to its admin and revoked by "Sign out all other sessions", turning 2FA off
+//! (and so on), "Forget" on the profile, the account's setting, and its days running out.
+
+use crate::helpers::{Authenticator, Browser, Creds, TestApp};
+use crate::on_both_backends;
+use serde_json::Value;
+
+on_both_backends!(
+    a_remembered_browser_skips_the_code_until_it_is_revoked,
+    the_account_setting_decides_and_bad_days_are_refused,
+);
+
+const DAY: i64 = 24 * 60 * 60;
+
+/// Password and code, asking to remember this browser.
+async fn sign_in_remembering(browser: &Browser, creds: &Creds, app: &mut Authenticator) {
+    assert_eq!(browser.sign_in(creds).await.assert_ok(), "/login/code");
+    let code = app.next_code().await;
+    assert_eq!(
+        browser
+            .call(
+                "verify_sign_in_code",
+                &[("code", &code), ("remember_browser", "true")],
+            )
+            .await
+            .assert_ok(),
+        "/"
+    );
+}
+
+async fn next_after_password(browser: &Browser, creds: &Creds) -> String {
+    let next = browser.sign_in(creds).await;
+    next.assert_ok().as_str().unwrap().to_string()
+}
+
+async fn allow(super_admin: &Browser, days: &str) -> Value {
+    super_admin
+        .call(
+            "save_account_settings",
+            &[("force_2fa", "false"), ("remember_days", days)],
+        )
+        .await
+        .assert_ok()
+        .clone()
+}
+
+async fn a_remembered_browser_skips_the_code_until_it_is_revoked(app: TestApp) {
+    let owner = app.account("remember").await;
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let mut authenticator = super_admin.enable_two_factor().await;
+    assert_eq!(allow(&super_admin, "14").await["remember_days"], 14);
+    // Another admin of the account, with 2FA too.
+    let mut other = super_admin
+        .add_admin(owner.account_id, "rememberother", "admin")
+        .await;
+    let other_browser = app.browser();
+    assert_eq!(other_browser.sign_in_first_time(&mut other).await, "/");
+    let mut other_app = other_browser.enable_two_factor().await;
+
+    // The code step offers it; remembered, the next sign-in from this browser skips the code.
+    let laptop = app.browser();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    assert_eq!(
+        laptop.call("get_code_step", &[]).await.assert_ok()["remember_days"],
+        14
+    );
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    assert_eq!(
+        laptop.call("current_admin", &[]).await.assert_ok()["email"],
+        owner.email.as_str()
+    );
+    // Never the password.
+    let wrong = Creds {
+        password: "not the password at all".into(),
+        ..owner.clone()
+    };
+    laptop
+        .sign_in(&wrong)
+        .await
+        .assert_error(401, "BadCredentials");
+    // Another browser is asked; so is another admin on this browser (the token is the owner's).
+    assert_eq!(
+        next_after_password(&app.browser(), &owner).await,
+        "/login/code"
+    );
+    assert_eq!(next_after_password(&laptop, &other).await, "/login/code");
+    let code = other_app.next_code().await;
+    laptop
+        .call("verify_sign_in_code", &[("code", &code)])
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    // The profile lists it, this browser first; "Forget" asks for the code again.
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    let listed = laptop.call("list_remembered_browsers", &[]).await;
+    let listed = listed.assert_ok().as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["current"], true);
+    let until = listed[0]["until"].as_i64().unwrap();
+    let now = app.clock().now();
+    assert!((now + 14 * DAY - 60..=now + 14 * DAY).contains(&until));
+    assert!(listed[0]["last_used_at"].is_i64());
+    let handle = listed[0]["handle"].as_str().unwrap().to_string();
+    // Not another admin's to forget.
+    other_browser
+        .call("forget_remembered_browser", &[("handle", &handle)])
+        .await
+        .assert_error(404, "NotFound");
+    other_browser
+        .call("forget_remembered_browser", &[("handle", "not-a-handle")])
+        .await
+        .assert_error(422, "Invalid");
+    laptop
+        .call("forget_remembered_browser", &[("handle", &handle)])
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+
+    // "Sign out all other sessions" from another browser revokes it.
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    laptop.call("sign_out", &[]).await.assert_ok();
+    let desk = app.browser();
+    desk.sign_in_fully(&owner, Some(&mut authenticator)).await;
+    desk.call("end_other_sessions", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+
+    // Turning 2FA off revokes it: on again, the browser is asked for the code.
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    let code = authenticator.next_code().await;
+    laptop
+        .call("disable_totp", &[("code", &code)])
+        .await
+        .assert_ok();
+    let mut authenticator = laptop.enable_two_factor().await;
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+
+    // The days run out.
+    sign_in_remembering(&laptop, &owner, &mut authenticator).await;
+    laptop.call("sign_out", &[]).await.assert_ok();
+    app.clock().advance(14 * DAY - 120);
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    laptop.call("sign_out", &[]).await.assert_ok();
+    app.clock().advance(180);
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+}
+
+async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
+    let owner = app.account("rememberset").await;
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let mut authenticator = super_admin.enable_two_factor().await;
+    // Off by default: not offered, and asking anyway remembers nothing.
+    let settings = super_admin.call("get_account_settings", &[]).await;
+    assert_eq!(settings.assert_ok()["remember_days"], 0);
+    let laptop = app.browser();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    assert_eq!(
+        laptop.call("get_code_step", &[]).await.assert_ok()["remember_days"],
+        Value::Null
+    );
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    // Bad days are refused and change nothing (nor the other setting of the form).
+    for bad in ["31", "-1", "a week", "1.5"] {
+        let refused = super_admin
+            .call(
+                "save_account_settings",
+                &[("force_2fa", "true"), ("remember_days", bad)],
+            )
+            .await;
+        refused.assert_error(422, "Invalid");
+        assert_eq!(refused.body["Invalid"]["field"], "remember_days", "{bad}");
+    }
+    let settings = super_admin.call("get_account_settings", &[]).await;
+    assert_eq!(
+        (
+            &settings.assert_ok()["remember_days"],
+            &settings.body["force_2fa"]
+        ),
+        (&Value::from(0), &Value::from(false))
+    );
+    // Allowed for 30 days, then lowered to 1: what was given shrinks to the day...
+    allow(&super_admin, "30").await;
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    laptop.call("sign_out", &[]).await.assert_ok();
+    allow(&super_admin, "1").await;
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    laptop.call("sign_out", &[]).await.assert_ok();
+    // ...turning it off ends it at once, and forgets it: allowed again, the browser is asked.
+    allow(&super_admin, "0").await;
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    allow(&super_admin, "30").await;
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    allow(&super_admin, "1").await;
+    assert_eq!(next_after_password(&laptop, &owner).await, "/");
+    laptop.call("sign_out", &[]).await.assert_ok();
+    app.clock().advance(DAY + 1);
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+}
