@@ -53,7 +53,7 @@ pub fn ForcedSetupPage() -> impl IntoView {
                 Some(Ok(TotpSetup { grace: Some(grace), skippable: true, .. })) => view! {
                     <p class="lead">
                         {format!(
-                            "Your account requires two-factor authentication from {}: {} left to set it up.",
+                            "Two-factor authentication is required for you from {}: {} left to set it up.",
                             format_utc(grace.until),
                             if grace.days_left == 1 { "1 day".to_string() } else { format!("{} days", grace.days_left) },
                         )}
