@@ -3,6 +3,7 @@
 use super::errors::{FieldError, FormAlert, is_invalid};
 use super::recovery_codes::RecoveryCodes;
 use crate::api::profile::{ConfirmTotpSetup, DisableTotp, StartTotpSetup};
+use crate::domain::time::format_utc;
 use crate::model::AppError;
 use crate::model::types::{Profile, TotpSetup};
 use leptos::prelude::*;
@@ -56,6 +57,12 @@ pub fn TwoFactorCard(
         format!("On and required. {}", enforcement.reason())
     } else if enabled {
         "On: every sign-in asks for a code from your authenticator app.".to_string()
+    } else if let (true, Some(deadline)) = (enforcement.enforced, enforcement.deadline) {
+        format!(
+            "Off, but required from {} (grace period). {}",
+            format_utc(deadline),
+            enforcement.reason()
+        )
     } else if enforcement.enforced {
         format!("Off, but required. {}", enforcement.reason())
     } else {
