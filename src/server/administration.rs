@@ -17,7 +17,7 @@ use crate::model::types::{
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admin_table::{self, Changes, EditError, TableRow, Which};
 use crate::server::db::reset_requests;
-use crate::server::db::{accounts, admins, remembered_browsers};
+use crate::server::db::{accounts, admins};
 use crate::server::notify::{self, Event};
 use crate::server::password::Tenant;
 use crate::server::{Ctx, OrInternal, internal};
@@ -89,16 +89,12 @@ pub async fn save_settings(
         )
         .await?;
     }
-    if remember_days == 0 && signed_in.account.remember_browser_days > 0 {
-        // Off forgets every remembered browser of the account: allowing it again later does
-        // not bring them back.
-        remembered_browsers::delete_for_account(&ctx.db, signed_in.account.id)
-            .await
-            .or_internal()?;
-    }
     if remember_days != signed_in.account.remember_browser_days {
         let detail = match remember_days {
-            0 => "Don't ask for a code on a remembered browser: off".to_string(),
+            0 => {
+                "Don't ask for a code on a remembered browser: off (remembered browsers forgotten)"
+                    .to_string()
+            }
             n => format!("Don't ask for a code on a remembered browser for {n} days"),
         };
         notify::audit(

@@ -1,9 +1,10 @@
 //! What a serving instance runs beside the requests: the relay of live events between
-//! instances (PostgreSQL), the removal of expired sessions and old counters, the expiry of
+//! instances (PostgreSQL), the removal of expired sessions, old counters and remembered
+//! browsers that no longer count, the expiry of
 //! reset requests nobody decided (so their badges go even when nobody looks), and giving back
 //! password-verification memory nobody used for a minute.
 
-use crate::server::db::{auth_failures, rate_limits};
+use crate::server::db::{auth_failures, rate_limits, remembered_browsers};
 use crate::server::{Ctx, resets};
 use std::time::Duration;
 
@@ -36,6 +37,10 @@ pub fn spawn(ctx: &Ctx) {
                 }
                 if let Err(e) = rate_limits::delete_stale(&ctx.db, now, 2 * 86_400).await {
                     tracing::warn!("deleting old rate-limit windows: {e}");
+                }
+                // Remembered browsers that can no longer skip a code.
+                if let Err(e) = remembered_browsers::delete_stale(&ctx.db, now).await {
+                    tracing::warn!("deleting stale remembered browsers: {e}");
                 }
             }
             minutes += 1;

@@ -7,7 +7,10 @@
 //! within both its own end and the account's setting now. A reset approval, turning 2FA off, a
 //! new password, "Sign out all other sessions" and a deactivation move the generation on (and
 //! delete the rows), so each revokes every remembered browser of the admin; the profile lists
-//! them and forgets each. The password is always asked.
+//! them and forgets each. Lowering the account's days or turning them off moves the account's
+//! remember epoch on, which forgets every browser remembered before. Only an authenticator code
+//! remembers a browser (not a recovery code, meant for emergencies), and the admin is told. The
+//! password is always asked.
 
 use crate::domain::{device, remember};
 use crate::model::AppError;
@@ -15,7 +18,7 @@ use crate::model::types::RememberedBrowser;
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::accounts::Account;
 use crate::server::db::admins::Admin;
-use crate::server::db::remembered_browsers::{self as rows, NewRemembered};
+use crate::server::db::remembered_browsers::{self as rows, Current, NewRemembered};
 use crate::server::notify::{self, Event};
 use crate::server::{Ctx, OrInternal};
 use rand::RngCore;
@@ -47,6 +50,15 @@ fn presented(ctx: &Ctx, client: &Client) -> Option<String> {
     (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| hash(token))
 }
 
+/// What a remembered browser of `admin` must still match.
+fn current(admin: &Admin, account: &Account) -> Current {
+    Current {
+        admin_id: admin.id,
+        generation: admin.session_generation,
+        epoch: account.remember_epoch,
+    }
+}
+
 /// True when this browser was remembered for `admin` and may skip the code now (the caller
 /// asks only when the code would be asked). Marks it used.
 pub async fn recognises(
@@ -62,15 +74,10 @@ pub async fn recognises(
     let Some(token_hash) = presented(ctx, client) else {
         return Ok(false);
     };
-    let Some((created_at, expires_at)) = rows::find(
-        &ctx.db,
-        &token_hash,
-        admin.id,
-        admin.session_generation,
-        now,
-    )
-    .await
-    .or_internal()?
+    let Some((created_at, expires_at)) =
+        rows::find(&ctx.db, &token_hash, current(admin, account), now)
+            .await
+            .or_internal()?
     else {
         return Ok(false);
     };
@@ -108,6 +115,7 @@ pub async fn remember(
             token_hash: &token_hash,
             admin_id: admin.id,
             generation: admin.session_generation,
+            epoch: account.remember_epoch,
             now,
             expires_at: remember::expires_at(now, days),
             user_agent: client.user_agent.as_deref(),
@@ -133,6 +141,21 @@ pub async fn remember(
         client,
         now,
     )
+    .await?;
+    // Told, so that a browser remembered by someone else (a relayed code) does not go unseen.
+    notify::admin(
+        ctx,
+        admin,
+        "browser_remembered",
+        "A browser was remembered",
+        &format!(
+            "Signing in from {} ({}) asks for your password only, for {days} days. If this was \
+             not you, forget it on your profile and change your password.",
+            device::describe(client.user_agent.as_deref().unwrap_or_default()),
+            client.ip.as_deref().unwrap_or("unknown address"),
+        ),
+        now,
+    )
     .await
 }
 
@@ -146,7 +169,7 @@ pub async fn list(
     let admin = &signed_in.admin;
     let days = signed_in.account.remember_browser_days;
     let this = presented(ctx, client);
-    let rows = rows::list(&ctx.db, admin.id, admin.session_generation, now)
+    let rows = rows::list(&ctx.db, current(admin, &signed_in.account), now)
         .await
         .or_internal()?;
     let mut list: Vec<RememberedBrowser> = rows

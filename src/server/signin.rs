@@ -283,15 +283,12 @@ pub async fn code_step(
         )
         .await?;
     }
-    if remember_browser {
-        remembered::remember(ctx, client, admin, &signed.account, now).await?;
-    }
     // The authenticator (or a recovery code) works: a pending reset request is moot.
     if admin.reset_pending {
         crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
     }
     let facts = facts(admin, &signed.account);
-    advance(
+    let next = advance(
         ctx,
         &signed.session,
         admin,
@@ -300,7 +297,13 @@ pub async fn code_step(
         client,
         now,
     )
-    .await
+    .await?;
+    // Once the sign-in went on, and for an authenticator code only: a recovery code is for
+    // emergencies, not for 30 days without one.
+    if remember_browser && matches!(factor, SecondFactor::Totp) {
+        remembered::remember(ctx, client, admin, &signed.account, now).await?;
+    }
+    Ok(next)
 }
 
 /// Checks the setup code a super admin (or the operator) handed over with a reset. It is

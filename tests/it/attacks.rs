@@ -477,7 +477,8 @@ async fn every_server_function_survives_garbage(app: TestApp) {
                                 "end_other_sessions",
                                 "mark_notifications_read",
                                 "start_totp_setup",
-                                "get_account_settings"
+                                "get_account_settings",
+                                "list_remembered_browsers"
                             ]
                             .contains(&name.as_str())),
                     "{name}: {} {}",

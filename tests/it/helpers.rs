@@ -664,6 +664,14 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
         )],
     ),
     ("end_other_sessions", &[]),
+    ("list_remembered_browsers", &[]),
+    (
+        "forget_remembered_browser",
+        &[(
+            "handle",
+            "0000000000000000000000000000000000000000000000000000000000000000",
+        )],
+    ),
     (
         "list_audit_log",
         &[
@@ -681,6 +689,7 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
 pub const OPEN_CALLS: &[&str] = &[
     "sign_in",
     "verify_sign_in_code",
+    "get_code_step",
     "verify_setup_code",
     "set_initial_password",
     "skip_2fa_setup",

@@ -1,7 +1,8 @@
 //! Remember this browser: "Don't ask for a code on this browser for N days". Allowed per
 //! account (off by default, at most 30 days); the password is always asked; a remembered
 //! browser is bound to its admin and revoked by "Sign out all other sessions", turning 2FA off
-//! (and so on), "Forget" on the profile, the account's setting, and its days running out.
+//! (and so on), "Forget" on the profile, the account's setting lowered or off, and its days
+//! running out.
 
 use crate::helpers::{Authenticator, Browser, Creds, TestApp};
 use crate::on_both_backends;
@@ -172,13 +173,31 @@ async fn a_remembered_browser_skips_the_code_until_it_is_revoked(app: TestApp) {
     laptop.call("sign_out", &[]).await.assert_ok();
     app.clock().advance(180);
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    // The sweep deletes what can no longer count: that expired one.
+    let swept = mssp_dashboard::server::db::remembered_browsers::delete_stale(
+        &app.ctx.db,
+        app.clock().now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(swept, 1);
 }
 
 async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
     let owner = app.account("rememberset").await;
     let super_admin = app.browser();
     super_admin.sign_in_fully(&owner, None).await;
-    let mut authenticator = super_admin.enable_two_factor().await;
+    let setup = super_admin.start_setup().await;
+    let mut authenticator =
+        Authenticator::from_page(setup.assert_ok()["secret_grouped"].as_str().unwrap());
+    let code = authenticator.next_code().await;
+    let done = super_admin
+        .call("confirm_totp_setup", &[("code", &code)])
+        .await;
+    let recovery_code = done.assert_ok()["recovery_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Off by default: not offered, and asking anyway remembers nothing.
     let settings = super_admin.call("get_account_settings", &[]).await;
     assert_eq!(settings.assert_ok()["remember_days"], 0);
@@ -217,8 +236,19 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
         ),
         (&Value::from(0), &Value::from(false))
     );
-    // Allowed for 30 days, then lowered to 1: what was given shrinks to the day...
+    // Allowed for 30 days and remembered; lowered to 1, every browser remembered before is
+    // forgotten (raising it again does not bring them back)...
     allow(&super_admin, "30").await;
+    // A recovery code signs in but remembers nothing: it is for emergencies.
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &recovery_code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
     let code = authenticator.next_code().await;
     laptop
         .call(
@@ -231,13 +261,25 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
     allow(&super_admin, "1").await;
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    allow(&super_admin, "30").await;
+    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    // ...and so does turning it off.
+    let code = authenticator.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
-    // ...turning it off ends it at once, and forgets it: allowed again, the browser is asked.
     allow(&super_admin, "0").await;
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
-    allow(&super_admin, "30").await;
-    assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+    // Remembered under 1 day: asked again once the day is over.
+    allow(&super_admin, "1").await;
     let code = authenticator.next_code().await;
     laptop
         .call(
@@ -247,7 +289,6 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
         .await
         .assert_ok();
     laptop.call("sign_out", &[]).await.assert_ok();
-    allow(&super_admin, "1").await;
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
     app.clock().advance(DAY + 1);

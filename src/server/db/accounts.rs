@@ -13,6 +13,9 @@ pub struct Account {
     pub force_2fa_deadline: Option<i64>,
     /// "Don't ask for a code on this browser for N days": N, 0 when off.
     pub remember_browser_days: i64,
+    /// Moves on when that setting is lowered or turned off: browsers remembered under an
+    /// earlier epoch are forgotten.
+    pub remember_epoch: i64,
 }
 
 impl Account {
@@ -44,12 +47,13 @@ pub async fn create(
         force_2fa: false,
         force_2fa_deadline: None,
         remember_browser_days: 0,
+        remember_epoch: 0,
     })
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, name, force_2fa, force_2fa_deadline, remember_browser_days \
+        "SELECT id, name, force_2fa, force_2fa_deadline, remember_browser_days, remember_epoch \
          FROM accounts WHERE id = $1",
     )
     .bind(id)
@@ -62,6 +66,7 @@ pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
             force_2fa: r.try_get::<i64, _>("force_2fa")? != 0,
             force_2fa_deadline: r.try_get("force_2fa_deadline")?,
             remember_browser_days: r.try_get("remember_browser_days")?,
+            remember_epoch: r.try_get("remember_epoch")?,
         })
     })
     .transpose()
@@ -75,23 +80,30 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
 }
 
 /// Saves the account's Settings: "Force two-factor authentication" with the end of its grace
-/// period (`None` when off), and the days a browser may be remembered (0: off). `false` when
-/// there is no such account.
+/// period (`None` when off), and the days a browser may be remembered (0: off). Lowering the
+/// days (or turning them off) moves the remember epoch on and forgets, in the same transaction,
+/// every browser remembered under an earlier one. `false` when there is no such account.
 pub async fn save_settings(
     db: &Db,
     id: i64,
     rule: Rule,
     remember_browser_days: i64,
 ) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool.begin().await?;
+    // Every right-hand side reads the row as it was: the epoch moves when the new days are
+    // fewer than the old.
     let done = sqlx::query(
-        "UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2, remember_browser_days = $3 \
-         WHERE id = $4",
+        "UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2, \
+         remember_epoch = remember_epoch + CASE WHEN $3 < remember_browser_days THEN 1 ELSE 0 END, \
+         remember_browser_days = $3 WHERE id = $4",
     )
     .bind(flag(rule.on))
     .bind(rule.deadline.filter(|_| rule.on))
     .bind(remember_browser_days)
     .bind(id)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
+    super::remembered_browsers::delete_of_old_epochs(&mut tx, id).await?;
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

@@ -170,7 +170,8 @@ pub async fn find_with_account(
     let row = sqlx::query(select_admins!(
         ", accounts.name AS account_name, accounts.force_2fa AS account_force_2fa, \
          accounts.force_2fa_deadline AS account_force_2fa_deadline, \
-         accounts.remember_browser_days AS account_remember_browser_days",
+         accounts.remember_browser_days AS account_remember_browser_days, \
+         accounts.remember_epoch AS account_remember_epoch",
         "JOIN accounts ON accounts.id = admins.account_id \
          WHERE admins.id = $1 AND admins.account_id = $2"
     ))
@@ -187,6 +188,7 @@ pub async fn find_with_account(
                 force_2fa: row.try_get::<i64, _>("account_force_2fa")? != 0,
                 force_2fa_deadline: row.try_get("account_force_2fa_deadline")?,
                 remember_browser_days: row.try_get("account_remember_browser_days")?,
+                remember_epoch: row.try_get("account_remember_epoch")?,
             },
         ))
     })
