@@ -110,8 +110,8 @@ fn SettingsForm(
                     <p class="hint" id="remember-days-hint">
                         "0: off (every sign-in asks for the code). Otherwise the code step offers
                         \"Don't ask for a code on this browser\" for that many days, at most 30; the
-                        password is always asked. Lowering it shortens what browsers were given;
-                        each admin sees and forgets theirs on their profile."
+                        password is always asked. Lowering it (or 0) forgets every browser
+                        remembered so far; each admin sees and forgets theirs on their profile."
                     </p>
                     <FieldError id="remember-days-error" field="remember_days" error />
                 </div>

@@ -1,6 +1,7 @@
 //! "Don't ask for a code on this browser for N days": how long a remembered browser may skip
-//! the code step. The account's setting decides, as it is at each sign-in: shortening it (or
-//! turning it off) shortens (or ends) what browsers were promised before.
+//! the code step. Lowering the account's setting (or turning it off) forgets every browser
+//! remembered before (see `server::remembered`); the days are also applied as they are at each
+//! sign-in.
 
 /// The longest a super admin may allow, in days.
 pub const MAX_DAYS: i64 = 30;

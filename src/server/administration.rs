@@ -90,12 +90,14 @@ pub async fn save_settings(
         .await?;
     }
     if remember_days != signed_in.account.remember_browser_days {
+        let forgotten = if remember_days < signed_in.account.remember_browser_days {
+            " (remembered browsers forgotten)"
+        } else {
+            ""
+        };
         let detail = match remember_days {
-            0 => {
-                "Don't ask for a code on a remembered browser: off (remembered browsers forgotten)"
-                    .to_string()
-            }
-            n => format!("Don't ask for a code on a remembered browser for {n} days"),
+            0 => format!("Don't ask for a code on a remembered browser: off{forgotten}"),
+            n => format!("Don't ask for a code on a remembered browser for {n} days{forgotten}"),
         };
         notify::audit(
             ctx,

@@ -124,13 +124,6 @@ pub async fn remember(
     )
     .await
     .or_internal()?;
-    let mut cookie = Cookie::new(cookie_name(ctx), token);
-    cookie.set_http_only(true);
-    cookie.set_same_site(SameSite::Strict);
-    cookie.set_secure(ctx.config.cookie_secure);
-    cookie.set_path("/");
-    cookie.set_max_age(time::Duration::days(days));
-    cookies.add(cookie);
     notify::audit(
         ctx,
         Event::by_self(
@@ -156,7 +149,17 @@ pub async fn remember(
         ),
         now,
     )
-    .await
+    .await?;
+    // The token goes to the browser last: if anything before failed, the stored row has no
+    // holder, and the owner was told of every browser that has one.
+    let mut cookie = Cookie::new(cookie_name(ctx), token);
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Strict);
+    cookie.set_secure(ctx.config.cookie_secure);
+    cookie.set_path("/");
+    cookie.set_max_age(time::Duration::days(days));
+    cookies.add(cookie);
+    Ok(())
 }
 
 /// The admin's remembered browsers that still skip the code, this one first.

@@ -288,20 +288,24 @@ pub async fn code_step(
         crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
     }
     let facts = facts(admin, &signed.account);
+    let stage = stage_after_second_factor(facts, now);
     let next = advance(
         ctx,
         &signed.session,
         admin,
-        stage_after_second_factor(facts, now),
+        stage,
         Origin::Session,
         client,
         now,
     )
     .await?;
-    // Once the sign-in went on, and for an authenticator code only: a recovery code is for
-    // emergencies, not for 30 days without one.
-    if remember_browser && matches!(factor, SecondFactor::Totp) {
-        remembered::remember(ctx, client, admin, &signed.account, now).await?;
+    // Once the sign-in is complete (a required new password would forget it at once), and for
+    // an authenticator code only: a recovery code is for emergencies, not for 30 days without
+    // one. The admin is signed in by now: a failure here costs the remembering, not the sign-in.
+    if remember_browser && matches!(factor, SecondFactor::Totp) && stage == Stage::Complete {
+        if let Err(e) = remembered::remember(ctx, client, admin, &signed.account, now).await {
+            tracing::warn!(admin = admin.id, "remembering a browser failed: {e}");
+        }
     }
     Ok(next)
 }
