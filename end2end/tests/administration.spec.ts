@@ -72,7 +72,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(settings.heading).toBeVisible();
     await expect(settings.force2fa).not.toBeChecked();
     // Without 2FA of their own, Settings says what saving will do to them.
-    await expect(settings.hint).toContainText('saving with this on takes you to the setup first');
+    await expect(settings.hint).toContainText('saving with this on (and no grace period) takes you to the setup first');
     await settings.force2fa.check();
     await checkA11y(page, '/admin/settings');
     await page.screenshot({ path: '/tmp/e2e-settings.png', fullPage: true });
