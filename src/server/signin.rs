@@ -302,10 +302,12 @@ pub async fn code_step(
     // Once the sign-in is complete (a required new password would forget it at once), and for
     // an authenticator code only: a recovery code is for emergencies, not for 30 days without
     // one. The admin is signed in by now: a failure here costs the remembering, not the sign-in.
-    if remember_browser && matches!(factor, SecondFactor::Totp) && stage == Stage::Complete {
-        if let Err(e) = remembered::remember(ctx, client, admin, &signed.account, now).await {
-            tracing::warn!(admin = admin.id, "remembering a browser failed: {e}");
-        }
+    if remember_browser
+        && matches!(factor, SecondFactor::Totp)
+        && stage == Stage::Complete
+        && let Err(e) = remembered::remember(ctx, client, admin, &signed.account, now).await
+    {
+        tracing::warn!(admin = admin.id, "remembering a browser failed: {e}");
     }
     Ok(next)
 }
