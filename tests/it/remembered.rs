@@ -11,6 +11,7 @@ use serde_json::Value;
 on_both_backends!(
     a_remembered_browser_skips_the_code_until_it_is_revoked,
     the_account_setting_decides_and_bad_days_are_refused,
+    a_stored_browser_counts_for_its_own_admin_generation_and_epoch_only,
 );
 
 const DAY: i64 = 24 * 60 * 60;
@@ -293,4 +294,64 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
     laptop.call("sign_out", &[]).await.assert_ok();
     app.clock().advance(DAY + 1);
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
+}
+
+/// The lookup itself, where the browser tests above cannot tell the bindings apart (two admins
+/// there may differ in generation as well): a row counts for its admin, generation and epoch
+/// only, and until it expires; marking it used needs its admin too.
+async fn a_stored_browser_counts_for_its_own_admin_generation_and_epoch_only(app: TestApp) {
+    use mssp_dashboard::server::db::remembered_browsers::{self as rows, Current, NewRemembered};
+    let a = app.account("bindinga").await;
+    let b = app.account("bindingb").await;
+    let db = &app.ctx.db;
+    let now = app.clock().now();
+    let hash = "ab".repeat(32);
+    rows::insert(
+        db,
+        NewRemembered {
+            token_hash: &hash,
+            admin_id: a.admin_id,
+            generation: 3,
+            epoch: 2,
+            now,
+            expires_at: now + DAY,
+            user_agent: None,
+            client_ip: None,
+        },
+    )
+    .await
+    .unwrap();
+    let current = Current {
+        admin_id: a.admin_id,
+        generation: 3,
+        epoch: 2,
+    };
+    assert!(rows::find(db, &hash, current, now).await.unwrap().is_some());
+    for other in [
+        Current {
+            admin_id: b.admin_id,
+            ..current
+        },
+        Current {
+            generation: 4,
+            ..current
+        },
+        Current {
+            epoch: 3,
+            ..current
+        },
+    ] {
+        assert!(
+            rows::find(db, &hash, other, now).await.unwrap().is_none(),
+            "{other:?}"
+        );
+    }
+    assert!(
+        rows::find(db, &hash, current, now + DAY)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!rows::touch(db, &hash, b.admin_id, now).await.unwrap());
+    assert!(rows::touch(db, &hash, a.admin_id, now).await.unwrap());
 }
