@@ -16,20 +16,22 @@ on_both_backends!(
 
 const DAY: i64 = 24 * 60 * 60;
 
+/// The code step, asking to remember this browser; the sign-in completes.
+async fn code_remembering(browser: &Browser, app: &mut Authenticator) {
+    let code = app.next_code().await;
+    let done = browser
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await;
+    assert_eq!(done.assert_ok(), "/");
+}
+
 /// Password and code, asking to remember this browser.
 async fn sign_in_remembering(browser: &Browser, creds: &Creds, app: &mut Authenticator) {
     assert_eq!(browser.sign_in(creds).await.assert_ok(), "/login/code");
-    let code = app.next_code().await;
-    assert_eq!(
-        browser
-            .call(
-                "verify_sign_in_code",
-                &[("code", &code), ("remember_browser", "true")],
-            )
-            .await
-            .assert_ok(),
-        "/"
-    );
+    code_remembering(browser, app).await;
 }
 
 async fn next_after_password(browser: &Browser, creds: &Creds) -> String {
@@ -69,14 +71,7 @@ async fn a_remembered_browser_skips_the_code_until_it_is_revoked(app: TestApp) {
         laptop.call("get_code_step", &[]).await.assert_ok()["remember_days"],
         14
     );
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     assert_eq!(
@@ -132,14 +127,7 @@ async fn a_remembered_browser_skips_the_code_until_it_is_revoked(app: TestApp) {
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
 
     // "Sign out all other sessions" from another browser revokes it.
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
@@ -149,14 +137,7 @@ async fn a_remembered_browser_skips_the_code_until_it_is_revoked(app: TestApp) {
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
 
     // Turning 2FA off revokes it: on again, the browser is asked for the code.
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     let code = authenticator.next_code().await;
     laptop
         .call("disable_totp", &[("code", &code)])
@@ -208,14 +189,7 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
         laptop.call("get_code_step", &[]).await.assert_ok()["remember_days"],
         Value::Null
     );
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
     // Bad days are refused and change nothing (nor the other setting of the form).
@@ -250,14 +224,7 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
         .assert_ok();
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
@@ -266,14 +233,7 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
     allow(&super_admin, "30").await;
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
     // ...and so does turning it off.
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
@@ -281,14 +241,7 @@ async fn the_account_setting_decides_and_bad_days_are_refused(app: TestApp) {
     assert_eq!(next_after_password(&laptop, &owner).await, "/login/code");
     // Remembered under 1 day: asked again once the day is over.
     allow(&super_admin, "1").await;
-    let code = authenticator.next_code().await;
-    laptop
-        .call(
-            "verify_sign_in_code",
-            &[("code", &code), ("remember_browser", "true")],
-        )
-        .await
-        .assert_ok();
+    code_remembering(&laptop, &mut authenticator).await;
     laptop.call("sign_out", &[]).await.assert_ok();
     assert_eq!(next_after_password(&laptop, &owner).await, "/");
     laptop.call("sign_out", &[]).await.assert_ok();
