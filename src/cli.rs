@@ -332,10 +332,12 @@ async fn reset_2fa(config: Config, args: Reset2faArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let ended = done.ended_sessions;
-    if done.removed_totp {
+    if done.removed_totp || done.removed_keys > 0 {
         println!(
-            "Removed the two-factor credential of {} and ended {ended} session(s). They set 2FA up again at their next sign-in.",
-            admin.email
+            "Removed the two-factor credentials of {} ({}{} security key(s)) and ended {ended} session(s). They set 2FA up again at their next sign-in.",
+            admin.email,
+            if done.removed_totp { "TOTP, " } else { "" },
+            done.removed_keys
         );
     } else {
         println!(

@@ -15,7 +15,7 @@ use {
 pub async fn get_account_settings() -> Result<AccountSettings, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
-    Ok(administration::settings(&me, call.ctx.now()))
+    Ok(administration::settings(&call.ctx, &me, call.ctx.now()))
 }
 
 /// Saves "Force two-factor authentication".
@@ -25,6 +25,7 @@ pub async fn save_account_settings(
     grace_days: Option<String>,
     grace_shown: Option<String>,
     remember_days: Option<String>,
+    require_keys: Option<bool>,
 ) -> Result<AccountSettings, AppError> {
     let call = edge::call()?;
     let me = call.super_admin().await?;
@@ -35,6 +36,8 @@ pub async fn save_account_settings(
         // Not sent: unchanged.
         remember_days: &remember_days
             .unwrap_or_else(|| me.account.remember_browser_days.to_string()),
+        // Not sent: unchanged.
+        require_keys: require_keys.unwrap_or(me.account.require_keys),
     };
     administration::save_settings(&call.ctx, &me, &call.client, form).await
 }

@@ -1,11 +1,14 @@
 //! Sign-in, the code step, sign-out and "who am I".
 
 use crate::model::AppError;
-use crate::model::types::{CodeStepOptions, Me};
+use crate::model::types::{CodeStepOptions, KeyCeremony, Me};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {super::edge, crate::server::metrics, crate::server::signin};
+use {
+    super::edge,
+    crate::server::{metrics, security_keys, signin},
+};
 
 /// Password step. Answers the path to go to next: the code step, or the dashboard.
 #[server(endpoint = "sign_in")]
@@ -49,9 +52,43 @@ pub async fn get_code_step() -> Result<CodeStepOptions, AppError> {
     let call = edge::call()?;
     let pending = call.pending_code().await?;
     let days = pending.account.remember_browser_days;
+    let factors = pending.admin.factors;
+    let requirement = pending
+        .account
+        .requirement(pending.admin.enforcement_rule());
     Ok(CodeStepOptions {
         remember_days: (days > 0).then_some(days),
+        has_key: factors.keys > 0 && call.ctx.webauthn.is_some(),
+        has_totp: factors.totp,
+        code_accepted: requirement.accepts_code(factors),
     })
+}
+
+/// "Use your security key" at the code step: the options for `navigator.credentials.get`.
+#[server(endpoint = "start_key_sign_in")]
+pub async fn start_key_sign_in() -> Result<KeyCeremony, AppError> {
+    let call = edge::call()?;
+    security_keys::start_sign_in(&call.ctx, &call.session).await
+}
+
+/// The security key's answer (`PublicKeyCredential.toJSON()`, as JSON). Answers the path to go
+/// to next. Counted like a code.
+#[server(endpoint = "finish_key_sign_in")]
+pub async fn finish_key_sign_in(
+    credential: String,
+    remember_browser: Option<bool>,
+) -> Result<String, AppError> {
+    let call = edge::call()?;
+    let result = security_keys::finish_sign_in(
+        &call.ctx,
+        &call.session,
+        &call.client,
+        &credential,
+        remember_browser.unwrap_or(false),
+    )
+    .await;
+    metrics::sign_in_step("security_key", &result);
+    result
 }
 
 /// Setup code step, after a reset ("the setup code from your super admin"). Answers the path

@@ -1,13 +1,15 @@
 //! The signed-in admin's profile: their two-factor authentication, sessions and password.
 
 use crate::model::AppError;
-use crate::model::types::{Profile, RememberedBrowser, SessionInfo, SetupDone, TotpSetup};
+use crate::model::types::{
+    KeyCeremony, Profile, RememberedBrowser, SessionInfo, SetupDone, TotpSetup,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use {
     super::edge,
-    crate::server::{remembered, session_admin, signin, two_factor},
+    crate::server::{remembered, security_keys, session_admin, signin, two_factor},
 };
 
 #[server(endpoint = "get_profile")]
@@ -42,6 +44,67 @@ pub async fn disable_totp(code: String) -> Result<(), AppError> {
     let call = edge::call()?;
     let me = call.admin().await?;
     two_factor::disable(&call.ctx, &me, &call.client, &code).await
+}
+
+/// "Add a security key" (named `key_name`): checks the current password (from the profile; not
+/// as the required step of a sign-in) and answers the options for `navigator.credentials.create`.
+#[server(endpoint = "start_key_registration")]
+pub async fn start_key_registration(
+    key_name: String,
+    current_password: Option<String>,
+) -> Result<KeyCeremony, AppError> {
+    let call = edge::call()?;
+    let me = call.enrolment().await?;
+    security_keys::start_registration(
+        &call.ctx,
+        &me,
+        &call.client,
+        &key_name,
+        current_password.as_deref().unwrap_or_default(),
+    )
+    .await
+}
+
+/// Stores the new key when its answer (`PublicKeyCredential.toJSON()`, as JSON) checks out.
+/// The first second factor comes with recovery codes; `next` when this completed a sign-in.
+#[server(endpoint = "finish_key_registration")]
+pub async fn finish_key_registration(credential: String) -> Result<SetupDone, AppError> {
+    let call = edge::call()?;
+    let me = call.enrolment().await?;
+    security_keys::finish_registration(&call.ctx, &me, &call.client, &credential).await
+}
+
+/// Before "Remove": the options for `navigator.credentials.get` over the admin's keys.
+#[server(endpoint = "start_key_confirmation")]
+pub async fn start_key_confirmation() -> Result<KeyCeremony, AppError> {
+    let call = edge::call()?;
+    let me = call.admin().await?;
+    security_keys::start_confirmation(&call.ctx, &me).await
+}
+
+/// Removes security key `key_id`, confirmed by a key's answer (`credential`) or a current code
+/// from the authenticator app (`code`).
+#[server(endpoint = "remove_security_key")]
+pub async fn remove_security_key(
+    key_id: i64,
+    code: Option<String>,
+    credential: Option<String>,
+) -> Result<(), AppError> {
+    let call = edge::call()?;
+    let me = call.admin().await?;
+    let confirmation = match (&credential, &code) {
+        (Some(credential), _) if !credential.is_empty() => {
+            security_keys::Confirmation::Key(credential)
+        }
+        (_, Some(code)) => security_keys::Confirmation::Code(code),
+        _ => {
+            return Err(AppError::invalid(
+                "code",
+                "Confirm with your security key, or a code from your authenticator app.",
+            ));
+        }
+    };
+    security_keys::remove(&call.ctx, &me, &call.client, key_id, confirmation).await
 }
 
 /// New recovery codes, shown once; the old ones stop working. Needs a current code.

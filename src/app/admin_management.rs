@@ -421,10 +421,36 @@ fn TableView(table: AdminTable, params: TableParams) -> impl IntoView {
     }
 }
 
-/// The "2FA Activation" cell: active or not, a skipped setup, and a pending reset request.
+/// The "2FA Activation" cell: active or not with the factors (icons with text), a missing key
+/// where the account requires one, a skipped setup, and a pending reset request.
 pub(super) fn two_factor_status(row: &AdminRow) -> AnyView {
+    let factors = row.factors;
+    let needs_key = row.needs_key.then(|| {
+        view! { <span class="badge badge-warn needs-key">"Needs a security key"</span> }
+    });
     if row.two_factor_active {
-        view! { <span class="badge badge-ok">"Active"</span> }.into_any()
+        let keys = match factors.keys {
+            0 => None,
+            1 => Some("Security key".to_string()),
+            n => Some(format!("{n} security keys")),
+        };
+        view! {
+            <span class="badge badge-ok">"Active"</span>
+            <span class="factors">
+                {factors.totp.then(|| view! {
+                    <span class="factor" title="Authenticator app (TOTP)">
+                        <span aria-hidden="true">"📱"</span>" App"
+                    </span>
+                })}
+                {keys.map(|k| view! {
+                    <span class="factor" title="Security key or passkey">
+                        <span aria-hidden="true">"🔑"</span>" "{k}
+                    </span>
+                })}
+            </span>
+            {needs_key}
+        }
+        .into_any()
     } else if let Some(skipped) = row.setup_skipped_at {
         view! {
             <span class="badge badge-muted">"Not set up"</span>
@@ -432,7 +458,7 @@ pub(super) fn two_factor_status(row: &AdminRow) -> AnyView {
         }
         .into_any()
     } else {
-        view! { <span class="badge badge-muted">"Not set up"</span> }.into_any()
+        view! { <span class="badge badge-muted">"Not set up"</span> {needs_key} }.into_any()
     }
 }
 

@@ -28,6 +28,8 @@ pub fn SettingsPage() -> impl IntoView {
                             remember_days=s.remember_days
                             account_name=s.account_name
                             you_have_two_factor=s.you_have_two_factor
+                            require_keys=s.require_keys
+                            keys_available=s.keys_available
                         />
                     }.into_any(),
                     Err(e) => error_page(e),
@@ -44,8 +46,11 @@ fn SettingsForm(
     remember_days: i64,
     account_name: String,
     you_have_two_factor: bool,
+    require_keys: bool,
+    keys_available: bool,
 ) -> impl IntoView {
     let checked = RwSignal::new(force_2fa);
+    let keys = RwSignal::new(require_keys);
     let save = ServerAction::<SaveAccountSettings>::new();
     // What the server answered last: the grace period running now.
     let grace = Signal::derive(move || match save.value().get() {
@@ -101,6 +106,32 @@ fn SettingsForm(
                     <p class="hint" id="grace-days-hint">{move || grace_hint(grace.get())}</p>
                     <FieldError id="grace-days-error" field="grace_days" error />
                 </div>
+                <input type="hidden" name="require_keys" prop:value=move || keys.get().to_string() />
+                <div class="check-row">
+                    <input
+                        type="checkbox"
+                        id="require-keys"
+                        prop:checked=move || keys.get()
+                        disabled=!keys_available && !require_keys
+                        on:change=move |ev| keys.set(event_target_checked(&ev))
+                        aria-invalid=is_invalid(error, "require_keys")
+                        aria-describedby="require-keys-hint require-keys-error"
+                    />
+                    <label for="require-keys">"Require security keys"</label>
+                </div>
+                <p class="hint" id="require-keys-hint">
+                    {if keys_available {
+                        "Where two-factor authentication is enforced (above, or \"Enforce 2FA\" on an
+                        admin), only a security key or passkey will do: an admin with the authenticator
+                        app alone is asked to add a key (within the grace period, if any), and an admin
+                        with a key cannot sign in with a code. For customers who demand phishing-resistant
+                        MFA. Admin Management shows who still needs a key."
+                    } else {
+                        "Security keys are not available on this dashboard: its address (MSSP_PUBLIC_URL)
+                        must be a domain name."
+                    }}
+                </p>
+                <FieldError id="require-keys-error" field="require_keys" error />
                 <div class="field">
                     <label for="remember-days">"Don't ask for a code on a remembered browser for (days)"</label>
                     <input id="remember-days" name="remember_days" type="number" min="0" max=MAX_REMEMBER_DAYS

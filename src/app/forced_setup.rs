@@ -2,13 +2,15 @@
 
 use super::errors::FormAlert;
 use super::go;
+use super::recovery_codes::RecoveryCodes;
+use super::security_keys_card::AddPanel;
 use super::sign_out_button::SignOutButton;
 use super::two_factor_card::{ConfirmPasswordPanel, SetupPanel};
 use crate::api::auth::Skip2faSetup;
 use crate::api::profile::StartTotpSetup;
 use crate::domain::time::format_utc;
 use crate::model::AppError;
-use crate::model::types::TotpSetup;
+use crate::model::types::{SetupDone, TotpSetup};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -37,6 +39,16 @@ pub fn ForcedSetupPage() -> impl IntoView {
             Some(Err(AppError::Invalid { ref field, .. })) if field == "current_password"
         )
     };
+    // Asked for the password once: a key added here is asked for it too.
+    let stale = RwSignal::new(false);
+    Effect::new(move |_| {
+        if needs_password() {
+            stale.set(true);
+        }
+    });
+    // "Use a security key instead", or the key a "Require security keys" setup asks for.
+    let with_key = RwSignal::new(false);
+    let key_done: RwSignal<Option<SetupDone>> = RwSignal::new(None);
     let error = Signal::derive(move || {
         start
             .value()
@@ -83,6 +95,12 @@ pub fn ForcedSetupPage() -> impl IntoView {
                         </button>
                     </p>
                 }.into_any(),
+                Some(Ok(setup)) if setup.key_required => view! {
+                    <p class="lead">
+                        "Your account requires a security key (Require security keys). Add yours to
+                        continue: a security key (YubiKey, Titan) or a passkey on this device."
+                    </p>
+                }.into_any(),
                 Some(Ok(setup)) if setup.after_reset => view! {
                     <p class="lead">
                         "Your two-factor authentication was reset. Set it up again with your
@@ -100,9 +118,50 @@ pub fn ForcedSetupPage() -> impl IntoView {
             {move || match start.value().get() {
                 // In a grace period the QR code waits for "Set up now".
                 Some(Ok(TotpSetup { grace: Some(_), skippable: true, .. })) if !show_setup.get() => ().into_any(),
+                Some(Ok(_)) if key_done.get().is_some() => {
+                    let done = key_done.get().unwrap_or(SetupDone { next: None, recovery_codes: Vec::new() });
+                    let next = done.next.clone();
+                    view! {
+                        <div class="alert alert-ok" role="status"><p>"Your security key is added."</p></div>
+                        <RecoveryCodes codes=done.recovery_codes on_saved=move |_| go(next.as_deref().unwrap_or("/")) />
+                    }.into_any()
+                }
+                Some(Ok(setup)) if setup.key_required || with_key.get() => {
+                    if !setup.keys_available {
+                        return view! {
+                            <p class="alert alert-error" role="alert">
+                                "Security keys are not available on this dashboard: its address must be a
+                                domain name. Ask its operator."
+                            </p>
+                        }.into_any();
+                    }
+                    let key_required = setup.key_required;
+                    view! {
+                        <AddPanel ask_password=stale.get_untracked()
+                            on_cancel=move |_| if !key_required { with_key.set(false) }
+                            on_added=move |done: SetupDone| {
+                                if done.recovery_codes.is_empty() {
+                                    go(done.next.as_deref().unwrap_or("/"));
+                                } else {
+                                    key_done.set(Some(done));
+                                }
+                            } />
+                    }.into_any()
+                }
                 Some(Ok(setup)) => {
                     let on_done = move |next: Option<String>| go(next.as_deref().unwrap_or("/"));
-                    view! { <SetupPanel setup=setup on_done=on_done /> }.into_any()
+                    let keys_available = setup.keys_available;
+                    view! {
+                        <SetupPanel setup=setup on_done=on_done />
+                        {keys_available.then(|| view! {
+                            <p class="hint">
+                                <button type="button" class="button-link" id="use-key-instead"
+                                    on:click=move |_| with_key.set(true)>
+                                    "Use a security key instead"
+                                </button>
+                            </p>
+                        })}
+                    }.into_any()
                 }
                 Some(Err(_)) if needs_password() => view! { <ConfirmPasswordPanel start /> }.into_any(),
                 Some(Err(_)) => ().into_any(),

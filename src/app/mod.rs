@@ -24,12 +24,14 @@ mod recovery_codes;
 mod reset_decision;
 mod reset_request_panel;
 mod security_cards;
+mod security_keys_card;
 mod setup_code_step;
 mod sign_in;
 mod sign_out_button;
 mod toasts;
 mod two_factor_card;
 mod two_factor_chart;
+mod webauthn;
 
 use crate::api::auth::current_admin;
 use crate::model::AppError;

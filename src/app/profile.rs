@@ -4,6 +4,7 @@ use super::client_only::ClientOnly;
 use super::errors::error_page;
 use super::password_card::PasswordCard;
 use super::security_cards::{RecoveryCard, SessionsCard};
+use super::security_keys_card::SecurityKeysCard;
 use super::two_factor_card::TwoFactorCard;
 use crate::api::profile::get_profile;
 use leptos::prelude::*;
@@ -41,6 +42,13 @@ pub fn ProfilePage() -> impl IntoView {
                             </dl>
                         </section>
                         <TwoFactorCard
+                            profile=p.clone()
+                            on_change=move |message: String| {
+                                notice.set(Some(message));
+                                profile.refetch();
+                            }
+                        />
+                        <SecurityKeysCard
                             profile=p
                             on_change=move |message: String| {
                                 notice.set(Some(message));

@@ -17,7 +17,10 @@ pub fn TwoFactorCard(
 ) -> impl IntoView {
     let enabled = profile.totp_enabled;
     let enforcement = profile.enforcement;
-    let locked = enabled && enforcement.enforced;
+    // Turning the app off is refused while the enforcement counts on it: a key left does
+    // instead (and is what "Require security keys" counts anyway).
+    let has_keys = !profile.security_keys.is_empty();
+    let locked = enabled && enforcement.enforced && !has_keys;
 
     let setup: RwSignal<Option<TotpSetup>> = RwSignal::new(None);
     // The password prompt before a setup starts.
@@ -55,8 +58,14 @@ pub fn TwoFactorCard(
 
     let status = if enabled && enforcement.enforced {
         format!("On and required. {}", enforcement.reason())
+    } else if enabled && has_keys {
+        "On: every sign-in offers your security key, or a code from your authenticator app."
+            .to_string()
     } else if enabled {
         "On: every sign-in asks for a code from your authenticator app.".to_string()
+    } else if has_keys {
+        "No authenticator app: your security key is your second factor (an app may be added too)."
+            .to_string()
     } else if let (true, Some(deadline)) = (enforcement.enforced, enforcement.deadline) {
         format!(
             "Off, but required from {} (grace period). {}",
@@ -194,6 +203,15 @@ pub fn SetupPanel(
     });
     move || match confirm.value().get() {
         // Turned on: the recovery codes first, then on.
+        Some(Ok(done)) if done.recovery_codes.is_empty() => {
+            // A security key came first: its recovery codes stay as they are.
+            let next = done.next.clone();
+            view! {
+                <div class="alert alert-ok" role="status"><p>"Your authenticator app is set up."</p></div>
+                <button type="button" class="button-primary" on:click=move |_| on_done.run(next.clone())>"Continue"</button>
+            }
+            .into_any()
+        }
         Some(Ok(done)) => {
             let next = done.next.clone();
             view! {

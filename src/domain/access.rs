@@ -7,6 +7,7 @@
 //! server function.
 
 use super::enforcement::Enforcement;
+use super::factors::{Factors, Requirement};
 use serde::{Deserialize, Serialize};
 
 /// A password-only session waiting for the code expires after this many seconds.
@@ -62,7 +63,10 @@ impl Stage {
 /// What decides the stages after a correct password.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignInFacts {
-    pub has_totp: bool,
+    /// The second factors set up (TOTP, security keys).
+    pub factors: Factors,
+    /// The account's "Require security keys": where 2FA is enforced only a key satisfies it.
+    pub keys_required: bool,
     pub must_change_password: bool,
     pub enforcement: Enforcement,
     /// 2FA was reset since the last sign-in: offer the setup even when not enforced...
@@ -73,9 +77,18 @@ pub struct SignInFacts {
     pub setup_code_due: bool,
 }
 
+impl SignInFacts {
+    pub fn requirement(&self) -> Requirement {
+        Requirement {
+            enforcement: self.enforcement,
+            keys_required: self.keys_required,
+        }
+    }
+}
+
 /// The stage right after a correct password.
 pub fn stage_after_password(facts: SignInFacts, now: i64) -> Stage {
-    if facts.has_totp {
+    if facts.factors.any() {
         Stage::AwaitingCode { since: now }
     } else if facts.setup_code_due {
         Stage::AwaitingSetupCode { since: now }
@@ -89,7 +102,9 @@ pub fn stage_after_password(facts: SignInFacts, now: i64) -> Stage {
 pub fn stage_after_second_factor(facts: SignInFacts, now: i64) -> Stage {
     if facts.must_change_password {
         Stage::ChangingPassword { since: now }
-    } else if !facts.has_totp && (facts.enforcement.enforced || facts.prompt_setup) {
+    } else if !facts.requirement().met_by(facts.factors)
+        || (facts.prompt_setup && !facts.factors.any())
+    {
         Stage::SettingUpTwoFactor {
             since: now,
             // In a grace period the setup is asked for and may wait ("Remind me next time").
@@ -325,7 +340,11 @@ mod tests {
     #[test]
     fn stages_after_the_password() {
         let facts = |has_totp, must_change_password, enforced| SignInFacts {
-            has_totp,
+            factors: Factors {
+                totp: has_totp,
+                keys: 0,
+            },
+            keys_required: false,
             must_change_password,
             enforcement: effective(
                 Rule {
@@ -417,7 +436,10 @@ mod tests {
         assert_eq!(
             stage_after_password(
                 SignInFacts {
-                    has_totp: true,
+                    factors: Factors {
+                        totp: true,
+                        keys: 0
+                    },
                     ..reset(false)
                 },
                 now
@@ -472,6 +494,60 @@ mod tests {
                 since: now,
                 optional: false
             }
+        );
+    }
+
+    #[test]
+    fn a_security_key_is_a_second_factor_and_may_be_the_one_required() {
+        let now = 7;
+        let key_only = SignInFacts {
+            factors: Factors {
+                totp: false,
+                keys: 1,
+            },
+            keys_required: false,
+            must_change_password: false,
+            enforcement: effective(
+                Rule {
+                    on: true,
+                    deadline: None,
+                },
+                None,
+            ),
+            prompt_setup: false,
+            setup_required: false,
+            setup_code_due: false,
+        };
+        // A key alone asks for the second factor, and meets the enforcement after it.
+        assert_eq!(
+            stage_after_password(key_only, now),
+            Stage::AwaitingCode { since: now }
+        );
+        assert_eq!(stage_after_second_factor(key_only, now), Stage::Complete);
+        // Keys required: TOTP alone signs in, then a key must be added.
+        let totp_only = SignInFacts {
+            factors: Factors {
+                totp: true,
+                keys: 0,
+            },
+            keys_required: true,
+            ..key_only
+        };
+        assert_eq!(
+            stage_after_second_factor(totp_only, now),
+            Stage::SettingUpTwoFactor {
+                since: now,
+                optional: false
+            }
+        );
+        // Not enforced for this admin: keys required or not, TOTP will do.
+        let not_enforced = SignInFacts {
+            enforcement: effective(Rule::default(), None),
+            ..totp_only
+        };
+        assert_eq!(
+            stage_after_second_factor(not_enforced, now),
+            Stage::Complete
         );
     }
 }

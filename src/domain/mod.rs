@@ -8,6 +8,7 @@ pub mod admin_list;
 pub mod admin_rules;
 pub mod device;
 pub mod enforcement;
+pub mod factors;
 pub mod identity;
 pub mod network;
 pub mod rate_limit;

@@ -1,6 +1,7 @@
 //! What server functions send to the browser. Integers are i64 (the browser is 32-bit WASM).
 
 use crate::domain::enforcement::Enforcement;
+pub use crate::domain::factors::Factors;
 use crate::domain::role::Role;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,28 @@ pub struct Profile {
     pub enforcement: Enforcement,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
+    /// The admin's security keys and passkeys, oldest first.
+    pub security_keys: Vec<SecurityKeyInfo>,
+    /// Security keys work on this deployment (its public address names a domain).
+    pub keys_available: bool,
+    /// The account requires a security key of this admin ("Require security keys", enforced).
+    pub key_required: bool,
+}
+
+/// One of the admin's security keys, for the profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityKeyInfo {
+    pub id: i64,
+    pub name: String,
+    pub added_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A WebAuthn ceremony started on the server: the options for `navigator.credentials`, as the
+/// JSON the browser's `PublicKeyCredential.parse*OptionsFromJSON` takes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCeremony {
+    pub options_json: String,
 }
 
 /// 2FA turned on: the recovery codes (shown once), and where to go when this completed a
@@ -65,6 +88,13 @@ pub struct RememberedBrowser {
 pub struct CodeStepOptions {
     /// "Don't ask for a code on this browser for N days": N, when the account allows it.
     pub remember_days: Option<i64>,
+    /// The admin has a security key: "Use your security key" comes first.
+    pub has_key: bool,
+    /// The admin has an authenticator app (else the field takes recovery codes).
+    pub has_totp: bool,
+    /// The code field is offered: TOTP is set up (recovery codes go there too), and the account
+    /// does not require this admin's key instead.
+    pub code_accepted: bool,
 }
 
 /// A started 2FA setup: what the authenticator app needs.
@@ -86,6 +116,11 @@ pub struct TotpSetup {
     /// 2FA is enforced with a grace period still running: the setup may wait ("Remind me next
     /// time") until it ends.
     pub grace: Option<Grace>,
+    /// A security key is what this setup step asks ("Require security keys"): the app does
+    /// not do, and the app's fields above are empty.
+    pub key_required: bool,
+    /// Security keys work on this deployment: a key may be set up instead of the app.
+    pub keys_available: bool,
 }
 
 /// A grace period of an enforcement, as of the server's clock when it answered.
@@ -118,6 +153,10 @@ pub struct AccountSettings {
     pub remember_days: i64,
     /// The super admin looking at the settings has 2FA set up.
     pub you_have_two_factor: bool,
+    /// "Require security keys": where 2FA is enforced, TOTP alone does not do.
+    pub require_keys: bool,
+    /// Security keys work on this deployment.
+    pub keys_available: bool,
 }
 
 /// One admin in the Admin Management table.
@@ -129,8 +168,12 @@ pub struct AdminRow {
     pub email: String,
     pub role: Role,
     pub active: bool,
-    /// "2FA Activation": a TOTP credential is set up.
+    /// "2FA Activation": any second factor is set up...
     pub two_factor_active: bool,
+    /// ...which ones.
+    pub factors: Factors,
+    /// The account requires a security key of this admin and there is none yet.
+    pub needs_key: bool,
     pub enforcement: Enforcement,
     pub must_change_password: bool,
     pub last_sign_in_at: Option<i64>,

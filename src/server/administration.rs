@@ -23,7 +23,7 @@ use crate::server::password::Tenant;
 use crate::server::{Ctx, OrInternal, internal};
 
 /// The Settings page of the signed-in super admin's account (all read with the session's admin).
-pub fn settings(signed_in: &SignedIn, now: i64) -> AccountSettings {
+pub fn settings(ctx: &Ctx, signed_in: &SignedIn, now: i64) -> AccountSettings {
     let account = &signed_in.account;
     AccountSettings {
         account_name: account.name.clone(),
@@ -33,7 +33,9 @@ pub fn settings(signed_in: &SignedIn, now: i64) -> AccountSettings {
             now,
         ),
         remember_days: account.remember_browser_days,
-        you_have_two_factor: signed_in.admin.has_totp,
+        you_have_two_factor: signed_in.admin.factors.any(),
+        require_keys: account.require_keys,
+        keys_available: ctx.webauthn.is_some(),
     }
 }
 
@@ -53,6 +55,14 @@ pub async fn save_settings(
     let shown = shown_days(form.grace_shown);
     let remember_days = crate::domain::remember::parse_days(form.remember_days)
         .map_err(|message| AppError::invalid("remember_days", message))?;
+    let require_keys = form.require_keys;
+    if require_keys && !signed_in.account.require_keys && ctx.webauthn.is_none() {
+        return Err(AppError::invalid(
+            "require_keys",
+            "Security keys are not available on this dashboard: its address (MSSP_PUBLIC_URL) \
+             must be a domain name.",
+        ));
+    }
     let before = signed_in.account.enforcement_rule();
     let rule = Rule {
         on: force_2fa,
@@ -64,9 +74,15 @@ pub async fn save_settings(
             now,
         ),
     };
-    accounts::save_settings(&ctx.db, signed_in.account.id, rule, remember_days)
-        .await
-        .or_internal()?;
+    accounts::save_settings(
+        &ctx.db,
+        signed_in.account.id,
+        rule,
+        remember_days,
+        require_keys,
+    )
+    .await
+    .or_internal()?;
     tracing::info!(
         account = signed_in.account.id,
         by = signed_in.admin.id,
@@ -113,11 +129,31 @@ pub async fn save_settings(
         )
         .await?;
     }
+    if require_keys != signed_in.account.require_keys {
+        notify::audit(
+            ctx,
+            Event {
+                account_id: Some(signed_in.account.id),
+                actor_id: Some(signed_in.admin.id),
+                target_id: None,
+                event: "require_keys_changed",
+                detail: if require_keys {
+                    "Require security keys on"
+                } else {
+                    "Require security keys off"
+                },
+            },
+            client,
+            now,
+        )
+        .await?;
+    }
     Ok(AccountSettings {
         force_2fa,
         grace: Grace::of(&enforcement::effective(rule, None), now),
         remember_days,
-        ..settings(signed_in, now)
+        require_keys,
+        ..settings(ctx, signed_in, now)
     })
 }
 
@@ -130,6 +166,8 @@ pub struct SettingsForm<'a> {
     pub grace_shown: &'a str,
     /// "Don't ask for a code on a remembered browser for N days"; empty or 0: off.
     pub remember_days: &'a str,
+    /// "Require security keys".
+    pub require_keys: bool,
 }
 
 /// The grace period a form asks for, read only when the enforcement is turned on (the field is
@@ -158,7 +196,11 @@ fn rule_words(rule: Rule, now: i64) -> String {
     }
 }
 
-fn row(r: TableRow, account: Rule) -> AdminRow {
+fn row(r: TableRow, account: &accounts::Account) -> AdminRow {
+    let requirement = account.requirement(r.enforce_2fa.map(|on| Rule {
+        on,
+        deadline: r.enforce_2fa_deadline,
+    }));
     AdminRow {
         id: r.id,
         name: r.name,
@@ -166,14 +208,10 @@ fn row(r: TableRow, account: Rule) -> AdminRow {
         email: r.email,
         role: r.role,
         active: r.active,
-        two_factor_active: r.has_totp,
-        enforcement: enforcement::effective(
-            account,
-            r.enforce_2fa.map(|on| Rule {
-                on,
-                deadline: r.enforce_2fa_deadline,
-            }),
-        ),
+        two_factor_active: r.factors.any(),
+        factors: r.factors,
+        needs_key: r.active && requirement.wants_key() && r.factors.keys == 0,
+        enforcement: requirement.enforcement,
         must_change_password: r.must_change_password,
         last_sign_in_at: r.last_sign_in_at,
         reset_request: r
@@ -278,10 +316,7 @@ pub async fn table(
         }
     };
     Ok(AdminTable {
-        rows: rows
-            .into_iter()
-            .map(|r| row(r, account.enforcement_rule()))
-            .collect(),
+        rows: rows.into_iter().map(|r| row(r, account)).collect(),
         total: shown_total,
         page: query.page,
         pages: page_count(shown_total),
@@ -322,9 +357,6 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
         .await
         .or_internal()?
         .ok_or(AppError::NotFound)?;
-    let has_totp = crate::server::db::totp::exists(db, admin.id)
-        .await
-        .or_internal()?;
     let force = signed_in.account.force_2fa;
     let enforcement = enforcement::effective(
         signed_in.account.enforcement_rule(),
@@ -339,7 +371,14 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
             email: admin.email.clone(),
             role: admin.role,
             active: admin.active,
-            two_factor_active: has_totp,
+            two_factor_active: admin.factors.any(),
+            factors: admin.factors,
+            needs_key: admin.active
+                && signed_in
+                    .account
+                    .requirement(admin.enforcement_rule())
+                    .wants_key()
+                && admin.factors.keys == 0,
             enforcement,
             must_change_password: admin.must_change_password,
             last_sign_in_at: admin.last_sign_in_at,
@@ -359,12 +398,14 @@ pub async fn detail(ctx: &Ctx, signed_in: &SignedIn, id: i64) -> Result<AdminDet
             .enforcement_rule()
             .and_then(|rule| Grace::of(&enforcement::effective(rule, None), now)),
         is_self: admin.id == signed_in.admin.id,
-        setup_code_due: (admin.prompt_2fa_setup && !has_totp).then(|| match admin.setup_code {
-            Some((_, expires_at)) if crate::domain::setup_code::is_valid(expires_at, now) => {
-                SetupCodeDue::Valid { expires_at }
+        setup_code_due: (admin.prompt_2fa_setup && !admin.factors.any()).then(|| {
+            match admin.setup_code {
+                Some((_, expires_at)) if crate::domain::setup_code::is_valid(expires_at, now) => {
+                    SetupCodeDue::Valid { expires_at }
+                }
+                Some((_, expires_at)) => SetupCodeDue::Expired { expires_at },
+                None => SetupCodeDue::None,
             }
-            Some((_, expires_at)) => SetupCodeDue::Expired { expires_at },
-            None => SetupCodeDue::None,
         }),
     })
 }

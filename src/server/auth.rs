@@ -5,7 +5,6 @@
 //! admin's account and that the admin is still active.
 
 use crate::domain::access::Stage;
-use crate::domain::enforcement;
 use crate::domain::network::{TrustedProxies, client_address};
 use crate::model::AppError;
 use crate::server::db::sessions::{self, AUTH_KEY, SessionAuth};
@@ -224,7 +223,8 @@ async fn require_stage(
     if !allowed(auth.stage) {
         return Err(not_at(auth.stage));
     }
-    let found = admins::find_with_account(&ctx.db, auth.account_id, auth.admin_id)
+    let found = ctx
+        .admin_with_account(auth.account_id, auth.admin_id)
         .await
         .or_internal()?;
     let Some((admin, account)) = found.filter(|(a, _)| a.active) else {
@@ -288,7 +288,7 @@ async fn apply_setup_code(
             Stage::AwaitingCode { .. } | Stage::AwaitingSetupCode { .. }
         )
         || !setup_codes::due(admin)
-        || admin.has_totp
+        || admin.factors.any()
     {
         return Ok(auth);
     }
@@ -315,9 +315,9 @@ async fn apply_enforcement(
     account: &accounts::Account,
 ) -> Result<SessionAuth, AppError> {
     if auth.stage != Stage::Complete
-        || !enforcement::effective(account.enforcement_rule(), admin.enforcement_rule())
-            .required(ctx.now())
-        || admin.has_totp
+        || !account
+            .requirement(admin.enforcement_rule())
+            .setup_due(admin.factors, ctx.now())
     {
         return Ok(auth);
     }

@@ -35,7 +35,9 @@ pub struct Config {
     #[arg(long, env = "MSSP_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
 
-    /// The address people open, used in messages (defaults to http://BIND).
+    /// The address people open, used in messages and as the security keys' relying party
+    /// (defaults to http://BIND; http://localhost:PORT when BIND is a loopback address, since
+    /// security keys need a domain name).
     #[arg(long, env = "MSSP_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
@@ -268,9 +270,13 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if self.bind.ip().is_loopback() => {
+                format!("http://localhost:{}", self.bind.port())
+            }
+            None => format!("http://{}", self.bind),
+        }
     }
 
     /// A configuration for tests: a given database, everything else default (the

@@ -27,6 +27,9 @@ pub struct Ctx {
     pub expiry_checked_at: Arc<std::sync::atomic::AtomicI64>,
     /// The last readiness check, answered to probes for two seconds (`health`).
     pub readiness: Arc<crate::server::health::Checked>,
+    /// Security keys' relying party (from `MSSP_PUBLIC_URL`); `None` when that address names
+    /// no domain (an IP other than loopback): security keys are then unavailable.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl Ctx {
@@ -70,6 +73,7 @@ impl Ctx {
             }
         }
         let hub = Hub::new(db.clone(), keyring.clone());
+        let webauthn = crate::server::security_keys::relying_party(&config.public_url())?;
         Ok(Ctx {
             db,
             passwords,
@@ -80,12 +84,35 @@ impl Ctx {
             clock,
             expiry_checked_at: Arc::default(),
             readiness: Arc::default(),
+            webauthn: webauthn.map(Arc::new),
         })
     }
 
     /// Unix time in seconds: read once per operation.
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The admin `id` of `account_id` with the account, in one read. "Require security keys"
+    /// counts only where keys work: if the public address stops naming a domain (an operator's
+    /// slip), nobody is asked for a key that cannot be used, and key holders sign in with their
+    /// other factor.
+    pub async fn admin_with_account(
+        &self,
+        account_id: i64,
+        id: i64,
+    ) -> Result<
+        Option<(
+            crate::server::db::admins::Admin,
+            crate::server::db::accounts::Account,
+        )>,
+        sqlx::Error,
+    > {
+        let found = crate::server::db::admins::find_with_account(&self.db, account_id, id).await?;
+        Ok(found.map(|(admin, mut account)| {
+            account.require_keys &= self.webauthn.is_some();
+            (admin, account)
+        }))
     }
 
     /// The session store over this context's database and clock.

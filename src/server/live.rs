@@ -8,12 +8,10 @@
 //! dropped, not buffered.
 
 use crate::domain::access::Stage;
-use crate::domain::enforcement;
 use crate::domain::network::throttle_bucket;
 use crate::server::Ctx;
 use crate::server::auth::client_ip;
 use crate::server::auth::{current_auth, require_pending_code, require_super_admin};
-use crate::server::db::admins;
 use crate::server::db::sessions::{AUTH_KEY, SessionAuth, id_hash};
 use crate::server::hub::{Audience, ConnectionSlot, Envelope, Holder, Subscription};
 use axum::extract::State;
@@ -223,8 +221,7 @@ async fn still_allowed(feed: &Feed) -> bool {
             if auth.stage != Stage::Complete || auth.admin_id != admin_id {
                 return false;
             }
-            let Ok(Some((admin, account))) =
-                admins::find_with_account(&ctx.db, account_id, admin_id).await
+            let Ok(Some((admin, account))) = ctx.admin_with_account(account_id, admin_id).await
             else {
                 return false;
             };
@@ -236,9 +233,9 @@ async fn still_allowed(feed: &Feed) -> bool {
             }
             // 2FA became required and is not set up: the session is sent to the setup at its
             // next request; its live connection ends now.
-            !enforcement::effective(account.enforcement_rule(), admin.enforcement_rule())
-                .required(ctx.now())
-                || admin.has_totp
+            !account
+                .requirement(admin.enforcement_rule())
+                .setup_due(admin.factors, ctx.now())
         }
         Subscriber::WaitingSignIn { admin_id, .. } => {
             matches!(auth.stage, Stage::AwaitingCode { .. }) && auth.admin_id == admin_id

@@ -29,6 +29,7 @@ pub mod qr;
 pub mod remembered;
 pub mod resets;
 pub mod secrets;
+pub mod security_keys;
 pub mod seed;
 pub mod session_admin;
 pub mod setup_codes;

@@ -68,7 +68,7 @@ pub async fn recognises(
     account: &Account,
     now: i64,
 ) -> Result<bool, AppError> {
-    if account.remember_browser_days <= 0 || !admin.has_totp {
+    if account.remember_browser_days <= 0 || !admin.factors.any() {
         return Ok(false);
     }
     let Some(token_hash) = presented(ctx, client) else {

@@ -16,7 +16,9 @@ use crate::model::types::{
 use crate::server::auth::{Client, SignedIn};
 use crate::server::db::admins::{self, Admin, SetupPrompt};
 use crate::server::db::reset_requests::ResetRequest;
-use crate::server::db::{audit, notifications, rate_limits, reset_requests, sessions, totp};
+use crate::server::db::{
+    audit, notifications, rate_limits, reset_requests, security_keys, sessions, totp,
+};
 use crate::server::hub::Audience;
 use crate::server::{Ctx, OrInternal, internal, known_browser, notify, setup_codes};
 
@@ -420,6 +422,8 @@ pub enum ResetBy {
 pub struct ResetDone {
     /// The admin had a TOTP credential (and its recovery codes), now removed.
     pub removed_totp: bool,
+    /// Security keys removed.
+    pub removed_keys: u64,
     /// Sessions of the admin that were ended.
     pub ended_sessions: u64,
     /// The reset request this answered, if one was pending.
@@ -435,6 +439,7 @@ impl std::fmt::Debug for ResetDone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResetDone")
             .field("removed_totp", &self.removed_totp)
+            .field("removed_keys", &self.removed_keys)
             .field("ended_sessions", &self.ended_sessions)
             .field("request_id", &self.request_id)
             .field("prompt", &self.prompt)
@@ -464,8 +469,8 @@ async fn already_decided(ctx: &Ctx, account_id: i64, request_id: i64) -> AppErro
     }
 }
 
-/// Resets `target`'s second factor, in one transaction: removes the TOTP credential and its
-/// recovery codes, ends every session of the admin, asks for a new setup at the next sign-in,
+/// Resets `target`'s second factor, in one transaction: removes the TOTP credential, the
+/// security keys and the recovery codes, ends every session of the admin, asks for a new setup at the next sign-in,
 /// answers the reset request (the one approved, or any pending one when the operator resets),
 /// and writes the audit log. Then tells the super admins and the waiting sign-in page.
 pub async fn reset_second_factor(
@@ -504,6 +509,9 @@ pub async fn reset_second_factor(
         return Err(already_decided(ctx, target.account_id, id).await);
     }
     let removed_totp = totp::delete_in(&mut tx, target.id).await.or_internal()?;
+    let removed_keys = security_keys::delete_all(&mut tx, target.id)
+        .await
+        .or_internal()?;
     let ended_sessions = sessions::end_for_admin(&mut tx, target.id)
         .await
         .or_internal()?;
@@ -562,6 +570,7 @@ pub async fn reset_second_factor(
         admin = target.id,
         by = ?by,
         removed_totp,
+        removed_keys,
         ended_sessions,
         "two-factor authentication reset"
     );
@@ -593,6 +602,7 @@ pub async fn reset_second_factor(
     .await?;
     Ok(ResetDone {
         removed_totp,
+        removed_keys,
         ended_sessions,
         request_id,
         prompt,
@@ -754,7 +764,7 @@ pub async fn new_setup_code(
                 .into(),
         ));
     }
-    if totp::exists(&ctx.db, target.id).await.or_internal()? {
+    if target.factors.any() {
         return Err(AppError::Conflict(format!(
             "{name} has two-factor authentication set up: a setup code is only for after a reset."
         )));

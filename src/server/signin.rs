@@ -20,8 +20,9 @@ use tower_sessions::Session;
 /// `auth::apply_setup_code` and `auth::apply_enforcement`).
 fn facts(admin: &admins::Admin, account: &accounts::Account) -> SignInFacts {
     SignInFacts {
-        has_totp: admin.has_totp,
-        setup_code_due: !admin.has_totp && setup_codes::due(admin),
+        factors: admin.factors,
+        keys_required: account.require_keys,
+        setup_code_due: !admin.factors.any() && setup_codes::due(admin),
         must_change_password: admin.must_change_password,
         enforcement: enforcement::effective(account.enforcement_rule(), admin.enforcement_rule()),
         prompt_setup: admin.prompt_2fa_setup,
@@ -136,7 +137,8 @@ pub async fn password_step(
     // later. The session takes the generation of this read: sessions ended after it (a reset,
     // a deactivation) take this one with them at its first use.
     let checked = admin;
-    let (admin, account) = admins::find_with_account(&ctx.db, checked.account_id, checked.id)
+    let (admin, account) = ctx
+        .admin_with_account(checked.account_id, checked.id)
         .await
         .or_internal()?
         .filter(|(now_read, _)| now_read.password_hash == checked.password_hash)
@@ -210,6 +212,25 @@ pub async fn code_step(
     let signed = require_pending_code(ctx, session).await?;
     let now = ctx.now();
     let admin = &signed.admin;
+    // "Require security keys": an admin who has a key signs in with it, not with a code that
+    // can be phished.
+    if !signed
+        .account
+        .requirement(admin.enforcement_rule())
+        .accepts_code(admin.factors)
+    {
+        return Err(AppError::Forbidden(
+            "Your account requires a security key to sign in (Require security keys): use              yours. If you lost it, use \"Request 2FA Reset\"."
+                .into(),
+        ));
+    }
+    if matches!(factor, SecondFactor::Totp) && !admin.factors.totp {
+        return Err(AppError::invalid(
+            "code",
+            "You have no authenticator app set up: use your security key, or one of your \
+             recovery codes.",
+        ));
+    }
     let attempt = throttle::admit(ctx, client, Secret::Code, Subject::Admin(admin), now).await?;
     let outcome = match &factor {
         SecondFactor::Totp => match check_totp(ctx, admin.id, code, now).await {
@@ -246,7 +267,34 @@ pub async fn code_step(
         return Err(refused);
     }
     attempt.succeeded(ctx, now).await?;
-    if let SecondFactor::RecoveryCode(_) = factor {
+    let passed = match factor {
+        SecondFactor::Totp => Passed::Totp,
+        SecondFactor::RecoveryCode(_) => Passed::RecoveryCode,
+    };
+    second_factor_passed(ctx, &signed, client, passed, remember_browser, now).await
+}
+
+/// How the second factor of a sign-in was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passed {
+    Totp,
+    RecoveryCode,
+    SecurityKey,
+}
+
+/// The sign-in `signed` passed its second factor (counted as a success already): tells about
+/// a recovery code, withdraws a pending reset request, moves the session on and remembers the
+/// browser when asked. Answers the page to go to.
+pub async fn second_factor_passed(
+    ctx: &Ctx,
+    signed: &SignedIn,
+    client: &Client,
+    passed: Passed,
+    remember_browser: bool,
+    now: i64,
+) -> Result<String, AppError> {
+    let admin = &signed.admin;
+    if passed == Passed::RecoveryCode {
         let left = recovery_codes::remaining(&ctx.db, admin.id)
             .await
             .or_internal()?;
@@ -283,7 +331,7 @@ pub async fn code_step(
         )
         .await?;
     }
-    // The authenticator (or a recovery code) works: a pending reset request is moot.
+    // The authenticator (or a key, or a recovery code) works: a pending reset request is moot.
     if admin.reset_pending {
         crate::server::resets::withdraw_pending(ctx, admin, client, now).await?;
     }
@@ -300,10 +348,11 @@ pub async fn code_step(
     )
     .await?;
     // Once the sign-in is complete (a required new password would forget it at once), and for
-    // an authenticator code only: a recovery code is for emergencies, not for 30 days without
-    // one. The admin is signed in by now: a failure here costs the remembering, not the sign-in.
+    // an authenticator code or a key only: a recovery code is for emergencies, not for 30 days
+    // without one. The admin is signed in by now: a failure here costs the remembering, not
+    // the sign-in.
     if remember_browser
-        && matches!(factor, SecondFactor::Totp)
+        && passed != Passed::RecoveryCode
         && stage == Stage::Complete
         && let Err(e) = remembered::remember(ctx, client, admin, &signed.account, now).await
     {

@@ -1,12 +1,13 @@
 //! Turning TOTP two-factor authentication on and off, and its recovery codes.
 
 use crate::domain::access::{PENDING_SECOND_FACTOR_TTL_SECONDS, Stage};
+use crate::domain::factors::Factors;
 use crate::domain::{enforcement, recovery, totp as policy};
 use crate::model::AppError;
-use crate::model::types::{Grace, Profile, SetupDone, TotpSetup};
+use crate::model::types::{Grace, Profile, SecurityKeyInfo, SetupDone, TotpSetup};
 use crate::server::auth::{Client, Origin, SignedIn, enter_stage};
 use crate::server::db::admins::{self, SetupPrompt};
-use crate::server::db::{recovery_codes, totp};
+use crate::server::db::{recovery_codes, security_keys, totp};
 use crate::server::notify::{self, Event};
 use crate::server::secrets::TotpSecret;
 use crate::server::signin::{self, unix_u64};
@@ -40,9 +41,25 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
 
 pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppError> {
     let db = &ctx.db;
+    let requirement = signed_in
+        .account
+        .requirement(signed_in.admin.enforcement_rule());
     Ok(Profile {
         me: views::me(signed_in),
-        totp_enabled: signed_in.admin.has_totp,
+        totp_enabled: signed_in.admin.factors.totp,
+        security_keys: security_keys::list(db, signed_in.admin.id)
+            .await
+            .or_internal()?
+            .into_iter()
+            .map(|k| SecurityKeyInfo {
+                id: k.id,
+                name: k.name,
+                added_at: k.created_at,
+                last_used_at: k.last_used_at,
+            })
+            .collect(),
+        keys_available: ctx.webauthn.is_some(),
+        key_required: requirement.wants_key(),
         enforcement: enforcement::effective(
             signed_in.account.enforcement_rule(),
             signed_in.admin.enforcement_rule(),
@@ -53,9 +70,20 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
     })
 }
 
+/// The setup step of a sign-in whose password was given moments ago: enrolling a factor there
+/// needs no password again. A session sent to the setup because 2FA became required while it
+/// was open must prove the password: it may be a stolen one.
+pub fn fresh_sign_in(signed_in: &SignedIn, now: i64) -> bool {
+    matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
+        && !signed_in.auth.password_due
+        && now - signed_in.auth.signed_in_at < PENDING_SECOND_FACTOR_TTL_SECONDS
+}
+
 /// Draws a new secret for the setup. From the profile it asks for the current password first
 /// (a stolen session cannot enrol the thief's authenticator); as the required step of a
-/// sign-in the password was checked moments ago.
+/// sign-in the password was checked moments ago. At a setup step that wants a security key
+/// ("Require security keys") no secret is drawn: the answer says so (`key_required`) with the
+/// app's fields empty.
 pub async fn start_setup(
     ctx: &Ctx,
     signed_in: &SignedIn,
@@ -63,22 +91,42 @@ pub async fn start_setup(
     current_password: &str,
 ) -> Result<TotpSetup, AppError> {
     let now = ctx.now();
-    if totp::exists(&ctx.db, signed_in.admin.id)
-        .await
-        .or_internal()?
+    let requirement = signed_in
+        .account
+        .requirement(signed_in.admin.enforcement_rule());
+    let key_step =
+        matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. }) && requirement.wants_key();
+    if !key_step
+        && totp::exists(&ctx.db, signed_in.admin.id)
+            .await
+            .or_internal()?
     {
         return Err(AppError::Conflict(
             "Two-factor authentication is already on.".into(),
         ));
     }
-    // The password is asked again unless this is the setup step of a sign-in whose password
-    // was given moments ago. A session sent to the setup because 2FA became required while it
-    // was open must prove the password too: it may be a stolen one.
-    let fresh_sign_in = matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
-        && !signed_in.auth.password_due
-        && now - signed_in.auth.signed_in_at < PENDING_SECOND_FACTOR_TTL_SECONDS;
-    if !fresh_sign_in {
+    if !fresh_sign_in(signed_in, now) {
         signin::confirm_password(ctx, signed_in, client, current_password, now).await?;
+    }
+    let skippable = matches!(
+        signed_in.auth.stage,
+        Stage::SettingUpTwoFactor { optional: true, .. }
+    ) && !requirement.enforcement.required(now);
+    let grace =
+        Grace::of(&requirement.enforcement, now).filter(|_| !signed_in.admin.setup_required);
+    if key_step {
+        return Ok(TotpSetup {
+            qr_svg: String::new(),
+            otpauth_uri: String::new(),
+            secret_grouped: String::new(),
+            issuer: ctx.config.totp_issuer.clone(),
+            account: signed_in.admin.email.clone(),
+            skippable,
+            after_reset: signed_in.admin.prompt_2fa_setup,
+            grace,
+            key_required: true,
+            keys_available: ctx.webauthn.is_some(),
+        });
     }
     let secret = TotpSecret::generate();
     let base32 = secret.to_base32();
@@ -105,28 +153,16 @@ pub async fn start_setup(
         account: signed_in.admin.email.clone(),
         // Offered as skippable only while it still is: the stage was decided at the password,
         // and a grace period may have ended since ("Skip" would be refused).
-        skippable: matches!(
-            signed_in.auth.stage,
-            Stage::SettingUpTwoFactor { optional: true, .. }
-        ) && !enforcement::effective(
-            signed_in.account.enforcement_rule(),
-            signed_in.admin.enforcement_rule(),
-        )
-        .required(now),
+        skippable,
         after_reset: signed_in.admin.prompt_2fa_setup,
-        grace: Grace::of(
-            &enforcement::effective(
-                signed_in.account.enforcement_rule(),
-                signed_in.admin.enforcement_rule(),
-            ),
-            now,
-        )
-        .filter(|_| !signed_in.admin.setup_required),
+        grace,
+        key_required: false,
+        keys_available: ctx.webauthn.is_some(),
     })
 }
 
 /// Ten new recovery codes, as shown to the admin (and their normalised forms to store).
-fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
     let mut rng = rand::rng();
     let shown: Vec<String> = (0..recovery::COUNT)
         .map(|_| {
@@ -183,6 +219,7 @@ pub async fn confirm_setup(
     let step = policy::verify_code(secret.bytes(), code, unix_u64(now), None)
         .map_err(|e| AppError::invalid("code", e.to_string()))?;
     let step = i64::try_from(step).or_internal()?;
+    let first_factor = !signed_in.admin.factors.any();
     let (shown, stored) = new_recovery_codes();
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
     if !totp::insert(
@@ -200,9 +237,12 @@ pub async fn confirm_setup(
             "Two-factor authentication is already on.".into(),
         ));
     }
-    recovery_codes::replace(&mut tx, &ctx.keyring, signed_in.admin.id, &stored, now)
-        .await
-        .or_internal()?;
+    // The recovery codes come with the first factor; an admin who has a key keeps theirs.
+    if first_factor {
+        recovery_codes::replace(&mut tx, &ctx.keyring, signed_in.admin.id, &stored, now)
+            .await
+            .or_internal()?;
+    }
     if signed_in.admin.prompt_2fa_setup || signed_in.admin.setup_skipped_at.is_some() {
         admins::set_setup_prompt_in(&mut tx, signed_in.admin.id, SetupPrompt::None, now)
             .await
@@ -228,10 +268,37 @@ pub async fn confirm_setup(
         now,
     )
     .await?;
-    let next = if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. }) {
+    let factors = Factors {
+        totp: true,
+        ..admin.factors
+    };
+    let next = enrolled(ctx, signed_in, client, factors, first_factor, now).await?;
+    Ok(SetupDone {
+        next,
+        recovery_codes: if first_factor { shown } else { Vec::new() },
+    })
+}
+
+/// A factor was just enrolled and the admin now has `factors`. The setup step of a sign-in
+/// completes the sign-in when that meets what is required ("Require security keys" may still
+/// want a key); answers the page to go to then. The first factor signs out the admin's other
+/// sessions (they were made without one).
+pub async fn enrolled(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    client: &Client,
+    factors: Factors,
+    first_factor: bool,
+    now: i64,
+) -> Result<Option<String>, AppError> {
+    let admin = &signed_in.admin;
+    let requirement = signed_in.account.requirement(admin.enforcement_rule());
+    let next = if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
+        && requirement.met_by(factors)
+    {
         enter_stage(
             ctx,
-            session,
+            &signed_in.session,
             admin,
             Stage::Complete,
             Origin::Session,
@@ -247,15 +314,14 @@ pub async fn confirm_setup(
     } else {
         None
     };
-    signin::end_other_sessions(ctx, signed_in).await?;
-    Ok(SetupDone {
-        next,
-        recovery_codes: shown,
-    })
+    if first_factor {
+        signin::end_other_sessions(ctx, signed_in).await?;
+    }
+    Ok(next)
 }
 
 /// Checks a current TOTP code of the signed-in admin and uses up its time step.
-async fn check_current_code(
+pub async fn check_current_code(
     ctx: &Ctx,
     signed_in: &SignedIn,
     client: &Client,
@@ -301,12 +367,13 @@ pub async fn disable(
     code: &str,
 ) -> Result<(), AppError> {
     let now = ctx.now();
-    let enforcement = enforcement::effective(
-        signed_in.account.enforcement_rule(),
-        signed_in.admin.enforcement_rule(),
-    );
-    enforcement::check_can_disable(enforcement)
-        .map_err(|e| AppError::Forbidden(e.reason.to_string()))?;
+    let admin = &signed_in.admin;
+    // Refused while an enforcement counts on it: a key left may do instead.
+    signed_in
+        .account
+        .requirement(admin.enforcement_rule())
+        .check_removal(admin.factors.without_totp())
+        .map_err(|reason| AppError::Forbidden(reason.to_string()))?;
     check_current_code(ctx, signed_in, client, code, now)
         .await
         .map_err(|e| match e {
@@ -315,9 +382,16 @@ pub async fn disable(
             }
             other => other,
         })?;
-    totp::delete(&ctx.db, signed_in.admin.id)
-        .await
-        .or_internal()?;
+    // The recovery codes stay while a security key is left: they stand in for it.
+    let mut conn = ctx.db.pool.acquire().await.or_internal()?;
+    if admin.factors.keys > 0 {
+        totp::delete_credential_in(&mut conn, admin.id)
+            .await
+            .or_internal()?;
+    } else {
+        totp::delete_in(&mut conn, admin.id).await.or_internal()?;
+    }
+    drop(conn);
     tracing::info!(
         admin = signed_in.admin.id,
         "two-factor authentication disabled"

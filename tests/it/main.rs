@@ -17,6 +17,7 @@ mod proxies;
 mod remembered;
 mod resets;
 mod review;
+mod security_keys;
 mod sessions;
 mod setup_codes;
 mod sign_in;

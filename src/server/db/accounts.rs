@@ -2,6 +2,7 @@
 
 use super::{Db, flag};
 use crate::domain::enforcement::Rule;
+use crate::domain::factors::Requirement;
 use sqlx::{AnyConnection, Row};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub struct Account {
     /// Moves on when that setting is lowered or turned off: browsers remembered under an
     /// earlier epoch are forgotten.
     pub remember_epoch: i64,
+    /// "Require security keys": where 2FA is enforced, TOTP alone does not do.
+    pub require_keys: bool,
 }
 
 impl Account {
@@ -24,6 +27,14 @@ impl Account {
         Rule {
             on: self.force_2fa,
             deadline: self.force_2fa_deadline,
+        }
+    }
+
+    /// What 2FA must be for an admin whose own "Enforce 2FA" is `admin`.
+    pub fn requirement(&self, admin: Option<Rule>) -> Requirement {
+        Requirement {
+            enforcement: crate::domain::enforcement::effective(self.enforcement_rule(), admin),
+            keys_required: self.require_keys,
         }
     }
 }
@@ -48,13 +59,14 @@ pub async fn create(
         force_2fa_deadline: None,
         remember_browser_days: 0,
         remember_epoch: 0,
+        require_keys: false,
     })
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, name, force_2fa, force_2fa_deadline, remember_browser_days, remember_epoch \
-         FROM accounts WHERE id = $1",
+        "SELECT id, name, force_2fa, force_2fa_deadline, remember_browser_days, remember_epoch, \
+         require_keys FROM accounts WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&db.pool)
@@ -67,6 +79,7 @@ pub async fn find(db: &Db, id: i64) -> Result<Option<Account>, sqlx::Error> {
             force_2fa_deadline: r.try_get("force_2fa_deadline")?,
             remember_browser_days: r.try_get("remember_browser_days")?,
             remember_epoch: r.try_get("remember_epoch")?,
+            require_keys: r.try_get::<i64, _>("require_keys")? != 0,
         })
     })
     .transpose()
@@ -88,6 +101,7 @@ pub async fn save_settings(
     id: i64,
     rule: Rule,
     remember_browser_days: i64,
+    require_keys: bool,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool.begin().await?;
     // Every right-hand side reads the row as it was: the epoch moves when the new days are
@@ -95,12 +109,13 @@ pub async fn save_settings(
     let done = sqlx::query(
         "UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2, \
          remember_epoch = remember_epoch + CASE WHEN $3 < remember_browser_days THEN 1 ELSE 0 END, \
-         remember_browser_days = $3 WHERE id = $4",
+         remember_browser_days = $3, require_keys = $5 WHERE id = $4",
     )
     .bind(flag(rule.on))
     .bind(rule.deadline.filter(|_| rule.on))
     .bind(remember_browser_days)
     .bind(id)
+    .bind(flag(require_keys))
     .execute(&mut *tx)
     .await?;
     super::remembered_browsers::delete_of_old_epochs(&mut tx, id).await?;

@@ -5,6 +5,7 @@ use super::{Db, flag};
 use crate::domain::admin_list::{Cursor, SortKey, TableQuery};
 use crate::domain::admin_rules::AdminState;
 use crate::domain::enforcement::{self, Rule};
+use crate::domain::factors::Factors;
 use crate::domain::role::Role;
 use sqlx::Row;
 
@@ -18,7 +19,7 @@ pub struct TableRow {
     pub active: bool,
     pub enforce_2fa: Option<bool>,
     pub enforce_2fa_deadline: Option<i64>,
-    pub has_totp: bool,
+    pub factors: Factors,
     pub must_change_password: bool,
     pub last_sign_in_at: Option<i64>,
     /// A pending reset request: (id, requested at).
@@ -64,7 +65,7 @@ fn order_by(key: SortKey) -> &'static str {
         SortKey::Username => "a.username",
         SortKey::Email => "a.email",
         SortKey::Role => "a.role",
-        SortKey::TwoFactor => "has_totp",
+        SortKey::TwoFactor => "has_2fa",
         // Never signed in sorts first ascending (last descending): the order the index holds
         // on both databases (PostgreSQL's through `NULLS FIRST`, see `sort`).
         SortKey::LastSignIn => "a.last_sign_in_at",
@@ -172,7 +173,8 @@ pub async fn page(
 
 const COLUMNS: &str = "a.id, a.name, a.username, a.email, a.role, a.active, a.enforce_2fa, \
                        a.enforce_2fa_deadline, a.must_change_password, a.last_sign_in_at, a.setup_skipped_at, \
-                       CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, \
+                       CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, a.factors, \
+                       CASE WHEN a.factors > 0 THEN 1 ELSE 0 END AS has_2fa, \
                        r.id AS reset_id, r.requested_at AS reset_at";
 
 fn table_row(r: &sqlx::any::AnyRow) -> Result<TableRow, sqlx::Error> {
@@ -187,7 +189,13 @@ fn table_row(r: &sqlx::any::AnyRow) -> Result<TableRow, sqlx::Error> {
         active: r.try_get::<i64, _>("active")? != 0,
         enforce_2fa: r.try_get::<Option<i64>, _>("enforce_2fa")?.map(|v| v != 0),
         enforce_2fa_deadline: r.try_get("enforce_2fa_deadline")?,
-        has_totp: r.try_get::<i64, _>("has_totp")? != 0,
+        factors: {
+            let totp = r.try_get::<i64, _>("has_totp")? != 0;
+            Factors {
+                totp,
+                keys: r.try_get::<i64, _>("factors")? - i64::from(totp),
+            }
+        },
         must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
         last_sign_in_at: r.try_get("last_sign_in_at")?,
         pending_reset: match (
@@ -240,11 +248,11 @@ fn stretches(key: SortKey) -> &'static [Stretch] {
         }
         SortKey::TwoFactor => &[
             Stretch {
-                condition: " AND t.admin_id IS NULL",
+                condition: " AND a.factors = 0",
                 key: None,
             },
             Stretch {
-                condition: " AND t.admin_id IS NOT NULL",
+                condition: " AND a.factors > 0",
                 key: None,
             },
         ],
@@ -279,8 +287,8 @@ async fn place(
 ) -> Result<Option<(usize, KeyValue, bool)>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT LOWER(a.name) AS name_key, a.username, a.email, a.role, a.last_sign_in_at, \
-                CASE WHEN t.admin_id IS NULL THEN 0 ELSE 1 END AS has_totp, r.id AS reset_id \
-         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+                CASE WHEN a.factors > 0 THEN 1 ELSE 0 END AS has_2fa, r.id AS reset_id \
+         FROM admins a \
          LEFT JOIN reset_requests r ON r.admin_id = a.id AND r.status = 'pending' \
          WHERE a.id = $1 AND a.account_id = $2",
     )
@@ -298,7 +306,7 @@ async fn place(
         SortKey::Email => (0, KeyValue::Text(row.try_get("email")?)),
         SortKey::Role => (0, KeyValue::Text(row.try_get("role")?)),
         SortKey::TwoFactor => (
-            usize::from(row.try_get::<i64, _>("has_totp")? != 0),
+            usize::from(row.try_get::<i64, _>("has_2fa")? != 0),
             KeyValue::None,
         ),
         SortKey::LastSignIn => match row.try_get::<Option<i64>, _>("last_sign_in_at")? {
@@ -488,7 +496,7 @@ pub async fn overview(
         "SELECT COUNT(*) AS n FROM admins a \
          WHERE a.account_id = $1 AND a.enforce_2fa_deadline > $2 \
            AND a.active = 1 AND a.enforce_2fa = 1 \
-           AND NOT EXISTS (SELECT 1 FROM totp_credentials t WHERE t.admin_id = a.id)",
+           AND a.factors = 0",
     )
     .bind(account_id)
     .bind(now)
@@ -548,13 +556,15 @@ pub async fn recount(db: &Db, account_id: i64) -> Result<Counts, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS admins, \
                 COUNT(CASE WHEN a.active = 1 THEN 1 END) AS active, \
-                COUNT(CASE WHEN a.active = 1 AND t.admin_id IS NOT NULL THEN 1 END) \
-                    AS active_totp, \
-                COUNT(CASE WHEN a.active = 1 AND t.admin_id IS NULL AND a.enforce_2fa = 1 \
+                COUNT(CASE WHEN a.active = 1 AND f.n > 0 THEN 1 END) AS active_totp, \
+                COUNT(CASE WHEN a.active = 1 AND f.n = 0 AND a.enforce_2fa = 1 \
                     THEN 1 END) AS active_on_no_totp, \
-                COUNT(CASE WHEN a.active = 1 AND t.admin_id IS NULL AND a.enforce_2fa IS NULL \
+                COUNT(CASE WHEN a.active = 1 AND f.n = 0 AND a.enforce_2fa IS NULL \
                     THEN 1 END) AS active_default_no_totp \
-         FROM admins a LEFT JOIN totp_credentials t ON t.admin_id = a.id \
+         FROM admins a JOIN (SELECT a2.id, \
+             (SELECT COUNT(*) FROM totp_credentials t WHERE t.admin_id = a2.id) \
+             + (SELECT COUNT(*) FROM security_keys k WHERE k.admin_id = a2.id) AS n \
+             FROM admins a2 WHERE a2.account_id = $1) f ON f.id = a.id \
          WHERE a.account_id = $1",
     )
     .bind(account_id)

@@ -3,6 +3,7 @@
 use super::accounts::Account;
 use super::{Db, flag};
 use crate::domain::enforcement::Rule;
+use crate::domain::factors::Factors;
 use crate::domain::role::Role;
 use crate::server::password::PasswordHash;
 use sqlx::AnyConnection;
@@ -34,8 +35,8 @@ pub struct Admin {
     pub setup_skipped_at: Option<i64>,
     /// After a reset: the setup code's MAC ("key id:mac") and when it stops working.
     pub setup_code: Option<(String, i64)>,
-    /// A TOTP credential is set up (as of this read).
-    pub has_totp: bool,
+    /// The second factors set up (as of this read): TOTP, security keys.
+    pub factors: Factors,
     /// A "Request 2FA Reset" of this admin waits for a decision (as of this read).
     pub reset_pending: bool,
     /// Moves on whenever all the admin's sessions are ended; a session made under another
@@ -73,7 +74,7 @@ macro_rules! select_admins {
              admins.password_hash, admins.role, admins.active, admins.enforce_2fa, \
              admins.enforce_2fa_deadline, admins.last_sign_in_at, admins.must_change_password, admins.prompt_2fa_setup, \
              admins.setup_required, admins.setup_skipped_at, admins.setup_code, \
-             admins.setup_code_expires_at, admins.session_generation, \
+             admins.setup_code_expires_at, admins.session_generation, admins.factors, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_credentials t \
              WHERE t.admin_id = admins.id) THEN 1 ELSE 0 END AS BIGINT) AS has_totp, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM reset_requests r \
@@ -117,7 +118,13 @@ fn from_row(row: &AnyRow) -> Result<Admin, sqlx::Error> {
             (Some(mac), Some(expires_at)) => Some((mac, expires_at)),
             _ => None,
         },
-        has_totp: row.try_get::<i64, _>("has_totp")? != 0,
+        factors: {
+            let totp = row.try_get::<i64, _>("has_totp")? != 0;
+            Factors {
+                totp,
+                keys: row.try_get::<i64, _>("factors")? - i64::from(totp),
+            }
+        },
         reset_pending: row.try_get::<i64, _>("reset_pending")? != 0,
         session_generation: row.try_get("session_generation")?,
     })
@@ -171,7 +178,8 @@ pub async fn find_with_account(
         ", accounts.name AS account_name, accounts.force_2fa AS account_force_2fa, \
          accounts.force_2fa_deadline AS account_force_2fa_deadline, \
          accounts.remember_browser_days AS account_remember_browser_days, \
-         accounts.remember_epoch AS account_remember_epoch",
+         accounts.remember_epoch AS account_remember_epoch, \
+         accounts.require_keys AS account_require_keys",
         "JOIN accounts ON accounts.id = admins.account_id \
          WHERE admins.id = $1 AND admins.account_id = $2"
     ))
@@ -189,6 +197,7 @@ pub async fn find_with_account(
                 force_2fa_deadline: row.try_get("account_force_2fa_deadline")?,
                 remember_browser_days: row.try_get("account_remember_browser_days")?,
                 remember_epoch: row.try_get("account_remember_epoch")?,
+                require_keys: row.try_get::<i64, _>("account_require_keys")? != 0,
             },
         ))
     })
@@ -364,8 +373,7 @@ pub async fn set_setup_code_in(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE admins SET setup_code = $1, setup_code_expires_at = $2, updated_at = $3 \
-         WHERE id = $4 AND prompt_2fa_setup = 1 \
-           AND NOT EXISTS (SELECT 1 FROM totp_credentials WHERE admin_id = $4)",
+         WHERE id = $4 AND prompt_2fa_setup = 1 AND factors = 0",
     )
     .bind(mac)
     .bind(expires_at)

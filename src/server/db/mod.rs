@@ -14,6 +14,7 @@ pub mod rate_limits;
 pub mod recovery_codes;
 pub mod remembered_browsers;
 pub mod reset_requests;
+pub mod security_keys;
 pub mod sessions;
 pub mod totp;
 

@@ -116,6 +116,14 @@ pub async fn delete_in(conn: &mut AnyConnection, admin_id: i64) -> Result<bool, 
         .bind(admin_id)
         .execute(&mut *conn)
         .await?;
+    delete_credential_in(conn, admin_id).await
+}
+
+/// The credential alone, when the recovery codes stay (a security key is left).
+pub async fn delete_credential_in(
+    conn: &mut AnyConnection,
+    admin_id: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM totp_credentials WHERE admin_id = $1")
         .bind(admin_id)
         .execute(&mut *conn)
