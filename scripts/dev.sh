@@ -3,7 +3,7 @@
 # embedded SQLite database under `cargo leptos watch` (rebuilds and reloads on change), with a
 # demo MSSP account whose sign-in the server prints once it listens.
 #
-#   scripts/dev.sh                          # http://127.0.0.1:3000
+#   scripts/dev.sh                          # http://localhost:3000
 #   MSSP_BIND=0.0.0.0:8080 scripts/dev.sh   # another address
 #   MSSP_DEMO=false scripts/dev.sh          # no demo account
 set -euo pipefail

@@ -186,7 +186,15 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     // The address really bound (port 0 picks a free one).
     let bound = axum::serve::Listener::local_addr(&listener).unwrap_or(bind);
-    let url = public_url.unwrap_or_else(|| format!("http://{bound}"));
+    // As `Config::public_url`, with the port really bound: a loopback address is opened as
+    // `localhost`, the name security keys need.
+    let url = public_url.unwrap_or_else(|| {
+        if bound.ip().is_loopback() {
+            format!("http://localhost:{}", bound.port())
+        } else {
+            format!("http://{bound}")
+        }
+    });
     println!("\nmssp-dashboard is listening: open {url}");
     if let Some(demo) = demo {
         print_demo(demo);

@@ -105,7 +105,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     for (const admin of [owner, alice, bob]) {
       await expect(management.enforceCell(admin.email)).toHaveText('Yes · account setting');
     }
-    await expect(management.twoFactorCell(owner.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(owner.email)).toHaveText('Active App');
     for (const admin of [alice, bob]) {
       await expect(management.twoFactorCell(admin.email)).toHaveText('Not set up');
     }
@@ -174,7 +174,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
 
   await test.step('the super admin exempts admin B with "Enforce 2FA"', async () => {
     await management.goto();
-    await expect(management.twoFactorCell(alice.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(alice.email)).toHaveText('Active App');
     await management.editLink(bob.name).click();
     await expect(page).toHaveURL(/\/admin\/admins\/\d+$/);
     await expect(edit.heading(bob.name)).toBeVisible();
@@ -211,7 +211,7 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
     await expect(page).toHaveURL(/\/admin\/admins$/);
     await expect(management.enforceCell(bob.email)).toHaveText('No · set for this admin');
     await expect(management.twoFactorCell(bob.email)).toHaveText('Not set up');
-    await expect(management.twoFactorCell(alice.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(alice.email)).toHaveText('Active App');
     await expect(management.enforceCell(alice.email)).toHaveText('Yes · account setting');
   });
 
@@ -233,11 +233,11 @@ test('a super admin adds admins, forces 2FA, and exempts one admin', async ({ pa
   await test.step('the table shows it all; search and sort work', async () => {
     await management.goto();
     await expect(management.rows).toHaveCount(3);
-    await expect(management.twoFactorCell(alice.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(alice.email)).toHaveText('Active App');
     await expect(management.enforceCell(alice.email)).toHaveText('Yes · account setting');
     await expect(management.twoFactorCell(bob.email)).toHaveText('Not set up');
     await expect(management.enforceCell(bob.email)).toHaveText('No · set for this admin');
-    await expect(management.twoFactorCell(owner.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(owner.email)).toHaveText('Active App');
     await expect(management.enforceCell(owner.email)).toHaveText('Yes · account setting');
     for (const admin of [owner, alice, bob]) {
       await expect(management.row(admin.email).locator('td.cell-time'), admin.email).not.toHaveText('Never');

@@ -121,7 +121,7 @@ test('2FA forced with a grace period: asked at each sign-in, "Remind me next tim
 
   await test.step('the table shows the admin with 2FA active, the super admin still in the grace period', async () => {
     await management.goto();
-    await expect(management.twoFactorCell(carol.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(carol.email)).toHaveText('Active App');
     await expect(management.enforceCell(carol.email)).toHaveText('Yes · account setting');
     await expect(management.chartImage).toHaveAttribute('aria-label', management.chartSummary(1, 2, 0, 0, 1));
   });

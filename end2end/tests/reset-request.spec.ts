@@ -242,7 +242,7 @@ test('an admin asks for a 2FA reset and the super admin resets it, live', async 
 
     // Set up again: Admin Management says so.
     await management.goto();
-    await expect(management.twoFactorCell(admin.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(admin.email)).toHaveText('Active App');
   });
 });
 
@@ -280,7 +280,7 @@ test('the super admin denies a 2FA reset; the authenticator keeps working', asyn
       `The 2FA reset request of ${admin.name} was denied; their 2FA stays as it is.`,
     );
     await expect(badge).toHaveCount(0);
-    await expect(management.twoFactorCell(admin.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(admin.email)).toHaveText('Active App');
 
     await expect(codeStep.resetAlert).toContainText('Your super admin denied your 2FA reset request');
     await expect(codeStep.resetAlert).toContainText('Their reason: Call me on my desk phone first.');
@@ -320,6 +320,6 @@ test('the super admin denies a 2FA reset; the authenticator keeps working', asyn
     await pageB.context().close();
     // Signing in with a code makes the waiting request moot: it leaves the open page live.
     await expect(badge).toHaveCount(0);
-    await expect(management.twoFactorCell(admin.email)).toHaveText('Active');
+    await expect(management.twoFactorCell(admin.email)).toHaveText('Active App');
   });
 });

@@ -436,16 +436,14 @@ pub(super) fn two_factor_status(row: &AdminRow) -> AnyView {
         };
         view! {
             <span class="badge badge-ok">"Active"</span>
+            " "
             <span class="factors">
                 {factors.totp.then(|| view! {
-                    <span class="factor" title="Authenticator app (TOTP)">
-                        <span aria-hidden="true">"📱"</span>" App"
-                    </span>
+                    <span class="factor factor-app" title="Authenticator app (TOTP)">"App"</span>
                 })}
+                {(factors.totp && keys.is_some()).then_some(" ")}
                 {keys.map(|k| view! {
-                    <span class="factor" title="Security key or passkey">
-                        <span aria-hidden="true">"🔑"</span>" "{k}
-                    </span>
+                    <span class="factor factor-key" title="Security key or passkey">{k}</span>
                 })}
             </span>
             {needs_key}

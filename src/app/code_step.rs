@@ -23,9 +23,11 @@ pub fn CodeStepPage() -> impl IntoView {
     let options = LocalResource::new(get_code_step);
     let options = Signal::derive(move || options.try_get().flatten().and_then(Result::ok));
     let has_key = move || options.get().is_some_and(|o| o.has_key);
-    // Without an authenticator app the field takes a recovery code.
+    // Without an authenticator app (or where its codes are refused) the field takes a recovery
+    // code.
+    let app_codes = move || options.get().is_none_or(|o| o.has_totp && o.code_accepted);
     Effect::new(move |_| {
-        if options.get().is_some_and(|o| !o.has_totp) {
+        if !app_codes() {
             recovery.set(true);
         }
     });
@@ -72,18 +74,18 @@ pub fn CodeStepPage() -> impl IntoView {
                     on:click=move |_| { use_key.dispatch(remember.get_untracked()); }>
                     {move || if key_pending.get() { "Waiting for your security key…" } else { "Use your security key" }}
                 </button>
-                <Show when=code_accepted>
-                    <p class="divider-text">"or enter a code"</p>
-                </Show>
+                <p class="divider-text">
+                    {move || if app_codes() { "or enter a code" } else { "or use a recovery code" }}
+                </p>
             </Show>
             <Show when=move || !code_accepted()>
                 <p class="hint">
                     "Your account requires a security key to sign in (Require security keys): codes
-                    are not accepted."
+                    from your authenticator app are not accepted."
                 </p>
             </Show>
             <FormAlert error />
-            <ActionForm action attr:hidden=move || !code_accepted()>
+            <ActionForm action>
                 <div class="field">
                     <label for="code">{move || if recovery.get() { "Recovery code" } else { "2FA security code" }}</label>
                     <input
@@ -115,7 +117,7 @@ pub fn CodeStepPage() -> impl IntoView {
                     {move || if pending.get() { "Checking…" } else { "Verify" }}
                 </button>
             </ActionForm>
-            <p class="hint" hidden=move || !code_accepted()>
+            <p class="hint" hidden=move || !app_codes()>
                 <button type="button" class="button-link" on:click=move |_| recovery.update(|r| *r = !*r)>
                     {move || if recovery.get() { "Use a code from your authenticator app" } else { "Use a recovery code instead" }}
                 </button>

@@ -17,7 +17,7 @@ pub fn DashboardPage() -> impl IntoView {
                     Err(e) => return error_page(e),
                 };
                 let me = profile.me;
-                let enabled = profile.totp_enabled;
+                let enabled = profile.totp_enabled || !profile.security_keys.is_empty();
                 view! {
                     <h1>"Welcome, " {me.name.clone()}</h1>
                     <p class="lead">{format!("{} · {}", me.account_name, me.role.label())}</p>

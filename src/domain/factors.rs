@@ -75,9 +75,10 @@ impl Requirement {
         self.enforcement.required(now) && !factors.satisfy(self.keys_required)
     }
 
-    /// At the code step: factors that do not meet "Require security keys" are refused once
-    /// the admin has a key (a phished TOTP code cannot stand in for the key). Without a key
-    /// the admin signs in with the code and is then asked to add one.
+    /// At the code step: an authenticator-app code is refused once the admin has the key
+    /// "Require security keys" asks for (a phished code cannot stand in for the key). Without a
+    /// key the admin signs in with the code and is then asked to add one. Recovery codes are
+    /// not refused (the caller's rule: they are the way back in without the key).
     pub fn accepts_code(&self, factors: Factors) -> bool {
         !(self.wants_key() && factors.keys > 0)
     }

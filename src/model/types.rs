@@ -92,8 +92,8 @@ pub struct CodeStepOptions {
     pub has_key: bool,
     /// The admin has an authenticator app (else the field takes recovery codes).
     pub has_totp: bool,
-    /// The code field is offered: TOTP is set up (recovery codes go there too), and the account
-    /// does not require this admin's key instead.
+    /// Authenticator-app codes are accepted: the account does not require this admin's key
+    /// instead (recovery codes always are).
     pub code_accepted: bool,
 }
 

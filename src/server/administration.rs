@@ -55,12 +55,24 @@ pub async fn save_settings(
     let shown = shown_days(form.grace_shown);
     let remember_days = crate::domain::remember::parse_days(form.remember_days)
         .map_err(|message| AppError::invalid("remember_days", message))?;
-    let require_keys = form.require_keys;
-    if require_keys && !signed_in.account.require_keys && ctx.webauthn.is_none() {
+    // As stored: the signed-in view counts it only where keys work.
+    let stored_keys = accounts::find(&ctx.db, signed_in.account.id)
+        .await
+        .or_internal()?
+        .ok_or(AppError::NotFound)?
+        .require_keys;
+    // Where keys do not work (the public address names no domain) the form cannot show the
+    // setting: what it sends is ignored, so a save does not turn it off unseen.
+    let require_keys = if ctx.webauthn.is_some() {
+        form.require_keys
+    } else {
+        stored_keys
+    };
+    if require_keys && !stored_keys && signed_in.admin.factors.keys == 0 {
         return Err(AppError::invalid(
             "require_keys",
-            "Security keys are not available on this dashboard: its address (MSSP_PUBLIC_URL) \
-             must be a domain name.",
+            "Add a security key of your own first (Profile → Security keys): with this on, \
+             you need one too.",
         ));
     }
     let before = signed_in.account.enforcement_rule();

@@ -509,9 +509,15 @@ pub async fn reset_second_factor(
         return Err(already_decided(ctx, target.account_id, id).await);
     }
     let removed_totp = totp::delete_in(&mut tx, target.id).await.or_internal()?;
-    let removed_keys = security_keys::delete_all(&mut tx, target.id)
-        .await
-        .or_internal()?;
+    // Security keys hold no secret under the server's keys: a lost key (`forget-key`) leaves
+    // them working.
+    let removed_keys = if matches!(by, ResetBy::LostKey) {
+        0
+    } else {
+        security_keys::delete_all(&mut tx, target.id)
+            .await
+            .or_internal()?
+    };
     let ended_sessions = sessions::end_for_admin(&mut tx, target.id)
         .await
         .or_internal()?;

@@ -47,6 +47,14 @@ pub fn relying_party(public_url: &str) -> Result<Option<Webauthn>, String> {
         .and_then(|h| h.parse::<std::net::IpAddr>().ok())
         .is_some_and(|ip| ip.is_loopback());
     let (rp_id, origin, any_port) = match url.domain() {
+        // Browsers use security keys only in a secure context: https, or localhost.
+        Some(domain) if domain != "localhost" && url.scheme() != "https" => {
+            tracing::warn!(
+                public_url,
+                "security keys are unavailable: MSSP_PUBLIC_URL must be https (or localhost)"
+            );
+            return Ok(None);
+        }
         Some(domain) => (domain.to_string(), url.clone(), domain == "localhost"),
         None if loopback => local(&url)?,
         None => {
@@ -252,6 +260,12 @@ pub async fn finish_registration(
             .or_internal()?;
     }
     tx.commit().await.or_internal()?;
+    // At once after the commit: the first factor signs out the sessions made without one.
+    let factors = Factors {
+        keys: admin.factors.keys + 1,
+        ..admin.factors
+    };
+    let next = two_factor::enrolled(ctx, signed_in, client, factors, first_factor, now).await?;
     tracing::info!(admin = admin.id, "security key added");
     notify::audit(
         ctx,
@@ -273,11 +287,6 @@ pub async fn finish_registration(
         now,
     )
     .await?;
-    let factors = Factors {
-        keys: admin.factors.keys + 1,
-        ..admin.factors
-    };
-    let next = two_factor::enrolled(ctx, signed_in, client, factors, first_factor, now).await?;
     Ok(SetupDone {
         next,
         recovery_codes: if first_factor { shown } else { Vec::new() },
@@ -390,14 +399,12 @@ async fn check_assertion(
     };
     let counter = i64::from(result.counter());
     if counter > 0 && counter <= used.sign_count {
-        // The ceremony's state held an older counter: another assertion of this key was
-        // accepted since. A clone, or a replay of an answer the session saw: refused.
-        clone_suspected(ctx, admin, &used.name, client, now).await?;
-        return Ok(Err(AppError::Forbidden(
-            "This security key was refused: its signature counter went back, which a cloned \
-             key does. Your super admins were told."
-                .into(),
-        )));
+        // webauthn-rs checked the counter against the one the ceremony started with; another
+        // assertion of this key was accepted since (two at once, arriving out of order). Not
+        // reported as a clone: a clone is caught by that check when it comes on its own.
+        return Err(AppError::Conflict(
+            "The security key was used twice at the same moment. Try again.".into(),
+        ));
     }
     let mut updated = used.key.clone();
     updated.update_credential(&result);
@@ -586,6 +593,9 @@ pub async fn remove(
             .or_internal()?;
     }
     tx.commit().await.or_internal()?;
+    if last_factor {
+        signin::end_other_sessions(ctx, signed_in).await?;
+    }
     tracing::info!(admin = admin.id, "security key removed");
     notify::audit(
         ctx,
@@ -607,9 +617,6 @@ pub async fn remove(
         now,
     )
     .await?;
-    if last_factor {
-        signin::end_other_sessions(ctx, signed_in).await?;
-    }
     Ok(())
 }
 
@@ -631,6 +638,9 @@ mod tests {
             &[Url::parse("http://localhost:3000").unwrap()]
         );
         assert!(relying_party("http://10.0.0.5:3000").unwrap().is_none());
+        // Plain http on a domain: browsers refuse keys there.
+        assert!(relying_party("http://dash.example.com").unwrap().is_none());
+        assert!(relying_party("http://localhost:8080").unwrap().is_some());
         assert!(relying_party("not a url").is_err());
     }
 

@@ -212,15 +212,19 @@ pub async fn code_step(
     let signed = require_pending_code(ctx, session).await?;
     let now = ctx.now();
     let admin = &signed.admin;
-    // "Require security keys": an admin who has a key signs in with it, not with a code that
-    // can be phished.
-    if !signed
-        .account
-        .requirement(admin.enforcement_rule())
-        .accepts_code(admin.factors)
+    // "Require security keys": an admin who has a key signs in with it, not with an app code
+    // that can be phished. Recovery codes still work: they are the way back in when the key
+    // cannot be used (lost, or the dashboard moved to another domain), without which the
+    // setting could lock a whole account out.
+    if matches!(factor, SecondFactor::Totp)
+        && !signed
+            .account
+            .requirement(admin.enforcement_rule())
+            .accepts_code(admin.factors)
     {
         return Err(AppError::Forbidden(
-            "Your account requires a security key to sign in (Require security keys): use              yours. If you lost it, use \"Request 2FA Reset\"."
+            "Your account requires a security key to sign in (Require security keys): use \
+             yours, or one of your recovery codes. If you lost both, use \"Request 2FA Reset\"."
                 .into(),
         ));
     }

@@ -218,7 +218,14 @@ async fn force_two_factor_sends_admins_to_setup_after_their_new_password(app: Te
     );
     // Until the setup is done nothing else is granted.
     for (name, args) in crate::helpers::PROTECTED_CALLS {
-        if matches!(*name, "start_totp_setup" | "confirm_totp_setup") {
+        // The setup itself: the app, or a security key.
+        if matches!(
+            *name,
+            "start_totp_setup"
+                | "confirm_totp_setup"
+                | "start_key_registration"
+                | "finish_key_registration"
+        ) {
             continue;
         }
         browser

@@ -611,6 +611,16 @@ pub const PROTECTED_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("confirm_totp_setup", &[("code", "123456")]),
     ("disable_totp", &[("code", "123456")]),
     (
+        "start_key_registration",
+        &[("key_name", "Key"), ("current_password", "x")],
+    ),
+    ("finish_key_registration", &[("credential", "{}")]),
+    ("start_key_confirmation", &[]),
+    (
+        "remove_security_key",
+        &[("key_id", "1"), ("code", "123456")],
+    ),
+    (
         "change_password",
         &[
             ("current_password", "x"),
@@ -690,6 +700,8 @@ pub const OPEN_CALLS: &[&str] = &[
     "sign_in",
     "verify_sign_in_code",
     "get_code_step",
+    "start_key_sign_in",
+    "finish_key_sign_in",
     "verify_setup_code",
     "set_initial_password",
     "skip_2fa_setup",

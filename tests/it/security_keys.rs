@@ -405,7 +405,13 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
     let browser = app.browser();
     browser.sign_in_first_time(&mut admin).await;
     let mut key = Key::new(&app);
-    add_key(&browser, &admin, &mut key, "Laptop passkey").await;
+    let done = add_key(&browser, &admin, &mut key, "Laptop passkey").await;
+    let recovery: Vec<String> = done["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     browser.call("sign_out", &[]).await.assert_ok();
 
     // Force two-factor authentication: the key meets it.
@@ -416,9 +422,31 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
     let b = app.browser();
     b.sign_in(&admin).await.assert_ok();
     assert_eq!(sign_in_with(&b, &mut key).await.assert_ok(), "/");
+    // An admin with the app alone, signed in now.
+    let (app_only, mut app_only_totp, app_only_browser) =
+        admin_with_app_only(&app, &super_admin, &owner, "keyapponly").await;
 
-    // Require security keys: the super admin (TOTP only) is sent to add a key at their next
-    // request, and the table shows who still needs one.
+    // "Require security keys" is refused to a super admin without a key of their own (they
+    // would lock themselves out), and nothing changes.
+    super_admin
+        .call(
+            "save_account_settings",
+            &[("force_2fa", "true"), ("require_keys", "true")],
+        )
+        .await
+        .assert_error(422, "Invalid");
+    assert_eq!(
+        super_admin
+            .call("get_account_settings", &[])
+            .await
+            .assert_ok()["require_keys"],
+        false
+    );
+    let mut owner_key = Key::new(&app);
+    let done = add_key(&super_admin, &owner, &mut owner_key, "Owner key").await;
+    // The recovery codes came with the app and stay.
+    assert_eq!(done["recovery_codes"].as_array().unwrap().len(), 0);
+    assert_eq!(profile(&super_admin).await["recovery_codes_left"], 10);
     let saved = super_admin
         .call(
             "save_account_settings",
@@ -426,13 +454,25 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
         )
         .await;
     assert_eq!(saved.assert_ok()["require_keys"], true);
-    super_admin
+    assert_eq!(
+        row_of(&super_admin, owner.admin_id).await["needs_key"],
+        false
+    );
+    // The table shows who still needs a key.
+    let row = row_of(&super_admin, app_only.admin_id).await;
+    assert_eq!(row["needs_key"], true);
+    assert_eq!(row["factors"]["totp"], true);
+    counts_agree(&app, owner.account_id).await;
+
+    // The app-only admin's open session is sent to add a key at its next request; a new
+    // sign-in takes the app code and then asks for a key, not the app, with no password again.
+    app_only_browser
         .call("get_profile", &[])
         .await
         .assert_error(403, "TwoFactorSetupRequired");
     let other = app.browser();
-    other.sign_in(&owner).await.assert_ok();
-    let code = totp.next_code().await;
+    other.sign_in(&app_only).await.assert_ok();
+    let code = app_only_totp.next_code().await;
     assert_eq!(
         other
             .call("verify_sign_in_code", &[("code", &code)])
@@ -440,30 +480,27 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
             .assert_ok(),
         "/login/setup-2fa"
     );
-    // The setup asks for a key, not the app; no password at a fresh sign-in's setup.
     let setup = other
         .call("start_totp_setup", &[("current_password", "")])
         .await;
     assert_eq!(setup.assert_ok()["key_required"], true);
     assert_eq!(setup.assert_ok()["qr_svg"], "");
-    let mut owner_key = Key::new(&app);
+    let mut app_only_key = Key::new(&app);
     let ceremony = other
-        .call("start_key_registration", &[("key_name", "Owner key")])
+        .call("start_key_registration", &[("key_name", "First key")])
         .await;
-    let answer = owner_key.register(ceremony.assert_ok());
+    let answer = app_only_key.register(ceremony.assert_ok());
     let done = other
         .call("finish_key_registration", &[("credential", &answer)])
         .await;
     assert_eq!(done.assert_ok()["next"], "/");
-    // The recovery codes came with the app and stay.
     assert_eq!(
-        done.assert_ok()["recovery_codes"].as_array().unwrap().len(),
-        0
+        row_of(&super_admin, app_only.admin_id).await["needs_key"],
+        false
     );
-    assert_eq!(profile(&other).await["recovery_codes_left"], 10);
-    assert_eq!(row_of(&other, owner.admin_id).await["needs_key"], false);
 
-    // With a key, the code is no longer accepted at sign-in: a phished code is useless.
+    // With a key, the app's code is no longer accepted at sign-in (a phished code is useless);
+    // a recovery code still is, as the way back in without the key.
     let third = app.browser();
     third.sign_in(&owner).await.assert_ok();
     assert_eq!(
@@ -476,6 +513,15 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
         .await
         .assert_error(403, "Forbidden");
     assert_eq!(sign_in_with(&third, &mut owner_key).await.assert_ok(), "/");
+    let fourth = app.browser();
+    fourth.sign_in(&admin).await.assert_ok();
+    assert_eq!(
+        fourth
+            .call("verify_sign_in_code", &[("code", &recovery[0])])
+            .await
+            .assert_ok(),
+        "/"
+    );
     // The app may go (the key meets the requirement); the last key may not.
     let code = totp.next_code().await;
     third
@@ -502,16 +548,9 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
             .len(),
         1
     );
-
-    // An admin with the app alone shows as needing a key.
-    let mut app_only = admin_with_app_only(&app, &third, &owner, "keyapponly").await;
-    let row = row_of(&third, app_only.0.admin_id).await;
-    assert_eq!(row["needs_key"], true);
-    assert_eq!(row["factors"]["totp"], true);
-    let _ = app_only.1.next_code().await;
     counts_agree(&app, owner.account_id).await;
 
-    // Turned off: codes work again.
+    // Turned off: nobody needs a key.
     third
         .call(
             "save_account_settings",
@@ -519,56 +558,48 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
         )
         .await
         .assert_ok();
-    assert_eq!(
-        row_of(&third, app_only.0.admin_id).await["needs_key"],
-        false
-    );
+    let row = row_of(&third, admin.admin_id).await;
+    assert_eq!(row["needs_key"], false);
 }
 
-/// An admin of `owner`'s account with the authenticator app only: "Enforce 2FA" off for them
-/// while they set the app up from the profile, then back to the account's setting (which
-/// requires a key).
+/// An admin of `owner`'s account with the authenticator app only, signed in (their browser):
+/// "Enforce 2FA" off for them while they set the app up from the profile, then back to the
+/// account's setting.
 async fn admin_with_app_only(
     app: &TestApp,
     super_admin: &Browser,
     owner: &Creds,
     label: &str,
-) -> (Creds, Authenticator) {
+) -> (Creds, Authenticator, Browser) {
     let mut admin = super_admin
         .add_admin(owner.account_id, label, "admin")
         .await;
-    // Admin Management's own "Enforce 2FA" off for this admin, so the first sign-in gets in.
     let browser = app.browser();
-    super_admin
-        .call(
-            "update_admin",
-            &[
-                ("id", &admin.admin_id.to_string()),
-                ("name", &format!("Admin {label}")),
-                ("role", "admin"),
-                ("active", "true"),
-                ("enforce_2fa", "off"),
-            ],
-        )
-        .await
-        .assert_ok();
+    let id = admin.admin_id.to_string();
+    let set_enforcement = |value: &'static str| {
+        let id = id.clone();
+        let name = format!("Admin {label}");
+        async move {
+            super_admin
+                .call(
+                    "update_admin",
+                    &[
+                        ("id", &id),
+                        ("name", &name),
+                        ("role", "admin"),
+                        ("active", "true"),
+                        ("enforce_2fa", value),
+                    ],
+                )
+                .await
+                .assert_ok();
+        }
+    };
+    set_enforcement("off").await;
     assert_eq!(browser.sign_in_first_time(&mut admin).await, "/");
     let authenticator = browser.enable_two_factor().await;
-    // Back to the account's setting, which requires a key.
-    super_admin
-        .call(
-            "update_admin",
-            &[
-                ("id", &admin.admin_id.to_string()),
-                ("name", &format!("Admin {label}")),
-                ("role", "admin"),
-                ("active", "true"),
-                ("enforce_2fa", "account"),
-            ],
-        )
-        .await
-        .assert_ok();
-    (admin, authenticator)
+    set_enforcement("account").await;
+    (admin, authenticator, browser)
 }
 
 async fn a_reset_approval_removes_the_keys(app: TestApp) {

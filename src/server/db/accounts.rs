@@ -93,9 +93,10 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
 }
 
 /// Saves the account's Settings: "Force two-factor authentication" with the end of its grace
-/// period (`None` when off), and the days a browser may be remembered (0: off). Lowering the
-/// days (or turning them off) moves the remember epoch on and forgets, in the same transaction,
-/// every browser remembered under an earlier one. `false` when there is no such account.
+/// period (`None` when off), the days a browser may be remembered (0: off) and "Require
+/// security keys". Lowering the days (or turning them off), or turning "Require security keys"
+/// on (a browser remembered after an app code must not outlive it), moves the remember epoch on
+/// and forgets, in the same transaction, every browser remembered under an earlier one. `false` when there is no such account.
 pub async fn save_settings(
     db: &Db,
     id: i64,
@@ -108,7 +109,8 @@ pub async fn save_settings(
     // fewer than the old.
     let done = sqlx::query(
         "UPDATE accounts SET force_2fa = $1, force_2fa_deadline = $2, \
-         remember_epoch = remember_epoch + CASE WHEN $3 < remember_browser_days THEN 1 ELSE 0 END, \
+         remember_epoch = remember_epoch + CASE WHEN $3 < remember_browser_days \
+             OR ($5 = 1 AND require_keys = 0) THEN 1 ELSE 0 END, \
          remember_browser_days = $3, require_keys = $5 WHERE id = $4",
     )
     .bind(flag(rule.on))
