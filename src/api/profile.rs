@@ -92,27 +92,20 @@ pub async fn remove_security_key(
 ) -> Result<(), AppError> {
     let call = edge::call()?;
     let me = call.admin().await?;
-    let confirmation = match (&credential, &code) {
-        (Some(credential), _) if !credential.is_empty() => {
-            security_keys::Confirmation::Key(credential)
-        }
-        (_, Some(code)) => security_keys::Confirmation::Code(code),
-        _ => {
-            return Err(AppError::invalid(
-                "code",
-                "Confirm with your security key, or a code from your authenticator app.",
-            ));
-        }
-    };
+    let confirmation = confirmation(&credential, &code)?;
     security_keys::remove(&call.ctx, &me, &call.client, key_id, confirmation).await
 }
 
 /// New recovery codes, shown once; the old ones stop working. Needs a current code.
 #[server(endpoint = "regenerate_recovery_codes")]
-pub async fn regenerate_recovery_codes(code: String) -> Result<Vec<String>, AppError> {
+pub async fn regenerate_recovery_codes(
+    code: Option<String>,
+    credential: Option<String>,
+) -> Result<Vec<String>, AppError> {
     let call = edge::call()?;
     let me = call.admin().await?;
-    two_factor::regenerate_recovery_codes(&call.ctx, &me, &call.client, &code).await
+    let confirmation = confirmation(&credential, &code)?;
+    two_factor::regenerate_recovery_codes(&call.ctx, &me, &call.client, confirmation).await
 }
 
 /// The admin's active sessions (device, address, last seen).
@@ -174,4 +167,22 @@ pub async fn change_password(
         &confirm_password,
     )
     .await
+}
+
+/// What confirms a sensitive change: a key's answer (`credential`), else a code from the app.
+#[cfg(feature = "ssr")]
+fn confirmation<'a>(
+    credential: &'a Option<String>,
+    code: &'a Option<String>,
+) -> Result<security_keys::Confirmation<'a>, AppError> {
+    match (credential, code) {
+        (Some(credential), _) if !credential.is_empty() => {
+            Ok(security_keys::Confirmation::Key(credential))
+        }
+        (_, Some(code)) => Ok(security_keys::Confirmation::Code(code)),
+        _ => Err(AppError::invalid(
+            "code",
+            "Confirm with your security key, or a code from your authenticator app.",
+        )),
+    }
 }

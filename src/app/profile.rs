@@ -29,6 +29,7 @@ pub fn ProfilePage() -> impl IntoView {
                 };
                 let me = p.me.clone();
                 let (totp_enabled, recovery_left) = (p.totp_enabled, p.recovery_codes_left);
+                let has_keys = !p.security_keys.is_empty();
                 view! {
                     <div class="cards">
                         <section class="card" aria-labelledby="details-title">
@@ -55,8 +56,8 @@ pub fn ProfilePage() -> impl IntoView {
                                 profile.refetch();
                             }
                         />
-                        {totp_enabled.then(|| view! {
-                            <RecoveryCard left=recovery_left on_change=move |message: String| {
+                        {(totp_enabled || has_keys).then(|| view! {
+                            <RecoveryCard left=recovery_left totp=totp_enabled keys=has_keys on_change=move |message: String| {
                                 notice.set(Some(message));
                                 profile.refetch();
                             } />

@@ -248,8 +248,8 @@ fn Evidence(review: ResetReview, mode: Mode) -> impl IntoView {
                     {format!(
                         "confirm it is really {name} in another way, for example by calling them \
                          back on a number you already know. Whoever asked knows their password; \
-                         the reset removes their authenticator app and recovery codes and signs \
-                         out all their sessions."
+                         the reset removes their authenticator app, security keys and recovery \
+                         codes and signs out all their sessions."
                     )}
                 </p>
             </div>

@@ -4,17 +4,29 @@ use super::errors::{FieldError, FormAlert, is_invalid};
 use super::recovery_codes::RecoveryCodes;
 use crate::api::profile::{
     EndOtherSessions, EndSession, ForgetRememberedBrowser, RegenerateRecoveryCodes,
-    list_remembered_browsers, list_sessions,
+    list_remembered_browsers, list_sessions, regenerate_recovery_codes,
 };
 use crate::domain::time::format_utc;
 use leptos::prelude::*;
 
 #[component]
-pub fn RecoveryCard(left: i64, #[prop(into)] on_change: Callback<String>) -> impl IntoView {
+pub fn RecoveryCard(
+    left: i64,
+    /// The admin has the app (a code confirms) and keys (a key confirms).
+    totp: bool,
+    keys: bool,
+    #[prop(into)] on_change: Callback<String>,
+) -> impl IntoView {
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
-    let error = Signal::derive(move || regenerate.value().get().and_then(Result::err));
+    // Confirmed with a security key instead: asked in the browser, then the same call.
+    let with_key = Action::new_local(move |_: &()| async move {
+        let credential = super::webauthn::confirm_with_key().await?;
+        regenerate_recovery_codes(None, Some(credential)).await
+    });
+    let result = move || with_key.value().get().or_else(|| regenerate.value().get());
+    let error = Signal::derive(move || result().and_then(Result::err));
     let open = RwSignal::new(false);
-    let pending = regenerate.pending();
+    let pending = Signal::derive(move || regenerate.pending().get() || with_key.pending().get());
     view! {
         <section class="card" aria-labelledby="recovery-card-title">
             <h2 id="recovery-card-title">"Recovery codes"</h2>
@@ -22,7 +34,7 @@ pub fn RecoveryCard(left: i64, #[prop(into)] on_change: Callback<String>) -> imp
                 <strong data-testid="recovery-left">{left}</strong>
                 " of 10 recovery codes left. Each signs you in once if you lose your phone."
             </p>
-            {move || match regenerate.value().get() {
+            {move || match result() {
                 Some(Ok(codes)) => view! {
                     <RecoveryCodes codes on_saved=move |_| {
                         on_change.run("New recovery codes saved. The old ones no longer work.".to_string());
@@ -33,7 +45,16 @@ pub fn RecoveryCard(left: i64, #[prop(into)] on_change: Callback<String>) -> imp
                         on:click=move |_| open.set(true)>"Get new recovery codes"</button>
                     <div hidden=move || !open.get()>
                         <FormAlert error />
-                        <ActionForm action=regenerate>
+                        <FieldError id="regenerate-credential-error" field="credential" error />
+                        {keys.then(|| view! {
+                            <p>
+                                <button type="button" class="button-primary" disabled=move || pending.get()
+                                    on:click=move |_| { with_key.dispatch(()); }>
+                                    "Confirm with a security key"
+                                </button>
+                            </p>
+                        })}
+                        <ActionForm action=regenerate attr:hidden=!totp>
                             <div class="field">
                                 <label for="regenerate-code">"2FA security code"</label>
                                 <input id="regenerate-code" name="code" type="text" class="code-input"

@@ -47,7 +47,7 @@ pub fn SecurityKeysCard(
                         let shown = key.clone();
                         view! {
                             <li class="key-item">
-                                <span class="key-icon" aria-hidden="true">"🔑"</span>
+                                <span class="key-icon" aria-hidden="true"></span>
                                 <div class="key-facts">
                                     <strong>{shown.name.clone()}</strong>
                                     <span class="hint">

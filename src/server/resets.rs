@@ -722,8 +722,13 @@ pub async fn decide(
             };
             setup_code = done.setup_code;
             format!(
-                "2FA of {name} was reset: their authenticator app and recovery codes no longer \
-                 work, and {} signed out. {next} They were told by email and in the app.",
+                "2FA of {name} was reset: their authenticator app{} and recovery codes no \
+                 longer work, and {} signed out. {next} They were told by email and in the app.",
+                match done.removed_keys {
+                    0 => String::new(),
+                    1 => ", security key".to_string(),
+                    n => format!(", {n} security keys"),
+                },
                 match done.ended_sessions {
                     0 => "no session of theirs needed to be".to_string(),
                     1 => "their 1 session was".to_string(),

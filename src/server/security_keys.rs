@@ -169,7 +169,7 @@ pub async fn start_registration(
     }
     let existing = keys::credentials(&ctx.db, admin.id).await.or_internal()?;
     let exclude = existing.iter().map(|k| k.key.cred_id().clone()).collect();
-    let (options, state) = webauthn
+    let (mut options, state) = webauthn
         .start_securitykey_registration(
             user_handle(admin.id),
             &admin.email,
@@ -179,6 +179,13 @@ pub async fn start_registration(
             None,
         )
         .or_internal()?;
+    // webauthn-rs asks opportunistically for credProtect "user verification required" (not
+    // enforced); Chromium refuses that request outright for a key that is not discoverable
+    // ("NotSupportedError: Requested protection policy is inconsistent"), so it is not asked.
+    // User verification stays preferred.
+    if let Some(extensions) = options.public_key.extensions.as_mut() {
+        extensions.cred_protect = None;
+    }
     signed_in
         .session
         .insert(
@@ -512,26 +519,16 @@ pub enum Confirmation<'a> {
     Code(&'a str),
 }
 
-/// Removes one of the admin's keys after a current second factor; refused while an
-/// enforcement counts on it.
-pub async fn remove(
+/// A current second factor of the signed-in admin, before a sensitive change: a key's answer
+/// to `start_confirmation`, or a code from the authenticator app. Counted like a code.
+pub async fn confirm(
     ctx: &Ctx,
     signed_in: &SignedIn,
     client: &Client,
-    key_id: i64,
     confirmation: Confirmation<'_>,
+    now: i64,
 ) -> Result<(), AppError> {
-    let now = ctx.now();
     let admin = &signed_in.admin;
-    let listed = keys::list(&ctx.db, admin.id).await.or_internal()?;
-    let Some(key) = listed.into_iter().find(|k| k.id == key_id) else {
-        return Err(AppError::NotFound);
-    };
-    signed_in
-        .account
-        .requirement(admin.enforcement_rule())
-        .check_removal(admin.factors.without_a_key())
-        .map_err(|reason| AppError::Forbidden(reason.to_string()))?;
     match confirmation {
         Confirmation::Code(code) => {
             two_factor::check_current_code(ctx, signed_in, client, code, now).await?
@@ -578,6 +575,30 @@ pub async fn remove(
             }
         }
     }
+    Ok(())
+}
+
+/// Removes one of the admin's keys after a current second factor; refused while an
+/// enforcement counts on it.
+pub async fn remove(
+    ctx: &Ctx,
+    signed_in: &SignedIn,
+    client: &Client,
+    key_id: i64,
+    confirmation: Confirmation<'_>,
+) -> Result<(), AppError> {
+    let now = ctx.now();
+    let admin = &signed_in.admin;
+    let listed = keys::list(&ctx.db, admin.id).await.or_internal()?;
+    let Some(key) = listed.into_iter().find(|k| k.id == key_id) else {
+        return Err(AppError::NotFound);
+    };
+    signed_in
+        .account
+        .requirement(admin.enforcement_rule())
+        .check_removal(admin.factors.without_a_key())
+        .map_err(|reason| AppError::Forbidden(reason.to_string()))?;
+    confirm(ctx, signed_in, client, confirmation, now).await?;
     let last_factor = !admin.factors.without_a_key().any();
     let mut tx = ctx.db.pool.begin().await.or_internal()?;
     if !keys::delete(&mut tx, admin.id, key.id)

@@ -411,15 +411,21 @@ pub async fn disable(
     Ok(())
 }
 
-/// New recovery codes (the old ones stop working); needs a current code.
+/// New recovery codes (the old ones stop working); needs a current second factor (a code from
+/// the app, or a security key).
 pub async fn regenerate_recovery_codes(
     ctx: &Ctx,
     signed_in: &SignedIn,
     client: &Client,
-    code: &str,
+    confirmation: crate::server::security_keys::Confirmation<'_>,
 ) -> Result<Vec<String>, AppError> {
     let now = ctx.now();
-    check_current_code(ctx, signed_in, client, code, now).await?;
+    if !signed_in.admin.factors.any() {
+        return Err(AppError::Conflict(
+            "Two-factor authentication is off.".into(),
+        ));
+    }
+    crate::server::security_keys::confirm(ctx, signed_in, client, confirmation, now).await?;
     let (shown, stored) = new_recovery_codes();
     let mut conn = ctx.db.pool.acquire().await.or_internal()?;
     recovery_codes::replace(&mut conn, &ctx.keyring, signed_in.admin.id, &stored, now)

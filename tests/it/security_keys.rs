@@ -282,6 +282,17 @@ async fn a_key_is_a_second_factor_from_registration_to_removal(app: TestApp) {
         .assert_error(422, "Invalid");
     let used = profile(&laptop).await;
     assert!(used["security_keys"][0]["last_used_at"].is_i64());
+    // New recovery codes, confirmed with the key (there is no app to give a code).
+    let ceremony = laptop.call("start_key_confirmation", &[]).await;
+    let confirm = key.assert(ceremony.assert_ok());
+    let fresh = laptop
+        .call("regenerate_recovery_codes", &[("credential", &confirm)])
+        .await;
+    assert_eq!(fresh.assert_ok().as_array().unwrap().len(), 10);
+    laptop
+        .call("regenerate_recovery_codes", &[("credential", &confirm)])
+        .await
+        .assert_error(409, "Conflict");
 
     // Removing needs a current second factor: none, or a stranger's key, is refused.
     let id = used["security_keys"][0]["id"].as_i64().unwrap().to_string();
