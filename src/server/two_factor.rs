@@ -47,17 +47,22 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
     Ok(Profile {
         me: views::me(signed_in),
         totp_enabled: signed_in.admin.factors.totp,
-        security_keys: security_keys::list(db, signed_in.admin.id)
-            .await
-            .or_internal()?
-            .into_iter()
-            .map(|k| SecurityKeyInfo {
-                id: k.id,
-                name: k.name,
-                added_at: k.created_at,
-                last_used_at: k.last_used_at,
-            })
-            .collect(),
+        // The admin's read says whether there are any: none costs no query.
+        security_keys: if signed_in.admin.factors.keys > 0 {
+            security_keys::list(db, signed_in.admin.id)
+                .await
+                .or_internal()?
+        } else {
+            Vec::new()
+        }
+        .into_iter()
+        .map(|k| SecurityKeyInfo {
+            id: k.id,
+            name: k.name,
+            added_at: k.created_at,
+            last_used_at: k.last_used_at,
+        })
+        .collect(),
         keys_available: ctx.webauthn.is_some(),
         key_required: requirement.wants_key(),
         enforcement: enforcement::effective(
