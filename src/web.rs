@@ -313,6 +313,9 @@ fn truly_content_named(dir: &std::path::Path) -> std::collections::HashSet<Strin
     named
 }
 
+/// The largest request body the application reads.
+pub const MAX_REQUEST_BODY_BYTES: usize = 256 * 1024;
+
 /// The whole application as an axum router. Tests start it on port 0.
 pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
@@ -371,6 +374,10 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<WebState, _>(shell))
         .layer(middleware::from_fn_with_state(ctx.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))
+        // Server functions read their whole body before they look at it: the read stops at
+        // what the largest form of the app needs (a security key's answer, 64 KiB at most,
+        // form-encoded), and the request is answered 413 `TooLarge` (axum's default: 2 MiB).
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             ctx.clone(),

@@ -14,7 +14,11 @@ CREATE TABLE security_keys (
     -- with a compare-and-swap (a counter going back is a cloned key).
     sign_count     INTEGER NOT NULL DEFAULT 0,
     created_at     INTEGER NOT NULL,
-    last_used_at   INTEGER NULL
+    last_used_at   INTEGER NULL,
+    -- Set when the key answered with a counter lower than before (a cloned key): from then on
+    -- it is not asked for and not accepted, until it is removed (by its admin with another
+    -- factor, or by a 2FA reset). It still counts as a factor, so 2FA stays on meanwhile.
+    suspended_at   INTEGER NULL
 );
 CREATE UNIQUE INDEX security_keys_credential_key ON security_keys (credential_id);
 CREATE INDEX security_keys_admin_idx ON security_keys (admin_id);

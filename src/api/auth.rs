@@ -57,7 +57,7 @@ pub async fn get_code_step() -> Result<CodeStepOptions, AppError> {
         .account
         .requirement(pending.admin.enforcement_rule());
     Ok(CodeStepOptions {
-        remember_days: (days > 0).then_some(days),
+        remember_days: (days > 0 && requirement.allows_remembered_browsers()).then_some(days),
         has_key: factors.keys > 0 && call.ctx.webauthn.is_some(),
         has_totp: factors.totp,
         code_accepted: requirement.accepts_code(factors),

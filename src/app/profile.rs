@@ -30,6 +30,8 @@ pub fn ProfilePage() -> impl IntoView {
                 let me = p.me.clone();
                 let (totp_enabled, recovery_left) = (p.totp_enabled, p.recovery_codes_left);
                 let has_keys = !p.security_keys.is_empty();
+                // Where a key is required and the admin has one, an app code confirms nothing.
+                let code_confirms = totp_enabled && !(p.key_required && has_keys);
                 view! {
                     <div class="cards">
                         <section class="card" aria-labelledby="details-title">
@@ -57,7 +59,7 @@ pub fn ProfilePage() -> impl IntoView {
                             }
                         />
                         {(totp_enabled || has_keys).then(|| view! {
-                            <RecoveryCard left=recovery_left totp=totp_enabled keys=has_keys on_change=move |message: String| {
+                            <RecoveryCard left=recovery_left totp=code_confirms keys=has_keys on_change=move |message: String| {
                                 notice.set(Some(message));
                                 profile.refetch();
                             } />

@@ -12,7 +12,8 @@ use leptos::prelude::*;
 #[component]
 pub fn RecoveryCard(
     left: i64,
-    /// The admin has the app (a code confirms) and keys (a key confirms).
+    /// A code from the app confirms (the admin has it, and no key is required of them); a key
+    /// confirms (the admin has keys).
     totp: bool,
     keys: bool,
     #[prop(into)] on_change: Callback<String>,

@@ -20,8 +20,9 @@ pub fn SecurityKeysCard(
     on_change: Callback<String>,
 ) -> impl IntoView {
     let keys = profile.security_keys.clone();
-    let totp_enabled = profile.totp_enabled;
     let count = keys.len();
+    // Where a key is required and the admin has one, an app code confirms nothing.
+    let totp_enabled = profile.totp_enabled && !(profile.key_required && count > 0);
     let status = if profile.key_required && keys.is_empty() {
         "Your account requires a security key (Require security keys): add one.".to_string()
     } else if profile.key_required {
@@ -55,6 +56,11 @@ pub fn SecurityKeysCard(
                                         " · "
                                         {shown.last_used_at.map_or("Never used".to_string(), |t| format!("Last used {}", format_utc(t)))}
                                     </span>
+                                    {shown.suspended.then(|| view! {
+                                        <span class="badge badge-warn">
+                                            "Suspended: it answered like a copy of itself, so it is not accepted. Remove it, or ask your super admin to reset your 2FA, and add a new key."
+                                        </span>
+                                    })}
                                 </div>
                                 <button type="button" class="button-quiet"
                                     aria-label=format!("Remove {}", shown.name)

@@ -83,6 +83,13 @@ impl Requirement {
         !(self.wants_key() && factors.keys > 0)
     }
 
+    /// A remembered browser may skip the second factor ("Don't ask for a code on this
+    /// browser"): not where a key is wanted, so that every sign-in of such an admin shows the
+    /// key (a browser remembered with a phished code, or before the rule, skips nothing).
+    pub fn allows_remembered_browsers(&self) -> bool {
+        !self.wants_key()
+    }
+
     /// Why removing a factor that leaves `after` is refused, if it is.
     pub fn check_removal(&self, after: Factors) -> Result<(), &'static str> {
         if self.met_by(after) {
@@ -171,6 +178,17 @@ mod tests {
         let graced = requirement(true, Some(now + 10), true);
         assert!(!graced.setup_due(TOTP, now));
         assert!(graced.setup_due(TOTP, now + 10));
+    }
+
+    #[test]
+    fn remembered_browsers_skip_nothing_where_a_key_is_wanted() {
+        assert!(requirement(false, None, false).allows_remembered_browsers());
+        assert!(requirement(true, None, false).allows_remembered_browsers());
+        // "Require security keys" without enforcement asks nothing of anyone.
+        assert!(requirement(false, None, true).allows_remembered_browsers());
+        assert!(!requirement(true, None, true).allows_remembered_browsers());
+        // A grace period does not make a code sign-in remembered for later.
+        assert!(!requirement(true, Some(1_000), true).allows_remembered_browsers());
     }
 
     #[test]

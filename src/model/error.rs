@@ -121,7 +121,7 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // The request did not carry readable arguments.
-            // axum's body limit (2 MiB by default) stops the read.
+            // axum's body limit (`web::MAX_REQUEST_BODY_BYTES`) stops the read.
             ServerFnErrorErr::Deserialization(msg) if msg.contains("length limit exceeded") => {
                 AppError::TooLarge
             }

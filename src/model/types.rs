@@ -38,6 +38,8 @@ pub struct SecurityKeyInfo {
     pub name: String,
     pub added_at: i64,
     pub last_used_at: Option<i64>,
+    /// Its signature counter went back (a cloned key): not accepted until removed.
+    pub suspended: bool,
 }
 
 /// A WebAuthn ceremony started on the server: the options for `navigator.credentials`, as the

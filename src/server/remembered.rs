@@ -10,7 +10,8 @@
 //! them and forgets each. Lowering the account's days or turning them off moves the account's
 //! remember epoch on, which forgets every browser remembered before. Only an authenticator code
 //! remembers a browser (not a recovery code, meant for emergencies), and the admin is told. The
-//! password is always asked.
+//! password is always asked. Where "Require security keys" applies to the admin, no browser is
+//! remembered or recognised: every sign-in asks for the key.
 
 use crate::domain::{device, remember};
 use crate::model::AppError;
@@ -68,7 +69,12 @@ pub async fn recognises(
     account: &Account,
     now: i64,
 ) -> Result<bool, AppError> {
-    if account.remember_browser_days <= 0 || !admin.factors.any() {
+    if account.remember_browser_days <= 0
+        || !admin.factors.any()
+        || !account
+            .requirement(admin.enforcement_rule())
+            .allows_remembered_browsers()
+    {
         return Ok(false);
     }
     let Some(token_hash) = presented(ctx, client) else {
@@ -102,7 +108,11 @@ pub async fn remember(
     let Some(cookies) = &client.cookies else {
         return Ok(());
     };
-    if days <= 0 {
+    if days <= 0
+        || !account
+            .requirement(admin.enforcement_rule())
+            .allows_remembered_browsers()
+    {
         return Ok(());
     }
     let mut bytes = [0u8; 32];

@@ -314,7 +314,19 @@ async fn start_assertion(
             "You have no security key registered.".into(),
         ));
     }
-    let creds: Vec<_> = stored.into_iter().map(|k| k.key).collect();
+    // A suspended key (its counter went back) is not asked for: neither copy of it signs in.
+    let creds: Vec<_> = stored
+        .into_iter()
+        .filter(|k| !k.suspended)
+        .map(|k| k.key)
+        .collect();
+    if creds.is_empty() {
+        return Err(AppError::Forbidden(
+            "Your security key was suspended: it answered like a copy of itself. Use another \
+             factor (a recovery code), or \"Request 2FA Reset\"."
+                .into(),
+        ));
+    }
     let (options, state) = webauthn
         .start_securitykey_authentication(&creds)
         .or_internal()?;
@@ -375,17 +387,18 @@ async fn check_assertion(
     let result = match webauthn.finish_securitykey_authentication(answer, &pending.state) {
         Ok(result) => result,
         Err(WebauthnError::CredentialPossibleCompromise) => {
-            let name = keys::credentials(&ctx.db, admin.id)
+            // Whoever holds a copy of the key can send any counter: the copy that answers
+            // first with a high one would pass, and the owner's key would be the one refused.
+            // So the credential itself is suspended, both copies with it, until it is removed.
+            if let Some(name) = keys::suspend(&ctx.db, admin.id, &answer.raw_id, now)
                 .await
                 .or_internal()?
-                .into_iter()
-                .find(|k| k.key.cred_id() == &answer.raw_id)
-                .map(|k| k.name)
-                .unwrap_or_default();
-            clone_suspected(ctx, admin, &name, client, now).await?;
+            {
+                clone_suspected(ctx, admin, &name, client, now).await?;
+            }
             return Ok(Err(AppError::Forbidden(
-                "This security key was refused: its signature counter went back, which a \
-                 cloned key does. Your super admins were told. Use another factor, or \
+                "This security key was refused and suspended: its signature counter went back, \
+                 which a cloned key does. Your super admins were told. Use another factor, or \
                  \"Request 2FA Reset\"."
                     .into(),
             )));
@@ -399,16 +412,24 @@ async fn check_assertion(
     let stored: Vec<StoredKey> = keys::credentials(&ctx.db, admin.id).await.or_internal()?;
     let Some(used) = stored
         .into_iter()
-        .find(|k| k.key.cred_id() == result.cred_id())
+        .find(|k| k.key.cred_id() == result.cred_id() && !k.suspended)
     else {
-        // Removed between the start and this answer.
+        // Removed or suspended between the start and this answer.
         return Ok(Err(refused()));
     };
     let counter = i64::from(result.counter());
     if counter > 0 && counter <= used.sign_count {
         // webauthn-rs checked the counter against the one the ceremony started with; another
-        // assertion of this key was accepted since (two at once, arriving out of order). Not
-        // reported as a clone: a clone is caught by that check when it comes on its own.
+        // assertion of this key was accepted since: two at once arriving out of order, or a
+        // copy racing its original. Not suspended (the owner's own double click would be),
+        // but logged, so a pattern of these can be seen.
+        tracing::warn!(
+            admin = admin.id,
+            key = used.id,
+            counter,
+            stored = used.sign_count,
+            "security key counter overtaken by a concurrent assertion"
+        );
         return Err(AppError::Conflict(
             "The security key was used twice at the same moment. Try again.".into(),
         ));
@@ -531,6 +552,19 @@ pub async fn confirm(
     let admin = &signed_in.admin;
     match confirmation {
         Confirmation::Code(code) => {
+            // Where a key is required and the admin has one, a (phishable) app code does not
+            // confirm what would outlast the sign-in: new recovery codes, a removed key.
+            if !signed_in
+                .account
+                .requirement(admin.enforcement_rule())
+                .accepts_code(admin.factors)
+            {
+                return Err(AppError::Forbidden(
+                    "Your account requires a security key (Require security keys): confirm \
+                     with your key."
+                        .into(),
+                ));
+            }
             two_factor::check_current_code(ctx, signed_in, client, code, now).await?
         }
         Confirmation::Key(credential) => {

@@ -61,6 +61,7 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
             name: k.name,
             added_at: k.created_at,
             last_used_at: k.last_used_at,
+            suspended: k.suspended_at.is_some(),
         })
         .collect(),
         keys_available: ctx.webauthn.is_some(),

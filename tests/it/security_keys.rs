@@ -18,6 +18,7 @@ on_both_backends!(
     a_cloned_key_is_refused_and_reported,
     either_factor_meets_an_enforcement_unless_keys_are_required,
     a_reset_approval_removes_the_keys,
+    a_browser_remembered_with_a_code_skips_nothing_once_a_key_is_wanted,
 );
 
 /// A security key: the soft token and the origin it answers for (the test server's port at
@@ -371,7 +372,8 @@ async fn a_cloned_key_is_refused_and_reported(app: TestApp) {
     let browser = app.browser();
     browser.sign_in_first_time(&mut admin).await;
     let mut key = Key::new(&app);
-    add_key(&browser, &admin, &mut key, "Desk key").await;
+    let done = add_key(&browser, &admin, &mut key, "Desk key").await;
+    let recovery = done["recovery_codes"][0].as_str().unwrap().to_string();
     // Copied now; the original goes on signing in.
     let mut copy = key.clone_token();
     for _ in 0..2 {
@@ -399,10 +401,41 @@ async fn a_cloned_key_is_refused_and_reported(app: TestApp) {
         thief.call("current_admin", &[]).await.assert_ok(),
         &Value::Null
     );
-    // The genuine key still signs in.
+    // The key is suspended, both copies with it: a thief whose copy answered first with a
+    // higher counter would otherwise go on signing in, and the owner's key be the one refused.
+    // Neither is asked for any more; the admin signs in with a recovery code.
     let b = app.browser();
     b.sign_in(&admin).await.assert_ok();
-    assert_eq!(sign_in_with(&b, &mut key).await.assert_ok(), "/");
+    let refused = b.call("start_key_sign_in", &[]).await;
+    refused.assert_error(403, "Forbidden");
+    assert!(
+        refused.body.to_string().contains("suspended"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        b.call("verify_sign_in_code", &[("code", &recovery)])
+            .await
+            .assert_ok(),
+        "/"
+    );
+    let keys = &profile(&b).await["security_keys"];
+    assert_eq!(keys[0]["suspended"], true, "{keys}");
+    // Reported once, however often the copy tries again.
+    let again = app.browser();
+    again.sign_in(&admin).await.assert_ok();
+    again
+        .call("start_key_sign_in", &[])
+        .await
+        .assert_error(403, "Forbidden");
+    assert_eq!(
+        audit_count(&app, admin.admin_id, "security_key_clone_suspected").await,
+        1
+    );
+    // It still counts as a factor (2FA stays on), and a reset approval removes it.
+    assert_eq!(
+        row_of(&super_admin, admin.admin_id).await["factors"]["keys"],
+        1
+    );
 }
 
 async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestApp) {
@@ -524,6 +557,20 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
         .await
         .assert_error(403, "Forbidden");
     assert_eq!(sign_in_with(&third, &mut owner_key).await.assert_ok(), "/");
+    // Signed in with the key, an app code confirms nothing that outlasts the sign-in: not new
+    // recovery codes (a phished code and a recovery code would otherwise make ten more).
+    let code = totp.next_code().await;
+    third
+        .call("regenerate_recovery_codes", &[("code", &code)])
+        .await
+        .assert_error(403, "Forbidden");
+    assert_eq!(profile(&third).await["recovery_codes_left"], 10);
+    let ceremony = third.call("start_key_confirmation", &[]).await;
+    let confirm = owner_key.assert(ceremony.assert_ok());
+    let renewed = third
+        .call("regenerate_recovery_codes", &[("credential", &confirm)])
+        .await;
+    assert_eq!(renewed.assert_ok().as_array().unwrap().len(), 10);
     let fourth = app.browser();
     fourth.sign_in(&admin).await.assert_ok();
     assert_eq!(
@@ -656,4 +703,75 @@ async fn a_reset_approval_removes_the_keys(app: TestApp) {
     next.call("start_key_sign_in", &[])
         .await
         .assert_error(409, "Conflict");
+}
+
+async fn a_browser_remembered_with_a_code_skips_nothing_once_a_key_is_wanted(app: TestApp) {
+    let owner = app.account("keyremember").await;
+    let super_admin = app.browser();
+    super_admin.sign_in_fully(&owner, None).await;
+    let mut totp = super_admin.enable_two_factor().await;
+    let mut key = Key::new(&app);
+    add_key(&super_admin, &owner, &mut key, "Owner key").await;
+    let settings = |force: &'static str| {
+        let super_admin = &super_admin;
+        async move {
+            super_admin
+                .call(
+                    "save_account_settings",
+                    &[
+                        ("force_2fa", force),
+                        ("require_keys", "true"),
+                        ("remember_days", "14"),
+                    ],
+                )
+                .await
+                .assert_ok()
+                .clone()
+        }
+    };
+    // Keys required, but 2FA not enforced: nothing is asked of anyone yet, and an app code
+    // remembers this browser (a phished one, say).
+    settings("false").await;
+    let laptop = app.browser();
+    assert_eq!(laptop.sign_in(&owner).await.assert_ok(), "/login/code");
+    let step = laptop.call("get_code_step", &[]).await;
+    assert_eq!(step.assert_ok()["remember_days"], 14);
+    assert_eq!(step.assert_ok()["code_accepted"], true);
+    let code = totp.next_code().await;
+    laptop
+        .call(
+            "verify_sign_in_code",
+            &[("code", &code), ("remember_browser", "true")],
+        )
+        .await
+        .assert_ok();
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(laptop.sign_in(&owner).await.assert_ok(), "/");
+    laptop.call("sign_out", &[]).await.assert_ok();
+
+    // 2FA enforced now ("Require security keys" unchanged): that browser skips nothing, the
+    // key is asked and no browser is offered to be remembered, even after a key.
+    settings("true").await;
+    assert_eq!(laptop.sign_in(&owner).await.assert_ok(), "/login/code");
+    let step = laptop.call("get_code_step", &[]).await;
+    assert_eq!(step.assert_ok()["remember_days"], Value::Null);
+    assert_eq!(step.assert_ok()["code_accepted"], false);
+    let ceremony = laptop.call("start_key_sign_in", &[]).await;
+    let answer = key.assert(ceremony.assert_ok());
+    assert_eq!(
+        laptop
+            .call(
+                "finish_key_sign_in",
+                &[("credential", &answer), ("remember_browser", "true")],
+            )
+            .await
+            .assert_ok(),
+        "/"
+    );
+    laptop.call("sign_out", &[]).await.assert_ok();
+    assert_eq!(laptop.sign_in(&owner).await.assert_ok(), "/login/code");
+    assert_eq!(
+        audit_count(&app, owner.admin_id, "browser_remembered").await,
+        1
+    );
 }

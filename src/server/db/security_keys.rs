@@ -12,6 +12,8 @@ pub struct KeyInfo {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// When its counter went back (a cloned key): not accepted since.
+    pub suspended_at: Option<i64>,
 }
 
 /// A key with what an assertion is checked against.
@@ -20,6 +22,14 @@ pub struct StoredKey {
     pub name: String,
     pub key: SecurityKey,
     pub sign_count: i64,
+    /// Suspended as a cloned key: never asked for, never accepted.
+    pub suspended: bool,
+}
+
+/// A credential id as the `credential_id` column holds it.
+fn stored_id(credential_id: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(credential_id)
 }
 
 fn decode(e: serde_json::Error) -> sqlx::Error {
@@ -28,7 +38,7 @@ fn decode(e: serde_json::Error) -> sqlx::Error {
 
 pub async fn list(db: &Db, admin_id: i64) -> Result<Vec<KeyInfo>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, name, created_at, last_used_at FROM security_keys \
+        "SELECT id, name, created_at, last_used_at, suspended_at FROM security_keys \
          WHERE admin_id = $1 ORDER BY created_at, id",
     )
     .bind(admin_id)
@@ -41,6 +51,7 @@ pub async fn list(db: &Db, admin_id: i64) -> Result<Vec<KeyInfo>, sqlx::Error> {
                 name: r.try_get("name")?,
                 created_at: r.try_get("created_at")?,
                 last_used_at: r.try_get("last_used_at")?,
+                suspended_at: r.try_get("suspended_at")?,
             })
         })
         .collect()
@@ -48,8 +59,8 @@ pub async fn list(db: &Db, admin_id: i64) -> Result<Vec<KeyInfo>, sqlx::Error> {
 
 pub async fn credentials(db: &Db, admin_id: i64) -> Result<Vec<StoredKey>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, name, credential, sign_count FROM security_keys WHERE admin_id = $1 \
-         ORDER BY id",
+        "SELECT id, name, credential, sign_count, suspended_at FROM security_keys \
+         WHERE admin_id = $1 ORDER BY id",
     )
     .bind(admin_id)
     .fetch_all(&db.pool)
@@ -62,6 +73,7 @@ pub async fn credentials(db: &Db, admin_id: i64) -> Result<Vec<StoredKey>, sqlx:
                 name: r.try_get("name")?,
                 key: serde_json::from_str(&json).map_err(decode)?,
                 sign_count: r.try_get("sign_count")?,
+                suspended: r.try_get::<Option<i64>, _>("suspended_at")?.is_some(),
             })
         })
         .collect()
@@ -91,10 +103,7 @@ pub async fn insert(
 ) -> Result<i64, InsertError> {
     let json = serde_json::to_string(key)
         .map_err(|e| sqlx::Error::Encode(format!("security key: {e}").into()))?;
-    let credential_id = {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.cred_id())
-    };
+    let credential_id = stored_id(key.cred_id());
     let row = sqlx::query(
         "INSERT INTO security_keys (admin_id, credential_id, name, credential, sign_count, \
                                     created_at) \
@@ -125,7 +134,7 @@ pub async fn insert(
 
 /// Records an accepted assertion: the credential as updated, its new counter and the time.
 /// Compare-and-swap on the counter read before: `false` when another assertion moved it
-/// meanwhile (or the key was removed).
+/// meanwhile (or the key was removed or suspended).
 pub async fn record_use(
     db: &Db,
     admin_id: i64,
@@ -138,7 +147,7 @@ pub async fn record_use(
         .map_err(|e| sqlx::Error::Encode(format!("security key: {e}").into()))?;
     let done = sqlx::query(
         "UPDATE security_keys SET credential = $1, sign_count = $2, last_used_at = $3 \
-         WHERE id = $4 AND admin_id = $5 AND sign_count = $6",
+         WHERE id = $4 AND admin_id = $5 AND sign_count = $6 AND suspended_at IS NULL",
     )
     .bind(json)
     .bind(sign_count)
@@ -149,6 +158,27 @@ pub async fn record_use(
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Suspends the admin's key with this credential id (its counter went back: a cloned key);
+/// answers its name when it was not suspended before.
+pub async fn suspend(
+    db: &Db,
+    admin_id: i64,
+    credential_id: &[u8],
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let credential_id = stored_id(credential_id);
+    let row = sqlx::query(
+        "UPDATE security_keys SET suspended_at = $1 \
+         WHERE admin_id = $2 AND credential_id = $3 AND suspended_at IS NULL RETURNING name",
+    )
+    .bind(now)
+    .bind(admin_id)
+    .bind(credential_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    row.map(|r| r.try_get("name")).transpose()
 }
 
 /// Removes one of the admin's keys; `false` when the admin has no such key.
