@@ -2,12 +2,14 @@
 // profile, signs in with it ("Use your security key"), and removes it, confirming with the key.
 // The super admin turns on "Require security keys"; an admin with a key cannot sign in with a
 // code any more, loses the key, clicks "Request 2FA Reset", and the approved reset removes it.
+// A copy of a key (its private key read out of one virtual authenticator and put into another
+// with a lower counter) is refused and suspends the key: neither copy signs in any more.
 //
 // The key is Chromium's virtual authenticator (DevTools protocol, `WebAuthn.*`): a real
 // WebAuthn ceremony in the page, answered by an authenticator that signs with its own private
 // key and counter. WebAuthn needs a domain: these pages are opened at `localhost`.
 
-import type { Browser, Page } from '@playwright/test';
+import type { Browser, CDPSession, Page } from '@playwright/test';
 import { expect, test } from './support/fixtures';
 import { chosenPassword, createAccount, newAdminDetails } from './support/accounts';
 import { checkA11y } from './support/axe';
@@ -27,14 +29,16 @@ import {
 } from './support/pages';
 
 /** A browser at `localhost` (same server) with a virtual security key plugged in. */
-async function browserWithKey(browser: Browser): Promise<{ page: Page }> {
+async function browserWithKey(
+  browser: Browser,
+): Promise<{ page: Page; cdp: CDPSession; authenticatorId: string }> {
   const base = new URL(test.info().project.use.baseURL ?? 'http://127.0.0.1:3000');
   const context = await browser.newContext({ baseURL: `http://localhost:${base.port}` });
   await watchForAppErrors(context);
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: {
       protocol: 'ctap2',
       transport: 'usb',
@@ -44,7 +48,7 @@ async function browserWithKey(browser: Browser): Promise<{ page: Page }> {
       automaticPresenceSimulation: true,
     },
   });
-  return { page };
+  return { page, cdp, authenticatorId };
 }
 
 /** The profile's "Security keys" card. */
@@ -124,6 +128,7 @@ test('an admin adds a security key, signs in with it, and removes it', async ({ 
     // No app: the field takes recovery codes; "Request 2FA Reset" stays below.
     await expect(new CodeStepPage(page).recoveryCode).toBeVisible();
     await expect(new CodeStepPage(page).requestResetButton).toBeVisible();
+    await expect(page.getByText('Lost your security key?', { exact: true })).toBeVisible();
     await checkA11y(page, '/login/code with a security key');
     await page.screenshot({ path: '/tmp/e2e-security-key-code-step.png', fullPage: true });
     await useKey.click();
@@ -218,5 +223,63 @@ test('"Require security keys": codes refused to a key holder; a reset request cl
     await new SignInPage(admin).goto();
     await new SignInPage(admin).submitCredentials(details.username, password);
     await arriveAt(admin, '/login/setup-code');
+  });
+});
+
+test('a cloned key is refused and suspended: neither copy signs in, and the profile says so', async ({ browser }) => {
+  const owner = createAccount('KeysClone');
+  const original = await browserWithKey(browser);
+  const page = original.page;
+  const keys = keysCard(page);
+  let codes: string[] = [];
+
+  async function codeStepWithKey(p: Page) {
+    await new SignInPage(p).goto();
+    await new SignInPage(p).submitCredentials(owner.username, owner.password);
+    await arriveAt(p, '/login/code');
+    await waitForHydration(p);
+    await p.getByRole('button', { name: 'Use your security key', exact: true }).click();
+  }
+
+  await test.step('the owner adds a key and signs in with it', async () => {
+    await new SignInPage(page).signIn(owner.username, owner.password);
+    await new ProfilePage(page).goto();
+    codes = await addKey(page, 'Desk key', owner.password);
+    await new Header(page).signOut();
+    await codeStepWithKey(page);
+    await arriveAt(page, '/');
+    await new Header(page).signOut();
+  });
+
+  await test.step('a copy of the key, with its counter behind, is refused and suspends the key', async () => {
+    const { credentials } = await original.cdp.send('WebAuthn.getCredentials', {
+      authenticatorId: original.authenticatorId,
+    });
+    expect(credentials).toHaveLength(1);
+    expect(credentials[0].signCount).toBeGreaterThan(0);
+    const thief = await browserWithKey(browser);
+    await thief.cdp.send('WebAuthn.addCredential', {
+      authenticatorId: thief.authenticatorId,
+      credential: { ...credentials[0], signCount: 0 },
+    });
+    await codeStepWithKey(thief.page);
+    await expect(thief.page.getByRole('alert').filter({ hasText: 'refused and suspended' })).toBeVisible();
+    await expect(thief.page).toHaveURL(/\/login\/code$/);
+    await thief.page.context().close();
+  });
+
+  await test.step('the original key is not asked for any more; a recovery code signs in', async () => {
+    await codeStepWithKey(page);
+    await expect(page.getByRole('alert').filter({ hasText: 'Your security key was suspended' })).toBeVisible();
+    await page.screenshot({ path: '/tmp/e2e-security-key-suspended-code-step.png', fullPage: true });
+    const codeStep = new CodeStepPage(page);
+    await codeStep.recoveryCode.fill(codes[0]);
+    await codeStep.verify.click();
+    await arriveAt(page, '/');
+    await new ProfilePage(page).goto();
+    await expect(keys.list).toContainText('Suspended: it answered like a copy of itself');
+    await expect(keys.card).toContainText('Your security key is suspended');
+    await checkA11y(page, '/profile with a suspended security key');
+    await page.screenshot({ path: '/tmp/e2e-security-key-suspended-profile.png', fullPage: true });
   });
 });

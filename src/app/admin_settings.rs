@@ -124,8 +124,8 @@ fn SettingsForm(
                         "Where two-factor authentication is enforced (above, or \"Enforce 2FA\" on an
                         admin), only a security key or passkey will do: an admin with the authenticator
                         app alone is asked to add a key (within the grace period, if any), and an admin
-                        with a key cannot sign in with an app code (recovery codes still work). For
-                        customers who demand phishing-resistant MFA. Admin Management shows who still
+                        with a key cannot sign in with an app code (recovery codes still work), nor skip
+                        it on a remembered browser. For customers who demand phishing-resistant MFA. Admin Management shows who still
                         needs a key. Turning it on needs a key of your own."
                     } else {
                         "Security keys are not available on this dashboard: its address (MSSP_PUBLIC_URL)

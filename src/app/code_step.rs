@@ -32,6 +32,12 @@ pub fn CodeStepPage() -> impl IntoView {
         }
     });
     let code_accepted = move || options.get().is_none_or(|o| o.code_accepted);
+    // Above "Request 2FA Reset": the factors this admin has (the app until the options say).
+    let lost = Signal::derive(move || match options.get() {
+        Some(o) if o.has_key && o.has_totp => "authenticator app or security key",
+        Some(o) if o.has_key => "security key",
+        _ => "authenticator app",
+    });
     // Before the options arrive, the code field shows (the common case, and no flash).
     let remember = RwSignal::new(false);
     let use_key =
@@ -122,7 +128,7 @@ pub fn CodeStepPage() -> impl IntoView {
                     {move || if recovery.get() { "Use a code from your authenticator app" } else { "Use a recovery code instead" }}
                 </button>
             </p>
-            <ResetRequestPanel />
+            <ResetRequestPanel lost />
             <p class="auth-footer">
                 <a href="/login" rel="external">"Sign in as someone else"</a>
             </p>

@@ -30,13 +30,17 @@ enum Shown {
 }
 
 #[component]
-pub fn ResetRequestPanel() -> impl IntoView {
+pub fn ResetRequestPanel(
+    /// What the admin may have lost: "Lost your …?".
+    #[prop(into)]
+    lost: Signal<&'static str>,
+) -> impl IntoView {
     // Tells this page live when the super admin decides.
     connect_live();
     let initial = Resource::new(|| (), |_| get_reset_request_state());
     view! {
         <div class="reset-request">
-            <p class="hint">"Lost your authenticator app?"</p>
+            <p class="hint">{move || format!("Lost your {}?", lost.get())}</p>
             // The server waits for the request's state, so the page arrives (and hydrates)
             // with the right button and message.
             <Transition fallback=|| ()>

@@ -23,7 +23,12 @@ pub fn SecurityKeysCard(
     let count = keys.len();
     // Where a key is required and the admin has one, an app code confirms nothing.
     let totp_enabled = profile.totp_enabled && !(profile.key_required && count > 0);
-    let status = if profile.key_required && keys.is_empty() {
+    let all_suspended = count > 0 && keys.iter().all(|k| k.suspended);
+    let status = if all_suspended {
+        "Your security key is suspended (below): until you add a new one, sign in with a \
+         recovery code."
+            .to_string()
+    } else if profile.key_required && keys.is_empty() {
         "Your account requires a security key (Require security keys): add one.".to_string()
     } else if profile.key_required {
         "Your account requires a security key: sign in with it.".to_string()
@@ -57,7 +62,7 @@ pub fn SecurityKeysCard(
                                         {shown.last_used_at.map_or("Never used".to_string(), |t| format!("Last used {}", format_utc(t)))}
                                     </span>
                                     {shown.suspended.then(|| view! {
-                                        <span class="badge badge-warn">
+                                        <span class="badge badge-warn key-suspended">
                                             "Suspended: it answered like a copy of itself, so it is not accepted. Remove it, or ask your super admin to reset your 2FA, and add a new key."
                                         </span>
                                     })}
