@@ -56,7 +56,26 @@ step "clippy (browser)"
 cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (SQLite and PostgreSQL)"
-cargo test --features ssr
+# A test that fails is run once more, alone, and named here either way. Twice in 40-odd full
+# runs a test hung past its 120 s limit under the full parallel run and passed alone at once
+# (a page's server-side render, not yet explained: see README "Tests"); a test that fails
+# again fails the run.
+mkdir -p target
+test_log=target/cargo-test.log
+if ! cargo test --features ssr 2>&1 | tee "$test_log"; then
+  mapfile -t failed < <(awk '/^failures:$/ { listing = 1; next }
+                            /^test result/ { listing = 0 }
+                            listing && /^    [A-Za-z0-9_:]+$/ { print $1 }' "$test_log" | sort -u)
+  if [ ${#failed[@]} -eq 0 ] || [ ${#failed[@]} -gt 3 ]; then
+    echo "cargo test failed (${#failed[@]} failing tests named); not retried" >&2
+    exit 1
+  fi
+  say "run once more, alone: ${failed[*]}"
+  cargo test --features ssr -- --exact "${failed[@]}"
+  retried="passed when run again alone: ${failed[*]}"
+  printf '\033[1;33mWARNING\033[0m failed in the full run, %s\n' "$retried" >&2
+  timings+=("        (failed in the full run, $retried)")
+fi
 
 step "build the app as it ships (cargo leptos build --release --precompress --split)"
 cargo leptos build --release --precompress --split

@@ -63,7 +63,7 @@ pub fn SecurityKeysCard(
                                     </span>
                                     {shown.suspended.then(|| view! {
                                         <span class="badge badge-warn key-suspended">
-                                            "Suspended: it answered like a copy of itself, so it is not accepted. Remove it, or ask your super admin to reset your 2FA, and add a new key."
+                                            "Suspended: it answered like a copy of itself, so it is not accepted. Add a new key and remove this one, or ask your super admin to reset your 2FA."
                                         </span>
                                     })}
                                 </div>

@@ -168,7 +168,13 @@ pub async fn start_registration(
         signin::confirm_password(ctx, signed_in, client, current_password, now).await?;
     }
     let existing = keys::credentials(&ctx.db, admin.id).await.or_internal()?;
-    let exclude = existing.iter().map(|k| k.key.cred_id().clone()).collect();
+    // A suspended credential is not excluded: the same physical key may be registered anew
+    // (a new credential), and then confirm the suspended one's removal.
+    let exclude = existing
+        .iter()
+        .filter(|k| !k.suspended)
+        .map(|k| k.key.cred_id().clone())
+        .collect();
     let (mut options, state) = webauthn
         .start_securitykey_registration(
             user_handle(admin.id),
@@ -294,6 +300,33 @@ pub async fn finish_registration(
         now,
     )
     .await?;
+    // Where keys are required, another key is a lasting way in that only needed the password
+    // (and a recovery code, say, at sign-in): the super admins hear of it too.
+    if admin.factors.keys > 0
+        && signed_in
+            .account
+            .requirement(admin.enforcement_rule())
+            .wants_key()
+    {
+        notify::super_admins(
+            ctx,
+            admin.account_id,
+            Some(admin.id),
+            Notice {
+                kind: "security_key_added",
+                subject: &format!("{} added a security key", admin.name),
+                message: &format!(
+                    "{} added the security key \"{}\" to the one(s) they had. Where security \
+                     keys are required, a key is a lasting way in: check with {} that it was \
+                     them, and reset their 2FA if not.",
+                    admin.name, pending.name, admin.name
+                ),
+                link: "/admin/admins",
+            },
+            now,
+        )
+        .await?;
+    }
     Ok(SetupDone {
         next,
         recovery_codes: if first_factor { shown } else { Vec::new() },
@@ -321,11 +354,17 @@ async fn start_assertion(
         .map(|k| k.key)
         .collect();
     if creds.is_empty() {
-        return Err(AppError::Forbidden(
-            "Your security key was suspended: it answered like a copy of itself. Use another \
-             factor (a recovery code), or \"Request 2FA Reset\"."
-                .into(),
-        ));
+        return Err(AppError::Forbidden(match purpose {
+            Purpose::SignIn => {
+                "Your security key was suspended: it answered like a copy of itself. Use another \
+                 factor (a recovery code), or \"Request 2FA Reset\"."
+            }
+            Purpose::Confirm => {
+                "Your security key was suspended: it answered like a copy of itself, so it \
+                 confirms nothing. Add a new key, or ask your super admin to reset your 2FA."
+            }
+        }
+        .into()));
     }
     let (options, state) = webauthn
         .start_securitykey_authentication(&creds)
@@ -470,8 +509,8 @@ async fn clone_suspected(
     .await?;
     let message = format!(
         "The security key \"{key_name}\" of {} answered with a signature counter lower than \
-         before, which a cloned key does. It was refused. Check with {} and reset their 2FA \
-         if the key may be copied.",
+         before, which a cloned key does. It was refused and suspended: it signs nobody in until \
+         it is removed. Check with {} and reset their 2FA if the key may be copied.",
         admin.name, admin.name
     );
     notify::super_admins(

@@ -436,6 +436,34 @@ async fn a_cloned_key_is_refused_and_reported(app: TestApp) {
         row_of(&super_admin, admin.admin_id).await["factors"]["keys"],
         1
     );
+    // The way back without a reset: the same key registered anew (the suspended credential is
+    // not excluded, so the key makes a new one), which then confirms the suspended one's
+    // removal and signs in.
+    add_key(&b, &admin, &mut key, "Desk key again").await;
+    let listed = profile(&b).await["security_keys"].clone();
+    let suspended_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["suspended"] == true)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let ceremony = b.call("start_key_confirmation", &[]).await;
+    let confirm = key.assert(ceremony.assert_ok());
+    b.call(
+        "remove_security_key",
+        &[("key_id", &suspended_id), ("credential", &confirm)],
+    )
+    .await
+    .assert_ok();
+    let listed = profile(&b).await["security_keys"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["suspended"], false);
+    let c = app.browser();
+    c.sign_in(&admin).await.assert_ok();
+    assert_eq!(sign_in_with(&c, &mut key).await.assert_ok(), "/");
 }
 
 async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestApp) {
@@ -579,6 +607,17 @@ async fn either_factor_meets_an_enforcement_unless_keys_are_required(app: TestAp
             .await
             .assert_ok(),
         "/"
+    );
+    // Another key added there is a lasting way in that needed the password only (after a
+    // recovery code, say): the super admins are told.
+    let mut second = Key::new(&app);
+    add_key(&fourth, &admin, &mut second, "Second key").await;
+    let bell = super_admin.call("list_notifications", &[]).await;
+    assert!(
+        bell.assert_ok()
+            .to_string()
+            .contains("added the security key \\\"Second key\\\""),
+        "{bell:?}"
     );
     // The app may go (the key meets the requirement); the last key may not.
     let code = totp.next_code().await;
