@@ -367,10 +367,6 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
             },
             move || shell(leptos.clone()),
         )
-        // The script, WASM and stylesheet, compressed when the build made `.br`/`.gz` copies
-        // and the browser accepts them, with Last-Modified and 304 answers (the fallback below
-        // passes on Accept-Encoding alone, so conditional requests never got a 304).
-        .nest("/pkg", pkg_files(&pkg_dir))
         .fallback(leptos_axum::file_and_error_handler::<WebState, _>(shell))
         .layer(middleware::from_fn_with_state(ctx.clone(), page_guard))
         .layer(middleware::from_fn(server_fn_status))
@@ -388,11 +384,26 @@ pub fn router(ctx: Ctx, leptos: LeptosOptions) -> Router {
             guards::security_headers,
         ))
         .layer(middleware::from_fn(timed));
+    // The script, WASM and stylesheet, compressed when the build made `.br`/`.gz` copies and
+    // the browser accepts them, with Last-Modified and 304 answers (the fallback above passes
+    // on Accept-Encoding alone, so conditional requests never got a 304). Not rate limited: a
+    // page loads dozens of chunks at once, and a lazy page whose chunk was answered 429 did
+    // not load at all (seen in the browser tests, where every page comes from one address).
+    let assets = Router::new()
+        .nest("/pkg", pkg_files(&pkg_dir))
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            guards::security_headers,
+        ))
+        .layer(middleware::from_fn(timed));
     // Probes are neither rate limited nor behind the session and the page guard.
     let probes = Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(readyz));
-    rate_limited(router, &ctx).merge(probes).with_state(state)
+    rate_limited(router, &ctx)
+        .merge(assets)
+        .merge(probes)
+        .with_state(state)
 }
 
 /// `GET /healthz`: the process answers.
