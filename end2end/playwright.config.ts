@@ -22,10 +22,9 @@ export default defineConfig({
   // Two cores and one shared server: run the stories one after another.
   workers: 1,
   fullyParallel: false,
-  // A story that fails is run once more and reported "flaky" by name. Seen once (2026-12-01, a
-  // fresh clone of 15e3a2a): the Profile page's lazy chunk panicked while loading after a
-  // click on "Profile" in two stories, which passed again at once with the same build; not
-  // yet explained (README "Tests"). A story that fails twice fails the run.
+  // A story that fails is run once more and reported "flaky" by name; one that fails twice
+  // fails the run. (2026-12-01: two stories failed once when the rate limit answered 429 to a
+  // lazy page's chunks; static files are no longer rate limited, README "Tests".)
   retries: 1,
   reporter: 'list',
   // The sign-in story waits for fresh TOTP time steps (up to 30 s each, several times).
