@@ -30,8 +30,7 @@ pub fn ProfilePage() -> impl IntoView {
                 let me = p.me.clone();
                 let (totp_enabled, recovery_left) = (p.totp_enabled, p.recovery_codes_left);
                 let has_keys = !p.security_keys.is_empty();
-                // Where a key is required and the admin has one, an app code confirms nothing.
-                let code_confirms = totp_enabled && !(p.key_required && has_keys);
+                let code_confirms = p.code_confirms;
                 view! {
                     <div class="cards">
                         <section class="card" aria-labelledby="details-title">

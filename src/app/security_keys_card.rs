@@ -21,8 +21,7 @@ pub fn SecurityKeysCard(
 ) -> impl IntoView {
     let keys = profile.security_keys.clone();
     let count = keys.len();
-    // Where a key is required and the admin has one, an app code confirms nothing.
-    let totp_enabled = profile.totp_enabled && !(profile.key_required && count > 0);
+    let totp_enabled = profile.code_confirms;
     let all_suspended = count > 0 && keys.iter().all(|k| k.suspended);
     let status = if all_suspended {
         "Your security key is suspended (below): until you add a new one, sign in with a \

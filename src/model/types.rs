@@ -29,6 +29,9 @@ pub struct Profile {
     pub keys_available: bool,
     /// The account requires a security key of this admin ("Require security keys", enforced).
     pub key_required: bool,
+    /// A code from the authenticator app confirms a change (the admin has the app, and no key
+    /// is required of them instead): the server's `Requirement::accepts_code`, as decided there.
+    pub code_confirms: bool,
 }
 
 /// One of the admin's security keys, for the profile.

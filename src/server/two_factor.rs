@@ -66,6 +66,8 @@ pub async fn profile(ctx: &Ctx, signed_in: &SignedIn) -> Result<Profile, AppErro
         .collect(),
         keys_available: ctx.webauthn.is_some(),
         key_required: requirement.wants_key(),
+        code_confirms: signed_in.admin.factors.totp
+            && requirement.accepts_code(signed_in.admin.factors),
         enforcement: enforcement::effective(
             signed_in.account.enforcement_rule(),
             signed_in.admin.enforcement_rule(),
