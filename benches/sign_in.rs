@@ -200,9 +200,8 @@ async fn sign_ins(base: &str, admins: Arc<Vec<Admin>>, concurrency: usize) -> (S
 
 /// Raw argon2id verifications of `hash` on `threads` threads for `seconds`, each thread reusing
 /// one block buffer (the ceiling: no allocation, no page faults): (count, one verify's
-/// durations). With `wipe`, each thread also wipes its buffer after each verification, as the
-/// server does (see `src/server/password.rs`).
-fn raw_verifies(hash: &str, threads: usize, seconds: u64, wipe: bool) -> (usize, Vec<Duration>) {
+/// durations).
+fn raw_verifies(hash: &str, threads: usize, seconds: u64) -> (usize, Vec<Duration>) {
     use argon2::password_hash::phc::PasswordHash;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let handles: Vec<_> = (0..threads)
@@ -232,10 +231,6 @@ fn raw_verifies(hash: &str, threads: usize, seconds: u64, wipe: bool) -> (usize,
                         )
                         .unwrap();
                     assert_eq!(out.as_slice(), expected.as_bytes());
-                    if wipe {
-                        blocks.fill(argon2::Block::default());
-                        std::hint::black_box(&blocks);
-                    }
                     times.push(started.elapsed());
                 }
                 times
@@ -610,29 +605,22 @@ async fn run() {
 
     // 4. Raw argon2id on the same cores.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let (_, mut one) = raw_verifies(&hash, 1, 3, false);
-    let (count, _) = raw_verifies(&hash, cores, 5, false);
+    let (_, mut one) = raw_verifies(&hash, 1, 3);
+    let (count, _) = raw_verifies(&hash, cores, 5);
     let raw_rate = count as f64 / 5.0;
-    let (_, mut one_wiped) = raw_verifies(&hash, 1, 3, true);
-    let (count, _) = raw_verifies(&hash, cores, 5, true);
-    let wiped_rate = count as f64 / 5.0;
     println!("\nraw argon2id (m=19456, t=2, p=1)");
     println!("{}", line("1 thread", &mut one));
     println!("{cores} threads: {raw_rate:.1} verifies/s");
-    println!("{}", line("+ wipe", &mut one_wiped));
-    println!("{cores} threads, each verify then wiping its 19 MiB: {wiped_rate:.1} verifies/s");
     // 5. The floors, after the raw rate so that both ratios come from the same minutes.
     let floor_rate = floor::measure(&floors).await;
     println!(
-        "floor ratio: {floor_rate:.1} / {raw_rate:.1} = {:.2} (of verify + wipe: {:.2})",
+        "floor ratio: {floor_rate:.1} / {raw_rate:.1} = {:.2}",
         floor_rate / raw_rate,
-        floor_rate / wiped_rate
     );
     for (concurrency, rate) in rates {
         println!(
-            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2} (of verify + wipe: {:.2}; of the floor: {:.2})",
+            "ratio at {concurrency} clients: {rate:.1} / {raw_rate:.1} = {:.2} (of the floor: {:.2})",
             rate / raw_rate,
-            rate / wiped_rate,
             rate / floor_rate
         );
     }

@@ -80,9 +80,25 @@ fn verify_in(blocks: &mut [Block], password: &[u8], stored: &str) -> bool {
     let Some(out) = out.get_mut(..expected.len()) else {
         return false;
     };
-    Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
-        .is_ok()
+    let passes = params.t_cost();
+    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        &mut blocks[..needed],
+    );
+    if passes < 2 || computed.is_err() {
+        // The first pass leaves blocks that derive from the password cheaply (the first two of
+        // each lane are one BLAKE2b of it and the salt away): wiped before they wait for the
+        // next verification. After a second pass every block is overwritten by one computed
+        // from the whole first pass (in version 0x13 XORed into it), so a block left in memory
+        // costs at least half a verification per guessed password: no cheaper a target than
+        // the stored hash itself. Those are not wiped (the 19 MiB cost a millisecond of memory
+        // bandwidth per sign-in, `cargo bench --features ssr --bench sign_in`); the next
+        // verification overwrites them, and a buffer idle for a minute is given back.
+        blocks[..needed].fill(Block::default());
+    }
+    computed.is_ok()
         // `Output`'s equality takes the same time wherever the bytes differ.
         && phc::Output::new(out).is_ok_and(|computed| computed == *expected)
 }
@@ -312,10 +328,8 @@ impl Passwords {
         let matches = self
             .run(tenant, move || {
                 let mut blocks = pool.take();
+                // `verify_in` leaves nothing in the blocks cheaper to attack than the hash.
                 let matches = verify_in(&mut blocks, password.as_bytes(), &hash);
-                // What the blocks hold derives from the password cheaply (the first blocks):
-                // wiped before they wait for the next verification.
-                blocks.fill(Block::default());
                 pool.give_back(blocks);
                 matches
             })
@@ -431,6 +445,83 @@ mod tests {
         .to_string();
         assert!(verify_in(&mut blocks, b"later parameters", &bigger));
         assert!(!verify_in(&mut blocks, b"other", &bigger));
+    }
+
+    /// H' of RFC 9106 (3.3) for one 1 KiB block: 30 BLAKE2b-512 digests chained, 32 bytes of
+    /// each, then all 64 bytes of the 31st.
+    fn blake2b_long_block(input: &[&[u8]]) -> Vec<u8> {
+        use blake2::{Blake2b512, Digest};
+        let mut first = Blake2b512::new();
+        first.update(1024u32.to_le_bytes());
+        for part in input {
+            first.update(part);
+        }
+        let mut v = first.finalize();
+        let mut out = v[..32].to_vec();
+        for _ in 1..30 {
+            v = Blake2b512::digest(v);
+            out.extend_from_slice(&v[..32]);
+        }
+        out.extend_from_slice(&Blake2b512::digest(v));
+        out
+    }
+
+    /// The first block of argon2id's only lane with our memory and `passes`: H0 (RFC 9106, 3.2)
+    /// of the password and salt, then H' of it; what a guess costs to check against it.
+    fn cheap_first_block(password: &[u8], salt: &[u8], passes: u32) -> Vec<u8> {
+        use blake2::{Blake2b512, Digest};
+        let mut h0 = Blake2b512::new();
+        // Lanes, tag length, memory, passes, version 0x13, type 2 (argon2id).
+        for n in [1, 32, MEMORY_KIB, passes, 0x13, 2] {
+            h0.update(n.to_le_bytes());
+        }
+        for part in [password, salt, b"", b""] {
+            h0.update(u32::try_from(part.len()).unwrap().to_le_bytes());
+            h0.update(part);
+        }
+        let h0 = h0.finalize();
+        blake2b_long_block(&[&h0, &0u32.to_le_bytes(), &0u32.to_le_bytes()])
+    }
+
+    fn bytes(block: &Block) -> Vec<u8> {
+        block
+            .as_ref()
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn verification_leaves_no_block_that_derives_from_the_password_cheaply() {
+        let mut blocks = vec![Block::default(); BlockPool::blocks()];
+        let salt_of = |stored: &str| {
+            let parsed = phc::PasswordHash::new(stored).unwrap();
+            parsed.salt.unwrap().as_ref().to_vec()
+        };
+        // One pass leaves the cheap block in memory (which shows the derivation above is
+        // argon2's): `verify_in` wipes such a buffer.
+        let one_pass = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(MEMORY_KIB, 1, 1, None).unwrap(),
+        );
+        let stored = one_pass.hash_password(b"guess me").unwrap().to_string();
+        let salt = salt_of(&stored);
+        let mut out = [0u8; 32];
+        one_pass
+            .hash_password_into_with_memory(b"guess me", &salt, &mut out, &mut blocks)
+            .unwrap();
+        assert_eq!(bytes(&blocks[0]), cheap_first_block(b"guess me", &salt, 1));
+        assert!(verify_in(&mut blocks, b"guess me", &stored));
+        assert!(blocks.iter().all(|b| bytes(b).iter().all(|&x| x == 0)));
+        // Our two passes overwrite it: nothing in the buffer is the cheap block, and the
+        // buffer is not wiped (it holds what the second pass computed).
+        let stored = hash_blocking("guess me").unwrap();
+        let salt = salt_of(stored.as_stored());
+        assert!(verify_in(&mut blocks, b"guess me", stored.as_stored()));
+        let cheap = cheap_first_block(b"guess me", &salt, 2);
+        assert!(blocks.iter().all(|b| bytes(b) != cheap));
+        assert!(bytes(&blocks[0]).iter().any(|&x| x != 0));
     }
 
     #[tokio::test]
