@@ -163,7 +163,8 @@ pub struct Config {
     )]
     pub session_idle_minutes: u32,
 
-    /// Concurrent password hashes (each holds 19 MiB); 0 means one per CPU core and one more.
+    /// Password hashes that hold a place to run at once (each holds 19 MiB), run on one thread
+    /// per CPU core; 0 means one per core and one more, waiting ready for the next free thread.
     #[arg(
         long,
         env = "MSSP_HASH_CONCURRENCY",

@@ -1,18 +1,20 @@
 //! Password hashing with argon2id (OWASP: 19 MiB, 2 iterations, 1 lane).
 //!
-//! Each hash holds 19 MiB and a core for tens of milliseconds, so hashing runs on the blocking
-//! pool behind a semaphore of about one permit per core with a short queue; when the queue is
-//! full the caller gets `Busy` at once instead of piling up memory. Once half of the places
-//! (running and waiting) are taken, an MSSP account holding a quarter of them gets `Busy`, and
-//! the last quarter is kept for accounts holding none: an account hammered with password checks
-//! (with the names no admin has, counted as one more account) cannot turn every other
-//! account's sign-in into `Busy`, while a lone account's burst may use most of the queue.
+//! Each hash holds 19 MiB and a core for tens of milliseconds, so hashing runs on threads of its
+//! own, one per core, behind a semaphore of one permit per core and one more, with a short
+//! queue; when the queue is full the caller gets `Busy` at once instead of piling up memory.
+//! Once half of the places (running and waiting) are taken, an MSSP account holding a quarter
+//! of them gets `Busy`, and the last quarter is kept for accounts holding none: an account
+//! hammered with password checks (with the names no admin has, counted as one more account)
+//! cannot turn every other account's sign-in into `Busy`, while a lone account's burst may use
+//! most of the queue.
 //!
-//! A verification reuses the 19 MiB of argon2 blocks of an earlier one (a small pool, about one
-//! buffer per running hash): a fresh mapping would be faulted in and zeroed page by page, which
+//! A verification reuses the 19 MiB of argon2 blocks of an earlier one (a small pool, one
+//! buffer per hash thread): a fresh mapping would be faulted in and zeroed page by page, which
 //! cost as much as the hash itself (`cargo bench --features ssr --bench sign_in`: the password
-//! step took 23 ms against 11 ms for a verify). Buffers unused for a minute are given back to
-//! the system (`trim_idle`, from the background task), so an idle server stays small.
+//! step took 23 ms against 11 ms for a verify). A buffer is wiped after each verification,
+//! once the answer is sent. Buffers unused for a minute are given back to the system
+//! (`trim_idle`, from the background task), so an idle server stays small.
 
 use crate::model::AppError;
 use crate::server::metrics;
@@ -21,7 +23,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -80,25 +82,9 @@ fn verify_in(blocks: &mut [Block], password: &[u8], stored: &str) -> bool {
     let Some(out) = out.get_mut(..expected.len()) else {
         return false;
     };
-    let passes = params.t_cost();
-    let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
-        password,
-        salt,
-        out,
-        &mut blocks[..needed],
-    );
-    if passes < 2 || computed.is_err() {
-        // The first pass leaves blocks that derive from the password cheaply (the first two of
-        // each lane are one BLAKE2b of it and the salt away): wiped before they wait for the
-        // next verification. After a second pass every block is overwritten by one computed
-        // from the whole first pass (in version 0x13 XORed into it), so a block left in memory
-        // costs at least half a verification per guessed password: no cheaper a target than
-        // the stored hash itself. Those are not wiped (the 19 MiB cost a millisecond of memory
-        // bandwidth per sign-in, `cargo bench --features ssr --bench sign_in`); the next
-        // verification overwrites them, and a buffer idle for a minute is given back.
-        blocks[..needed].fill(Block::default());
-    }
-    computed.is_ok()
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
+        .is_ok()
         // `Output`'s equality takes the same time wherever the bytes differ.
         && phc::Output::new(out).is_ok_and(|computed| computed == *expected)
 }
@@ -167,6 +153,57 @@ pub enum Tenant {
 /// Hashes running or waiting, per account.
 type Places = Arc<Mutex<HashMap<Tenant, usize>>>;
 
+/// A hash to run, with what it answers and the places it holds.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Where a hash sends its answer: the caller has it the moment it is sent, while the hash's
+/// thread may still clean up (wipe the memory it used), holding its place meanwhile.
+struct Answer<T>(tokio::sync::oneshot::Sender<T>);
+
+impl<T> Answer<T> {
+    fn send(self, value: T) {
+        // The caller may be gone (its request dropped): nobody is left to answer.
+        let _ = self.0.send(value);
+    }
+}
+
+/// Threads of their own for the hashes, at most one per core. A thread that finishes a hash
+/// takes the next one waiting at once, with no hand-off through the async runtime; and no more
+/// hashes share the cores than there are cores (each works through its 19 MiB, which the
+/// cores' shared cache holds better for two than for three, and which a switch between them
+/// on one core evicts).
+#[derive(Debug)]
+struct HashThreads {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl HashThreads {
+    /// `threads` threads, ended when `HashThreads` is dropped (with the `Passwords`).
+    fn start(threads: usize) -> HashThreads {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        // One thread waits for the next job, the others for the lock.
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(job) = next else {
+                            return;
+                        };
+                        // A job that panics drops its answer (the caller gets `Internal`) and
+                        // its places; the thread goes on.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .expect("the system starts the password hashing threads");
+        }
+        HashThreads { jobs }
+    }
+}
+
 #[derive(Debug)]
 pub struct Passwords {
     /// Places to run. A running hash holds its permit (and its account's place) until the hash
@@ -184,17 +221,18 @@ pub struct Passwords {
     dummy: PasswordHash,
     /// Memory for verifications, reused.
     blocks: Arc<BlockPool>,
+    threads: HashThreads,
 }
 
 impl Passwords {
-    /// `concurrency` 0 means one hash per core and one more: while a finished hash hands its
-    /// place on (the next request's task wakes and starts its hash) and while the requests'
-    /// own work (database, HTTP) takes a core's turn, the extra hash keeps the cores busy.
-    /// Measured (`cargo bench --features ssr --bench sign_in`, 8 clients, 2 cores): 0.61–0.66 of
-    /// the raw verify rate with one per core, 0.77 with one more; two more gave no more.
+    /// `concurrency` hashes hold a place to run at once, on one thread per core (fewer when
+    /// `concurrency` is lower); the places beyond the threads wait on their queue, ready the
+    /// moment a thread is free. 0 means one per core and one more, so that a core never waits
+    /// for the next hash to be handed over.
     pub fn new(concurrency: usize, queue: usize) -> Arc<Passwords> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let concurrency = if concurrency == 0 {
-            std::thread::available_parallelism().map_or(1, usize::from) + 1
+            cores + 1
         } else {
             concurrency
         };
@@ -209,6 +247,7 @@ impl Passwords {
             capacity: concurrency + queue,
             dummy,
             blocks: Arc::default(),
+            threads: HashThreads::start(concurrency.min(cores)),
         })
     }
 
@@ -226,13 +265,25 @@ impl Passwords {
     /// written for an attempt (the place itself is taken later, and may still be refused).
     pub fn has_room(&self, tenant: Tenant) -> bool {
         let places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let queue_full = self.permits.available_permits() == 0
-            && self.waiting.load(Ordering::Acquire) >= self.queue;
-        let room = !queue_full && !self.refused(&places, tenant);
+        let room = !self.queue_full() && !self.refused(&places, tenant);
         if !room {
             metrics::hash_refused();
         }
         room
+    }
+
+    /// Whether every place to run and to wait is taken, whoever asks: a look that needs
+    /// nothing read first (`has_room` needs the account).
+    pub fn is_full(&self) -> bool {
+        let full = self.queue_full();
+        if full {
+            metrics::hash_refused();
+        }
+        full
+    }
+
+    fn queue_full(&self) -> bool {
+        self.permits.available_permits() == 0 && self.waiting.load(Ordering::Acquire) >= self.queue
     }
 
     /// Whether `tenant` is refused a place now: the queue is busy and it holds its share, or
@@ -260,27 +311,32 @@ impl Passwords {
         })
     }
 
-    /// Runs `work` on the blocking pool once `tenant` has a place and a permit; both go with
-    /// the work and are given back when it ends.
+    /// Runs `work` on the hash threads once `tenant` has a place and a permit; both go with
+    /// the work and are given back when it ends. The work sends its answer (which this
+    /// returns) and may go on after that.
     async fn run<T: Send + 'static>(
         &self,
         tenant: Tenant,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(Answer<T>) + Send + 'static,
     ) -> Result<T, AppError> {
         let place = self.place(tenant)?;
         let permit = self.permit().await?;
-        tokio::task::spawn_blocking(move || {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let started = Instant::now();
-            let result = work();
+            work(Answer(answer));
             metrics::hash_run(started.elapsed());
             drop((permit, place));
-            result
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("password hashing task failed: {e}");
+        });
+        let failed = |what: &str| {
+            tracing::error!("password hashing failed: {what}");
             AppError::Internal
-        })
+        };
+        self.threads
+            .jobs
+            .send(job)
+            .map_err(|_| failed("no hash thread"))?;
+        answered.await.map_err(|_| failed("the hash panicked"))
     }
 
     /// `enter`, counting a refusal.
@@ -310,7 +366,8 @@ impl Passwords {
 
     pub async fn hash(&self, tenant: Tenant, password: &str) -> Result<PasswordHash, AppError> {
         let password = password.to_string();
-        self.run(tenant, move || hash_blocking(&password)).await?
+        self.run(tenant, move |answer| answer.send(hash_blocking(&password)))
+            .await?
     }
 
     /// True when `password` matches `stored`. With no stored hash (unknown admin) the work is
@@ -326,12 +383,17 @@ impl Passwords {
         let password = password.to_string();
         let pool = self.blocks.clone();
         let matches = self
-            .run(tenant, move || {
+            .run(tenant, move |answer| {
                 let mut blocks = pool.take();
-                // `verify_in` leaves nothing in the blocks cheaper to attack than the hash.
-                let matches = verify_in(&mut blocks, password.as_bytes(), &hash);
+                answer.send(verify_in(&mut blocks, password.as_bytes(), &hash));
+                // What the blocks hold gives a guess at the password away cheaply: the first
+                // two blocks are one BLAKE2b of the password and salt away, and the second
+                // pass, which XORs its blocks into the first pass's, can be undone from the
+                // final memory alone, block by block. Wiped before they wait for the next
+                // verification, after the answer: the caller does not wait for it, and the
+                // place (permit) is held until the memory is clean.
+                blocks.fill(Block::default());
                 pool.give_back(blocks);
-                matches
             })
             .await?;
         Ok(exists && matches)
@@ -447,81 +509,38 @@ mod tests {
         assert!(!verify_in(&mut blocks, b"other", &bigger));
     }
 
-    /// H' of RFC 9106 (3.3) for one 1 KiB block: 30 BLAKE2b-512 digests chained, 32 bytes of
-    /// each, then all 64 bytes of the 31st.
-    fn blake2b_long_block(input: &[&[u8]]) -> Vec<u8> {
-        use blake2::{Blake2b512, Digest};
-        let mut first = Blake2b512::new();
-        first.update(1024u32.to_le_bytes());
-        for part in input {
-            first.update(part);
+    /// Waits until every hash has given its place back: a hash answers first, then wipes its
+    /// memory, then gives its place back.
+    async fn settled(passwords: &Passwords) {
+        for _ in 0..1000 {
+            if passwords.per_tenant.lock().unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let mut v = first.finalize();
-        let mut out = v[..32].to_vec();
-        for _ in 1..30 {
-            v = Blake2b512::digest(v);
-            out.extend_from_slice(&v[..32]);
-        }
-        out.extend_from_slice(&Blake2b512::digest(v));
-        out
+        panic!("places still held: {:?}", passwords.per_tenant);
     }
 
-    /// The first block of argon2id's only lane with our memory and `passes`: H0 (RFC 9106, 3.2)
-    /// of the password and salt, then H' of it; what a guess costs to check against it.
-    fn cheap_first_block(password: &[u8], salt: &[u8], passes: u32) -> Vec<u8> {
-        use blake2::{Blake2b512, Digest};
-        let mut h0 = Blake2b512::new();
-        // Lanes, tag length, memory, passes, version 0x13, type 2 (argon2id).
-        for n in [1, 32, MEMORY_KIB, passes, 0x13, 2] {
-            h0.update(n.to_le_bytes());
-        }
-        for part in [password, salt, b"", b""] {
-            h0.update(u32::try_from(part.len()).unwrap().to_le_bytes());
-            h0.update(part);
-        }
-        let h0 = h0.finalize();
-        blake2b_long_block(&[&h0, &0u32.to_le_bytes(), &0u32.to_le_bytes()])
-    }
-
-    fn bytes(block: &Block) -> Vec<u8> {
-        block
-            .as_ref()
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect()
-    }
-
-    #[test]
-    fn verification_leaves_no_block_that_derives_from_the_password_cheaply() {
-        let mut blocks = vec![Block::default(); BlockPool::blocks()];
-        let salt_of = |stored: &str| {
-            let parsed = phc::PasswordHash::new(stored).unwrap();
-            parsed.salt.unwrap().as_ref().to_vec()
-        };
-        // One pass leaves the cheap block in memory (which shows the derivation above is
-        // argon2's): `verify_in` wipes such a buffer.
-        let one_pass = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(MEMORY_KIB, 1, 1, None).unwrap(),
+    #[tokio::test]
+    async fn verification_memory_is_wiped_before_it_waits_for_the_next() {
+        let passwords = Passwords::new(1, 4);
+        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
+        assert!(
+            passwords
+                .verify(Tenant::Nobody, "x", Some(&hash))
+                .await
+                .unwrap()
         );
-        let stored = one_pass.hash_password(b"guess me").unwrap().to_string();
-        let salt = salt_of(&stored);
-        let mut out = [0u8; 32];
-        one_pass
-            .hash_password_into_with_memory(b"guess me", &salt, &mut out, &mut blocks)
-            .unwrap();
-        assert_eq!(bytes(&blocks[0]), cheap_first_block(b"guess me", &salt, 1));
-        assert!(verify_in(&mut blocks, b"guess me", &stored));
-        assert!(blocks.iter().all(|b| bytes(b).iter().all(|&x| x == 0)));
-        // Our two passes overwrite it: nothing in the buffer is the cheap block, and the
-        // buffer is not wiped (it holds what the second pass computed).
-        let stored = hash_blocking("guess me").unwrap();
-        let salt = salt_of(stored.as_stored());
-        assert!(verify_in(&mut blocks, b"guess me", stored.as_stored()));
-        let cheap = cheap_first_block(b"guess me", &salt, 2);
-        assert!(blocks.iter().all(|b| bytes(b) != cheap));
-        assert!(bytes(&blocks[0]).iter().any(|&x| x != 0));
+        // The answer comes before the wipe: the buffer is back once the place is.
+        settled(&passwords).await;
+        let blocks = passwords.blocks.take();
+        assert_eq!(blocks.len(), BlockPool::blocks());
+        assert!(
+            blocks
+                .iter()
+                .all(|block| block.as_ref().iter().all(|&word| word == 0)),
+            "a used buffer waits wiped"
+        );
     }
 
     #[tokio::test]
@@ -534,6 +553,7 @@ mod tests {
                 .await
                 .unwrap()
         );
+        settled(&passwords).await;
         assert_eq!(
             passwords.trim_idle(Duration::from_secs(60)),
             1,
@@ -560,8 +580,9 @@ mod tests {
             let passwords = passwords.clone();
             tokio::spawn(async move {
                 passwords
-                    .run(Tenant::Account(1), move || {
+                    .run(Tenant::Account(1), move |answer| {
                         let _ = finished.recv();
+                        answer.send(());
                     })
                     .await
             })
@@ -572,7 +593,7 @@ mod tests {
         // A second one waits in the queue; its client goes away.
         let gave_up = tokio::time::timeout(
             Duration::from_millis(50),
-            passwords.run(Tenant::Account(2), || ()),
+            passwords.run(Tenant::Account(2), |answer| answer.send(())),
         )
         .await;
         assert!(gave_up.is_err(), "it was still waiting");
@@ -599,6 +620,44 @@ mod tests {
         }
         assert_eq!(passwords.permits.available_permits(), 1);
         assert!(passwords.per_tenant.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_is_seen_without_an_account() {
+        let passwords = Passwords::new(1, 1);
+        assert!(!passwords.is_full());
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let running = {
+            let passwords = passwords.clone();
+            tokio::spawn(async move {
+                passwords
+                    .run(Tenant::Account(1), move |answer| {
+                        let _ = finished.recv();
+                        answer.send(());
+                    })
+                    .await
+            })
+        };
+        while passwords.permits.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(!passwords.is_full(), "one more may wait");
+        let waiting = {
+            let passwords = passwords.clone();
+            tokio::spawn(async move {
+                passwords
+                    .run(Tenant::Account(2), |answer| answer.send(()))
+                    .await
+            })
+        };
+        while passwords.waiting() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(passwords.is_full());
+        finish.send(()).unwrap();
+        running.await.unwrap().unwrap();
+        waiting.await.unwrap().unwrap();
+        assert!(!passwords.is_full());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -651,7 +710,7 @@ mod tests {
         }
         assert!(busy >= 4, "the flooding account was refused {busy} times");
         // All places are given back.
-        assert!(passwords.per_tenant.lock().unwrap().is_empty());
+        settled(&passwords).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -664,8 +723,9 @@ mod tests {
         for _ in 0..8 {
             let (p, mut held) = (passwords.clone(), held.clone());
             flood.push(tokio::spawn(async move {
-                p.run(Tenant::Account(1), move || {
+                p.run(Tenant::Account(1), move |answer| {
                     let _ = futures::executor::block_on(held.wait_for(|go| *go));
+                    answer.send(());
                 })
                 .await
             }));
@@ -687,6 +747,6 @@ mod tests {
         for t in flood {
             let _ = t.await;
         }
-        assert!(passwords.per_tenant.lock().unwrap().is_empty());
+        settled(&passwords).await;
     }
 }

@@ -71,6 +71,11 @@ pub async fn password_step(
 ) -> Result<String, AppError> {
     let identifier = identity::sign_in_identifier(identifier)?;
     let password = identity::sign_in_password(password)?;
+    // Under overload, a full hash queue answers before the admin is even read: the `Busy`
+    // answers (each browser tries again) cost no database work.
+    if ctx.passwords.is_full() {
+        return Err(AppError::Busy);
+    }
     let now = ctx.now();
     let admin = admins::find_by_identifier(&ctx.db, &identifier)
         .await

@@ -58,9 +58,13 @@ pub struct Db {
 /// or so took that commit's few milliseconds more.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// Should the task fall behind (or in a process that runs no task, the command line), a commit
-/// still checkpoints once the log holds this many pages (about 40 MB).
-const AUTOCHECKPOINT_PAGES: u32 = 10_000;
+/// Should the task fall behind (all connections busy for longer than a second), a commit still
+/// checkpoints once the log holds this many pages (about 16 MB of 4 KiB pages).
+const AUTOCHECKPOINT_PAGES: u32 = 4_000;
+
+/// What the log file is cut back to after a checkpoint that emptied it, so that a burst does
+/// not leave it large for good.
+const LOG_SIZE_LIMIT_BYTES: u32 = 64 << 20;
 
 /// The checkpointing task of a SQLite database, stopped when dropped.
 #[derive(Debug)]
@@ -117,6 +121,10 @@ impl Db {
                         // Checkpoints are the task's (`CHECKPOINT_EVERY`).
                         conn.execute(sqlx::AssertSqlSafe(format!(
                             "PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"
+                        )))
+                        .await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA journal_size_limit = {LOG_SIZE_LIMIT_BYTES}"
                         )))
                         .await?;
                     }
