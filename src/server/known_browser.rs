@@ -116,6 +116,12 @@ fn verify(ctx: &Ctx, token: &str) -> Option<(i64, KnownBrowser)> {
     })
 }
 
+/// Whether the browser has completed a sign-in for any admin before (its token is ours and
+/// fresh): read from the cookie alone, before the admin it names now is looked up.
+pub fn known_for_someone(ctx: &Ctx, client: &Client) -> bool {
+    tokens(ctx, client).iter().any(|t| verify(ctx, t).is_some())
+}
+
 /// The browser, when it has completed a sign-in for `admin_id` before.
 pub fn find(ctx: &Ctx, client: &Client, admin_id: i64) -> Option<KnownBrowser> {
     tokens(ctx, client)

@@ -212,6 +212,12 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
+    /// Places to wait beyond `queue`, for known browsers only (`Tenant::KnownBrowsers`):
+    /// strangers who fill the whole queue (with the names of several accounts' admins and names
+    /// no admin has) still leave an admin's usual browser a place. While the queue is full an
+    /// account's known browsers hold one place at most (`refused`), so taking the reserve too
+    /// needs a browser known to as many accounts as the reserve has places.
+    known_reserve: usize,
     per_tenant: Places,
     /// What one account may hold when the queue is busy.
     share: usize,
@@ -242,6 +248,7 @@ impl Passwords {
             permits: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
             queue,
+            known_reserve: concurrency,
             per_tenant: Places::default(),
             share: ((concurrency + queue) / 4).max(1),
             capacity: concurrency + queue,
@@ -265,25 +272,39 @@ impl Passwords {
     /// written for an attempt (the place itself is taken later, and may still be refused).
     pub fn has_room(&self, tenant: Tenant) -> bool {
         let places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let room = !self.queue_full() && !self.refused(&places, tenant);
+        let room = !self.queue_full(self.wait_limit(tenant)) && !self.refused(&places, tenant);
         if !room {
             metrics::hash_refused();
         }
         room
     }
 
-    /// Whether every place to run and to wait is taken, whoever asks: a look that needs
-    /// nothing read first (`has_room` needs the account).
-    pub fn is_full(&self) -> bool {
-        let full = self.queue_full();
+    /// Whether every place a request could take is taken: a look that needs nothing read
+    /// first (`has_room` needs the account). A browser known for some admin may still find a
+    /// place in the known browsers' reserve.
+    pub fn is_full(&self, known_browser: bool) -> bool {
+        let limit = if known_browser {
+            self.queue + self.known_reserve
+        } else {
+            self.queue
+        };
+        let full = self.queue_full(limit);
         if full {
             metrics::hash_refused();
         }
         full
     }
 
-    fn queue_full(&self) -> bool {
-        self.permits.available_permits() == 0 && self.waiting.load(Ordering::Acquire) >= self.queue
+    /// How many may wait for a place to run when `tenant` asks to.
+    fn wait_limit(&self, tenant: Tenant) -> usize {
+        match tenant {
+            Tenant::KnownBrowsers(_) => self.queue + self.known_reserve,
+            Tenant::Account(_) | Tenant::Nobody => self.queue,
+        }
+    }
+
+    fn queue_full(&self, wait_limit: usize) -> bool {
+        self.permits.available_permits() == 0 && self.waiting.load(Ordering::Acquire) >= wait_limit
     }
 
     /// Whether `tenant` is refused a place now: the queue is busy and it holds its share, or
@@ -320,7 +341,7 @@ impl Passwords {
         work: impl FnOnce(Answer<T>) + Send + 'static,
     ) -> Result<T, AppError> {
         let place = self.place(tenant)?;
-        let permit = self.permit().await?;
+        let permit = self.permit(tenant).await?;
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let started = Instant::now();
@@ -348,14 +369,14 @@ impl Passwords {
     }
 
     /// A running place: at once, after a wait in the queue, or `Busy` when the queue is full.
-    async fn permit(&self) -> Result<OwnedSemaphorePermit, AppError> {
+    async fn permit(&self, tenant: Tenant) -> Result<OwnedSemaphorePermit, AppError> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             metrics::hash_wait(Duration::ZERO);
             return Ok(permit);
         }
         let asked = Instant::now();
         // Left when the wait ends, however it ends (the request may be dropped meanwhile).
-        let Some(_waiting) = Waiting::join(&self.waiting, self.queue) else {
+        let Some(_waiting) = Waiting::join(&self.waiting, self.wait_limit(tenant)) else {
             metrics::hash_refused();
             return Err(AppError::Busy);
         };
@@ -625,7 +646,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_is_seen_without_an_account() {
         let passwords = Passwords::new(1, 1);
-        assert!(!passwords.is_full());
+        assert!(!passwords.is_full(false));
         let (finish, finished) = std::sync::mpsc::channel::<()>();
         let running = {
             let passwords = passwords.clone();
@@ -641,7 +662,7 @@ mod tests {
         while passwords.permits.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert!(!passwords.is_full(), "one more may wait");
+        assert!(!passwords.is_full(false), "one more may wait");
         let waiting = {
             let passwords = passwords.clone();
             tokio::spawn(async move {
@@ -653,11 +674,57 @@ mod tests {
         while passwords.waiting() == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert!(passwords.is_full());
+        assert!(passwords.is_full(false));
+        assert!(!passwords.is_full(true), "a known browser may wait beyond");
         finish.send(()).unwrap();
         running.await.unwrap().unwrap();
         waiting.await.unwrap().unwrap();
-        assert!(!passwords.is_full());
+        assert!(!passwords.is_full(false));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn strangers_filling_every_place_leave_known_browsers_a_place() {
+        // One runs, three wait: four strangers' accounts, a place each, fill it all.
+        let passwords = Passwords::new(1, 3);
+        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
+        let (release, held) = tokio::sync::watch::channel(false);
+        let mut flood = Vec::new();
+        for account in 1..=4 {
+            let (p, mut held) = (passwords.clone(), held.clone());
+            flood.push(tokio::spawn(async move {
+                p.run(Tenant::Account(account), move |answer| {
+                    let _ = futures::executor::block_on(held.wait_for(|go| *go));
+                    answer.send(());
+                })
+                .await
+            }));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(passwords.waiting(), 3);
+        assert!(passwords.is_full(false));
+        assert!(
+            !passwords.has_room(Tenant::Account(5)),
+            "a fifth account waits no more"
+        );
+        assert!(!passwords.has_room(Tenant::Nobody));
+        // An admin's usual browser (of any account, the flooded ones too) still gets a place.
+        assert!(!passwords.is_full(true));
+        assert!(passwords.has_room(Tenant::KnownBrowsers(1)));
+        let owner = {
+            let (p, h) = (passwords.clone(), hash.clone());
+            tokio::spawn(async move { p.verify(Tenant::KnownBrowsers(1), "x", Some(&h)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(passwords.waiting(), 4, "it waits beyond the queue");
+        // The reserve (as many places as run at once: one here) is taken now.
+        assert!(passwords.is_full(true));
+        assert!(!passwords.has_room(Tenant::KnownBrowsers(2)));
+        release.send_replace(true);
+        assert_eq!(owner.await.unwrap(), Ok(true));
+        for t in flood {
+            t.await.unwrap().unwrap();
+        }
+        settled(&passwords).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,8 +72,12 @@ pub async fn password_step(
     let identifier = identity::sign_in_identifier(identifier)?;
     let password = identity::sign_in_password(password)?;
     // Under overload, a full hash queue answers before the admin is even read: the `Busy`
-    // answers (each browser tries again) cost no database work.
-    if ctx.passwords.is_full() {
+    // answers (each browser tries again) cost no database work. A browser known for some
+    // admin may still find a place in the known browsers' reserve (`has_room` below decides).
+    if ctx
+        .passwords
+        .is_full(known_browser::known_for_someone(ctx, client))
+    {
         return Err(AppError::Busy);
     }
     let now = ctx.now();

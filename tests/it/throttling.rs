@@ -1,7 +1,8 @@
 //! Throttling an attacker cannot turn against the owner: counters per known browser, for
 //! unknown browsers and per address; attempts counted before any secret is checked; every
 //! re-check of a signed-in session counted like a sign-in; one account's hashing cannot starve
-//! the others.
+//! the others, and strangers filling the whole hash queue cannot starve an admin's usual
+//! browser.
 
 use crate::helpers::{Authenticator, Backend, Browser, Creds, TestApp, spawn_app_with};
 use crate::on_both_backends;
@@ -314,6 +315,76 @@ async fn one_account_cannot_starve_the_others_of_password_hashing() {
         assert_eq!(
             busy, 0,
             "{backend:?}: the quiet account was turned away {busy} times"
+        );
+    }
+}
+
+/// Strangers who fill every place of the hash queue (guessing at the names of several accounts'
+/// admins, and at a name nobody has) still leave an admin's usual browser a place: its sign-in
+/// waits its turn instead of being turned away as busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_filling_the_hash_queue_leave_the_owners_browser_a_place() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let app = spawn_app_with(backend, |c| {
+            c.hash_concurrency = 1;
+            c.hash_queue = 4;
+            // Guessing is not what this is about.
+            c.password_max_failures = 100_000;
+            c.address_max_failures = 100_000;
+        })
+        .await;
+        let owner = app.account("owner").await;
+        let usual = app.browser();
+        usual.sign_in_fully(&owner, None).await;
+        let mut names = vec![owner.username.clone(), "nobody-has-this-name".to_string()];
+        for n in 0..5 {
+            names.push(app.account(&format!("target{n}")).await.username);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let strangers_turned_away = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for name in &names {
+            for _ in 0..3 {
+                let (browser, name) = (app.browser(), name.clone());
+                let (stop, busy) = (stop.clone(), strangers_turned_away.clone());
+                tasks.push(tokio::spawn(async move {
+                    while !stop.load(Relaxed) {
+                        let answer = browser
+                            .call(
+                                "sign_in",
+                                &[("identifier", &name), ("password", "not the password")],
+                            )
+                            .await;
+                        if answer.status.as_u16() == 503 {
+                            busy.fetch_add(1, Relaxed);
+                        }
+                    }
+                }));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut turned_away = 0;
+        for _ in 0..10 {
+            let answer = usual.sign_in(&owner).await;
+            match answer.status.as_u16() {
+                200 => {}
+                503 => turned_away += 1,
+                other => panic!("unexpected {other}: {}", answer.body),
+            }
+        }
+        stop.store(true, Relaxed);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert!(
+            strangers_turned_away.load(Relaxed) > 0,
+            "{backend:?}: the strangers filled the queue"
+        );
+        assert_eq!(
+            turned_away, 0,
+            "{backend:?}: the owner's usual browser was turned away {turned_away} times"
         );
     }
 }
