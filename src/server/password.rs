@@ -150,8 +150,16 @@ pub enum Tenant {
     Nobody,
 }
 
-/// Hashes running or waiting, per account.
-type Places = Arc<Mutex<HashMap<Tenant, usize>>>;
+/// Who holds a place: a tenant in the queue, or an account's known browsers in the reserve
+/// beyond it (`Passwords::known_reserve`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Holder {
+    Queue(Tenant),
+    Reserve(i64),
+}
+
+/// Hashes running or waiting, per holder.
+type Places = Arc<Mutex<HashMap<Holder, usize>>>;
 
 /// A hash to run, with what it answers and the places it holds.
 type Job = Box<dyn FnOnce() + Send>;
@@ -212,11 +220,10 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
-    /// Places to wait beyond `queue`, for known browsers only (`Tenant::KnownBrowsers`):
-    /// strangers who fill the whole queue (with the names of several accounts' admins and names
-    /// no admin has) still leave an admin's usual browser a place. While the queue is full an
-    /// account's known browsers hold one place at most (`refused`), so taking the reserve too
-    /// needs a browser known to as many accounts as the reserve has places.
+    /// Places to wait beyond `queue`, for known browsers only (`Tenant::KnownBrowsers`), one per
+    /// account: strangers who fill the whole queue (with the names of several accounts' admins
+    /// and names no admin has) still leave an admin's usual browser a place. Taking the whole
+    /// reserve needs browsers known in as many accounts as it has places.
     known_reserve: usize,
     per_tenant: Places,
     /// What one account may hold when the queue is busy.
@@ -272,7 +279,7 @@ impl Passwords {
     /// written for an attempt (the place itself is taken later, and may still be refused).
     pub fn has_room(&self, tenant: Tenant) -> bool {
         let places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let room = !self.queue_full(self.wait_limit(tenant)) && !self.refused(&places, tenant);
+        let room = self.admission(&places, tenant).is_some();
         if !room {
             metrics::hash_refused();
         }
@@ -280,38 +287,50 @@ impl Passwords {
     }
 
     /// Whether every place a request could take is taken: a look that needs nothing read
-    /// first (`has_room` needs the account). A browser known for some admin may still find a
-    /// place in the known browsers' reserve.
-    pub fn is_full(&self, known_browser: bool) -> bool {
-        let limit = if known_browser {
-            self.queue + self.known_reserve
-        } else {
-            self.queue
-        };
-        let full = self.queue_full(limit);
+    /// first (`has_room` needs the account). `known_browser` (whether the request's browser is
+    /// known for some admin, who may find a place in the reserve) is asked only when the queue
+    /// is full.
+    pub fn is_full(&self, known_browser: impl FnOnce() -> bool) -> bool {
+        let full = self.queue_full(self.queue)
+            && (!known_browser() || self.queue_full(self.queue + self.known_reserve));
         if full {
             metrics::hash_refused();
         }
         full
     }
 
-    /// How many may wait for a place to run when `tenant` asks to.
-    fn wait_limit(&self, tenant: Tenant) -> usize {
-        match tenant {
-            Tenant::KnownBrowsers(_) => self.queue + self.known_reserve,
-            Tenant::Account(_) | Tenant::Nobody => self.queue,
-        }
-    }
-
     fn queue_full(&self, wait_limit: usize) -> bool {
         self.permits.available_permits() == 0 && self.waiting.load(Ordering::Acquire) >= wait_limit
     }
 
-    /// Whether `tenant` is refused a place now: the queue is busy and it holds its share, or
-    /// it holds places and only the reserve is left.
-    fn refused(&self, places: &HashMap<Tenant, usize>, tenant: Tenant) -> bool {
-        let used = places.values().sum::<usize>();
-        let held = places.get(&tenant).copied().unwrap_or(0);
+    /// Where `tenant` would hold a place now, and how many may wait there: in the queue
+    /// unless it is full or `tenant` is refused there (`refused`); else, for known browsers, in
+    /// the reserve, when it has room and their account holds none of it.
+    fn admission(
+        &self,
+        places: &HashMap<Holder, usize>,
+        tenant: Tenant,
+    ) -> Option<(Holder, usize)> {
+        if !self.queue_full(self.queue) && !self.refused(places, tenant) {
+            return Some((Holder::Queue(tenant), self.queue));
+        }
+        let Tenant::KnownBrowsers(account) = tenant else {
+            return None;
+        };
+        let limit = self.queue + self.known_reserve;
+        let reserve = Holder::Reserve(account);
+        (!self.queue_full(limit) && !places.contains_key(&reserve)).then_some((reserve, limit))
+    }
+
+    /// Whether `tenant` is refused a place in the queue now: the queue is busy and it holds its
+    /// share, or it holds places and only the last quarter is left.
+    fn refused(&self, places: &HashMap<Holder, usize>, tenant: Tenant) -> bool {
+        let used = places
+            .iter()
+            .filter(|(holder, _)| matches!(holder, Holder::Queue(_)))
+            .map(|(_, n)| n)
+            .sum::<usize>();
+        let held = places.get(&Holder::Queue(tenant)).copied().unwrap_or(0);
         let busy = used * 2 >= self.capacity;
         // The last quarter is kept for accounts that hold no place at all: a few accounts
         // together cannot take the whole queue either.
@@ -319,17 +338,17 @@ impl Passwords {
         (busy && held >= self.share) || (held > 0 && used + reserve >= self.capacity)
     }
 
-    /// Takes one of `tenant`'s places; `None` when it is refused one (`refused`).
-    fn enter(&self, tenant: Tenant) -> Option<TenantPlace> {
+    /// Takes a place for `tenant` (`admission`), with how many may wait there; `None` when it
+    /// is refused one.
+    fn enter(&self, tenant: Tenant) -> Option<(TenantPlace, usize)> {
         let mut places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        if self.refused(&places, tenant) {
-            return None;
-        }
-        *places.entry(tenant).or_default() += 1;
-        Some(TenantPlace {
+        let (holder, wait_limit) = self.admission(&places, tenant)?;
+        *places.entry(holder).or_default() += 1;
+        let place = TenantPlace {
             places: self.per_tenant.clone(),
-            tenant,
-        })
+            holder,
+        };
+        Some((place, wait_limit))
     }
 
     /// Runs `work` on the hash threads once `tenant` has a place and a permit; both go with
@@ -340,8 +359,8 @@ impl Passwords {
         tenant: Tenant,
         work: impl FnOnce(Answer<T>) + Send + 'static,
     ) -> Result<T, AppError> {
-        let place = self.place(tenant)?;
-        let permit = self.permit(tenant).await?;
+        let (place, wait_limit) = self.place(tenant)?;
+        let permit = self.permit(wait_limit).await?;
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let started = Instant::now();
@@ -361,7 +380,7 @@ impl Passwords {
     }
 
     /// `enter`, counting a refusal.
-    fn place(&self, tenant: Tenant) -> Result<TenantPlace, AppError> {
+    fn place(&self, tenant: Tenant) -> Result<(TenantPlace, usize), AppError> {
         self.enter(tenant).ok_or_else(|| {
             metrics::hash_refused();
             AppError::Busy
@@ -369,14 +388,14 @@ impl Passwords {
     }
 
     /// A running place: at once, after a wait in the queue, or `Busy` when the queue is full.
-    async fn permit(&self, tenant: Tenant) -> Result<OwnedSemaphorePermit, AppError> {
+    async fn permit(&self, wait_limit: usize) -> Result<OwnedSemaphorePermit, AppError> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             metrics::hash_wait(Duration::ZERO);
             return Ok(permit);
         }
         let asked = Instant::now();
         // Left when the wait ends, however it ends (the request may be dropped meanwhile).
-        let Some(_waiting) = Waiting::join(&self.waiting, self.wait_limit(tenant)) else {
+        let Some(_waiting) = Waiting::join(&self.waiting, wait_limit) else {
             metrics::hash_refused();
             return Err(AppError::Busy);
         };
@@ -447,16 +466,16 @@ impl Drop for Waiting<'_> {
 /// One place of an account, given back when the hash is done (or refused).
 struct TenantPlace {
     places: Places,
-    tenant: Tenant,
+    holder: Holder,
 }
 
 impl Drop for TenantPlace {
     fn drop(&mut self) {
         let mut places = self.places.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(held) = places.get_mut(&self.tenant) {
+        if let Some(held) = places.get_mut(&self.holder) {
             *held -= 1;
             if *held == 0 {
-                places.remove(&self.tenant);
+                places.remove(&self.holder);
             }
         }
     }
@@ -629,7 +648,7 @@ mod tests {
                 .per_tenant
                 .lock()
                 .unwrap()
-                .get(&Tenant::Account(1)),
+                .get(&Holder::Queue(Tenant::Account(1))),
             Some(&1)
         );
         finish.send(()).unwrap();
@@ -646,7 +665,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_is_seen_without_an_account() {
         let passwords = Passwords::new(1, 1);
-        assert!(!passwords.is_full(false));
+        assert!(!passwords.is_full(|| false));
         let (finish, finished) = std::sync::mpsc::channel::<()>();
         let running = {
             let passwords = passwords.clone();
@@ -662,7 +681,7 @@ mod tests {
         while passwords.permits.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert!(!passwords.is_full(false), "one more may wait");
+        assert!(!passwords.is_full(|| false), "one more may wait");
         let waiting = {
             let passwords = passwords.clone();
             tokio::spawn(async move {
@@ -674,18 +693,22 @@ mod tests {
         while passwords.waiting() == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert!(passwords.is_full(false));
-        assert!(!passwords.is_full(true), "a known browser may wait beyond");
+        assert!(passwords.is_full(|| false));
+        assert!(
+            !passwords.is_full(|| true),
+            "a known browser may wait beyond"
+        );
         finish.send(()).unwrap();
         running.await.unwrap().unwrap();
         waiting.await.unwrap().unwrap();
-        assert!(!passwords.is_full(false));
+        assert!(!passwords.is_full(|| false));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn strangers_filling_every_place_leave_known_browsers_a_place() {
-        // One runs, three wait: four strangers' accounts, a place each, fill it all.
-        let passwords = Passwords::new(1, 3);
+        // Two run, two wait: four strangers' accounts, a place each, fill it all. The reserve
+        // beyond has two places, one per account.
+        let passwords = Passwords::new(2, 2);
         let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
         let (release, held) = tokio::sync::watch::channel(false);
         let mut flood = Vec::new();
@@ -700,27 +723,36 @@ mod tests {
             }));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(passwords.waiting(), 3);
-        assert!(passwords.is_full(false));
+        assert_eq!(passwords.waiting(), 2);
+        assert!(passwords.is_full(|| false));
         assert!(
             !passwords.has_room(Tenant::Account(5)),
             "a fifth account waits no more"
         );
         assert!(!passwords.has_room(Tenant::Nobody));
         // An admin's usual browser (of any account, the flooded ones too) still gets a place.
-        assert!(!passwords.is_full(true));
+        assert!(!passwords.is_full(|| true));
         assert!(passwords.has_room(Tenant::KnownBrowsers(1)));
         let owner = {
             let (p, h) = (passwords.clone(), hash.clone());
             tokio::spawn(async move { p.verify(Tenant::KnownBrowsers(1), "x", Some(&h)).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(passwords.waiting(), 4, "it waits beyond the queue");
-        // The reserve (as many places as run at once: one here) is taken now.
-        assert!(passwords.is_full(true));
-        assert!(!passwords.has_room(Tenant::KnownBrowsers(2)));
+        assert_eq!(passwords.waiting(), 3, "it waits beyond the queue");
+        // One place of the reserve per account: the same account's known browsers wait for
+        // it, another account's find the second.
+        assert!(!passwords.has_room(Tenant::KnownBrowsers(1)));
+        assert!(passwords.has_room(Tenant::KnownBrowsers(2)));
+        let second = {
+            let (p, h) = (passwords.clone(), hash.clone());
+            tokio::spawn(async move { p.verify(Tenant::KnownBrowsers(2), "x", Some(&h)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(passwords.is_full(|| true), "the reserve is taken");
+        assert!(!passwords.has_room(Tenant::KnownBrowsers(3)));
         release.send_replace(true);
         assert_eq!(owner.await.unwrap(), Ok(true));
+        assert_eq!(second.await.unwrap(), Ok(true));
         for t in flood {
             t.await.unwrap().unwrap();
         }

@@ -76,7 +76,7 @@ pub async fn password_step(
     // admin may still find a place in the known browsers' reserve (`has_room` below decides).
     if ctx
         .passwords
-        .is_full(known_browser::known_for_someone(ctx, client))
+        .is_full(|| known_browser::known_for_someone(ctx, client))
     {
         return Err(AppError::Busy);
     }

@@ -339,9 +339,16 @@ async fn strangers_filling_the_hash_queue_leave_the_owners_browser_a_place() {
         let usual = app.browser();
         usual.sign_in_fully(&owner, None).await;
         let mut names = vec![owner.username.clone(), "nobody-has-this-name".to_string()];
+        let mut targets = Vec::new();
         for n in 0..5 {
-            names.push(app.account(&format!("target{n}")).await.username);
+            let target = app.account(&format!("target{n}")).await;
+            names.push(target.username.clone());
+            targets.push(target);
         }
+        // A browser known for another admin, naming the owner: its token is not the owner's,
+        // so it gets no place beyond the queue.
+        let outsider = app.browser();
+        outsider.sign_in_fully(&targets[0], None).await;
         let stop = Arc::new(AtomicBool::new(false));
         let strangers_turned_away = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
@@ -365,12 +372,23 @@ async fn strangers_filling_the_hash_queue_leave_the_owners_browser_a_place() {
             }
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let mut turned_away = 0;
+        let (mut turned_away, mut outsider_turned_away) = (0, 0);
         for _ in 0..10 {
             let answer = usual.sign_in(&owner).await;
             match answer.status.as_u16() {
                 200 => {}
                 503 => turned_away += 1,
+                other => panic!("unexpected {other}: {}", answer.body),
+            }
+            let answer = outsider
+                .call(
+                    "sign_in",
+                    &[("identifier", &owner.username), ("password", "a guess")],
+                )
+                .await;
+            match answer.status.as_u16() {
+                401 => {}
+                503 => outsider_turned_away += 1,
                 other => panic!("unexpected {other}: {}", answer.body),
             }
         }
@@ -385,6 +403,10 @@ async fn strangers_filling_the_hash_queue_leave_the_owners_browser_a_place() {
         assert_eq!(
             turned_away, 0,
             "{backend:?}: the owner's usual browser was turned away {turned_away} times"
+        );
+        assert!(
+            outsider_turned_away > 0,
+            "{backend:?}: a browser known for another admin waited beyond the queue"
         );
     }
 }
