@@ -561,6 +561,23 @@ mod tests {
         panic!("places still held: {:?}", passwords.per_tenant);
     }
 
+    /// A hash for `tenant` that holds its place until `release` turns true.
+    fn held(
+        passwords: &Arc<Passwords>,
+        tenant: Tenant,
+        release: &tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<Result<(), AppError>> {
+        let (passwords, mut release) = (passwords.clone(), release.clone());
+        tokio::spawn(async move {
+            passwords
+                .run(tenant, move |answer| {
+                    let _ = futures::executor::block_on(release.wait_for(|go| *go));
+                    answer.send(());
+                })
+                .await
+        })
+    }
+
     #[tokio::test]
     async fn verification_memory_is_wiped_before_it_waits_for_the_next() {
         let passwords = Passwords::new(1, 4);
@@ -615,18 +632,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_dropped_request_leaves_the_queue_and_its_hash_keeps_its_place() {
         let passwords = Passwords::new(1, 1);
-        let (finish, finished) = std::sync::mpsc::channel::<()>();
-        let running = {
-            let passwords = passwords.clone();
-            tokio::spawn(async move {
-                passwords
-                    .run(Tenant::Account(1), move |answer| {
-                        let _ = finished.recv();
-                        answer.send(());
-                    })
-                    .await
-            })
-        };
+        let (finish, release) = tokio::sync::watch::channel(false);
+        let running = held(&passwords, Tenant::Account(1), &release);
         while passwords.permits.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -651,7 +658,7 @@ mod tests {
                 .get(&Holder::Queue(Tenant::Account(1))),
             Some(&1)
         );
-        finish.send(()).unwrap();
+        finish.send_replace(true);
         for _ in 0..200 {
             if passwords.permits.available_permits() == 1 {
                 break;
@@ -666,18 +673,8 @@ mod tests {
     async fn a_full_queue_is_seen_without_an_account() {
         let passwords = Passwords::new(1, 1);
         assert!(!passwords.is_full(|| false));
-        let (finish, finished) = std::sync::mpsc::channel::<()>();
-        let running = {
-            let passwords = passwords.clone();
-            tokio::spawn(async move {
-                passwords
-                    .run(Tenant::Account(1), move |answer| {
-                        let _ = finished.recv();
-                        answer.send(());
-                    })
-                    .await
-            })
-        };
+        let (finish, release) = tokio::sync::watch::channel(false);
+        let running = held(&passwords, Tenant::Account(1), &release);
         while passwords.permits.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -698,7 +695,7 @@ mod tests {
             !passwords.is_full(|| true),
             "a known browser may wait beyond"
         );
-        finish.send(()).unwrap();
+        finish.send_replace(true);
         running.await.unwrap().unwrap();
         waiting.await.unwrap().unwrap();
         assert!(!passwords.is_full(|| false));
@@ -710,17 +707,10 @@ mod tests {
         // beyond has two places, one per account.
         let passwords = Passwords::new(2, 2);
         let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
-        let (release, held) = tokio::sync::watch::channel(false);
+        let (release, wait) = tokio::sync::watch::channel(false);
         let mut flood = Vec::new();
         for account in 1..=4 {
-            let (p, mut held) = (passwords.clone(), held.clone());
-            flood.push(tokio::spawn(async move {
-                p.run(Tenant::Account(account), move |answer| {
-                    let _ = futures::executor::block_on(held.wait_for(|go| *go));
-                    answer.send(());
-                })
-                .await
-            }));
+            flood.push(held(&passwords, Tenant::Account(account), &wait));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(passwords.waiting(), 2);
@@ -817,17 +807,10 @@ mod tests {
         let passwords = Passwords::new(1, 7);
         let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
         // Strangers fill the account's share (and more of the queue).
-        let (release, held) = tokio::sync::watch::channel(false);
+        let (release, wait) = tokio::sync::watch::channel(false);
         let mut flood = Vec::new();
         for _ in 0..8 {
-            let (p, mut held) = (passwords.clone(), held.clone());
-            flood.push(tokio::spawn(async move {
-                p.run(Tenant::Account(1), move |answer| {
-                    let _ = futures::executor::block_on(held.wait_for(|go| *go));
-                    answer.send(());
-                })
-                .await
-            }));
+            flood.push(held(&passwords, Tenant::Account(1), &wait));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
