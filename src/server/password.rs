@@ -578,8 +578,9 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn verification_memory_is_wiped_before_it_waits_for_the_next() {
+    /// Passwords after one verification that matched, its place given back (the answer comes
+    /// before the wipe: the buffer is back once the place is); and the hash verified.
+    async fn verified_once() -> (Arc<Passwords>, PasswordHash) {
         let passwords = Passwords::new(1, 4);
         let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
         assert!(
@@ -588,8 +589,13 @@ mod tests {
                 .await
                 .unwrap()
         );
-        // The answer comes before the wipe: the buffer is back once the place is.
         settled(&passwords).await;
+        (passwords, hash)
+    }
+
+    #[tokio::test]
+    async fn verification_memory_is_wiped_before_it_waits_for_the_next() {
+        let (passwords, _) = verified_once().await;
         let blocks = passwords.blocks.take();
         assert_eq!(blocks.len(), BlockPool::blocks());
         assert!(
@@ -602,15 +608,7 @@ mod tests {
 
     #[tokio::test]
     async fn verification_memory_is_kept_and_given_back_when_idle() {
-        let passwords = Passwords::new(1, 4);
-        let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
-        assert!(
-            passwords
-                .verify(Tenant::Nobody, "x", Some(&hash))
-                .await
-                .unwrap()
-        );
-        settled(&passwords).await;
+        let (passwords, hash) = verified_once().await;
         assert_eq!(
             passwords.trim_idle(Duration::from_secs(60)),
             1,

@@ -254,19 +254,24 @@ async fn turning_two_factor_on_asks_for_the_password(app: TestApp) {
     browser.enable_two_factor().await;
 }
 
+/// An app that runs one hash at a time with four places to wait, and never locks a counter:
+/// for the tests of the hash queue's fairness (guessing is not what they are about).
+async fn one_hash_at_a_time(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |c| {
+        c.hash_concurrency = 1;
+        c.hash_queue = 4;
+        c.password_max_failures = 100_000;
+        c.address_max_failures = 100_000;
+    })
+    .await
+}
+
 /// One account hammering password checks from four browsers leaves the others their share of
 /// the hashing: their sign-ins are not turned away as busy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_account_cannot_starve_the_others_of_password_hashing() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn_app_with(backend, |c| {
-            c.hash_concurrency = 1;
-            c.hash_queue = 4;
-            // Guessing is not what this is about.
-            c.password_max_failures = 100_000;
-            c.address_max_failures = 100_000;
-        })
-        .await;
+        let app = one_hash_at_a_time(backend).await;
         let noisy = app.account("noisy").await;
         let quiet = app.account("quiet").await;
         let mut flooders = Vec::new();
@@ -327,14 +332,7 @@ async fn strangers_filling_the_hash_queue_leave_the_owners_browser_a_place() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let app = spawn_app_with(backend, |c| {
-            c.hash_concurrency = 1;
-            c.hash_queue = 4;
-            // Guessing is not what this is about.
-            c.password_max_failures = 100_000;
-            c.address_max_failures = 100_000;
-        })
-        .await;
+        let app = one_hash_at_a_time(backend).await;
         let owner = app.account("owner").await;
         let usual = app.browser();
         usual.sign_in_fully(&owner, None).await;
