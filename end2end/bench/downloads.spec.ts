@@ -9,6 +9,7 @@
 
 import { expect, test } from '../tests/support/fixtures';
 import { createAccount } from '../tests/support/accounts';
+import { signInToCodeStep, turnOnTwoFactor } from '../tests/support/flows';
 import { SignInPage, waitForHydration } from '../tests/support/pages';
 import type { Page } from '@playwright/test';
 
@@ -64,10 +65,27 @@ test('bytes each page downloads on a first visit', async ({ browser }) => {
     remember(seen.files);
     await fresh.close();
   }
+  // The code step, reached from the sign-in page in the same browser: what it adds to what
+  // /login already brought (its own chunk, the page, its server functions' answers).
+  await turnOnTwoFactor(page, admin.password);
+  {
+    const fresh = await browser.newContext();
+    const visit = await fresh.newPage();
+    const seen = countBytes(visit);
+    await new SignInPage(visit).goto();
+    await visit.waitForLoadState('networkidle');
+    const before = seen.total();
+    const filesBefore = seen.files.size;
+    await signInToCodeStep(visit, admin.email, admin.password);
+    await visit.waitForLoadState('networkidle');
+    rows.push(['/login/code (added)', seen.total() - before, seen.files.size - filesBefore]);
+    remember(seen.files);
+    await fresh.close();
+  }
   await context.close();
   console.log('\nfirst visit of each page (page + files, bytes over the network):');
   for (const [path, bytes, count] of rows) {
-    console.log(`  ${path.padEnd(18)} ${(bytes / 1024).toFixed(1).padStart(8)} KB  ${count} responses`);
+    console.log(`  ${path.padEnd(20)} ${(bytes / 1024).toFixed(1).padStart(8)} KB  ${count} responses`);
   }
   const wholeBytes = [...whole.values()].reduce((a, b) => a + b, 0);
   console.log(`  every file of these pages once: ${(wholeBytes / 1024).toFixed(1)} KB (${whole.size} files)`);

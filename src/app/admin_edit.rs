@@ -4,6 +4,7 @@ use super::admin_management::focus_id;
 use super::admin_nav::AdminNav;
 use super::errors::{FieldError, FormAlert, error_page, is_invalid};
 use super::live::live_refresh;
+use super::loaded::load;
 use super::notice::{Notice, NoticeView};
 use super::reset_decision::ResetDecision;
 use crate::api::admin::{UnlockAdminSignIn, UpdateAdmin, get_admin};
@@ -37,7 +38,7 @@ pub fn EditAdminPage() -> impl IntoView {
         )
     });
     let reload = RwSignal::new(0u64);
-    let admin = Resource::new(
+    let admin = load(
         move || (id(), refresh.get(), reload.get()),
         |(id, _, _)| get_admin(id),
     );
@@ -319,7 +320,7 @@ fn EditForm(detail: AdminDetail, #[prop(into)] on_saved: Callback<()>) -> impl I
 /// The admin's 2FA reset requests, newest first.
 #[component]
 fn ResetHistory(admin_id: i64) -> impl IntoView {
-    let history = Resource::new(move || admin_id, list_reset_requests);
+    let history = load(move || admin_id, list_reset_requests);
     view! {
         <section class="card narrow" aria-labelledby="history-title">
             <h2 id="history-title">"2FA reset requests"</h2>

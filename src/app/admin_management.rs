@@ -5,6 +5,7 @@ use super::add_admin_form::AddAdminPanel;
 use super::admin_nav::AdminNav;
 use super::errors::error_page;
 use super::live::live_refresh;
+use super::loaded::load;
 use super::notice::{Notice, NoticeView};
 use super::reset_decision::ResetDecision;
 use super::two_factor_chart::TwoFactorChart;
@@ -201,7 +202,7 @@ pub fn AdminManagementPage() -> impl IntoView {
         )
     });
     let reload = RwSignal::new(0u64);
-    let table = Resource::new(
+    let table = load(
         move || (params.get(), refresh.get(), reload.get()),
         |(p, _, _)| {
             list_admins(

@@ -4,6 +4,7 @@
 use super::admin_edit::grace_hint;
 use super::admin_nav::AdminNav;
 use super::errors::{FieldError, FormAlert, error_page, is_invalid};
+use super::loaded::load;
 use crate::api::admin::{SaveAccountSettings, get_account_settings};
 use crate::domain::enforcement::MAX_GRACE_DAYS;
 use crate::domain::remember::MAX_DAYS as MAX_REMEMBER_DAYS;
@@ -13,7 +14,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| get_account_settings());
+    let settings = load(|| (), |_| get_account_settings());
     view! {
         <Title text="Settings · Administration" />
         <h1>"Administration"</h1>

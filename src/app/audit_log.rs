@@ -2,6 +2,7 @@
 
 use super::admin_nav::AdminNav;
 use super::errors::error_page;
+use super::loaded::load;
 use crate::api::admin::list_audit_log;
 use crate::domain::time::format_utc;
 use crate::model::types::AuditPage;
@@ -59,7 +60,7 @@ pub fn AuditLogPage() -> impl IntoView {
             .unwrap_or(1);
         (filters, page)
     });
-    let log = Resource::new(
+    let log = load(
         move || params.get(),
         |(f, page)| list_audit_log(f.admin, f.event, f.from, f.to, page),
     );

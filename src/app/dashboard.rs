@@ -1,13 +1,14 @@
 //! The landing page after sign-in.
 
 use super::errors::error_page;
+use super::loaded::load;
 use crate::api::profile::get_profile;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| get_profile());
+    let profile = load(|| (), |_| get_profile());
     view! {
         <Title text="Dashboard" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -102,7 +102,8 @@ pub fn connect_live() {
                 let Some(text) = e.data().as_string() else {
                     return;
                 };
-                if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
+                // From bytes, like every other answer the browser reads (see `loaded.rs`).
+                if let Ok(event) = serde_json::from_slice::<LiveEvent>(text.as_bytes()) {
                     seq += 1;
                     live.0.set(Some((seq, event)));
                 }

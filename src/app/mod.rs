@@ -14,6 +14,7 @@ mod errors;
 mod forced_setup;
 mod header;
 mod live;
+mod loaded;
 mod new_password;
 mod not_found;
 mod notice;
@@ -40,6 +41,7 @@ use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, lazy_route, path};
+use loaded::{Loaded, load};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -64,13 +66,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The signed-in admin, loaded once per page load for the header and the pages.
-pub type CurrentAdmin = Resource<Result<Option<Me>, AppError>>;
+pub type CurrentAdmin = Loaded<Result<Option<Me>, AppError>>;
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     live::provide_live();
-    let me: CurrentAdmin = Resource::new(|| (), |_| current_admin());
+    let me: CurrentAdmin = load(|| (), |_| current_admin());
     provide_context(me);
 
     // Lets tests (and people debugging) see when the page has hydrated and is interactive.

@@ -2,6 +2,7 @@
 
 use super::client_only::ClientOnly;
 use super::errors::error_page;
+use super::loaded::load;
 use super::password_card::PasswordCard;
 use super::security_cards::{RecoveryCard, SessionsCard};
 use super::security_keys_card::SecurityKeysCard;
@@ -12,7 +13,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| get_profile());
+    let profile = load(|| (), |_| get_profile());
     // Lives outside the Transition so it survives the refetch after a change.
     let notice: RwSignal<Option<String>> = RwSignal::new(None);
     view! {

@@ -1,6 +1,7 @@
 //! "Request 2FA Reset" under the code field of sign-in, and what became of the request.
 
 use super::live::{connect_live, use_live};
+use super::loaded::load;
 use crate::api::resets::{Request2faReset, Withdraw2faReset, get_reset_request_state};
 use crate::domain::reset::RequestStatus;
 use crate::domain::time::format_utc;
@@ -37,7 +38,7 @@ pub fn ResetRequestPanel(
 ) -> impl IntoView {
     // Tells this page live when the super admin decides.
     connect_live();
-    let initial = Resource::new(|| (), |_| get_reset_request_state());
+    let initial = load(|| (), |_| get_reset_request_state());
     view! {
         <div class="reset-request">
             <p class="hint">{move || format!("Lost your {}?", lost.get())}</p>
