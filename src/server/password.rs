@@ -12,9 +12,11 @@
 //! A verification reuses the 19 MiB of argon2 blocks of an earlier one (a small pool, one
 //! buffer per hash thread): a fresh mapping would be faulted in and zeroed page by page, which
 //! cost as much as the hash itself (`cargo bench --features ssr --bench sign_in`: the password
-//! step took 23 ms against 11 ms for a verify). A buffer is wiped after each verification,
-//! once the answer is sent. Buffers unused for a minute are given back to the system
-//! (`trim_idle`, from the background task), so an idle server stays small.
+//! step took 23 ms against 11 ms for a verify). A buffer is wiped once the answer is sent,
+//! unless its thread has the next verification waiting: that one overwrites it from its first
+//! block (see `Carried`). A buffer never waits for work unwiped. Buffers unused for a minute
+//! are given back to the system (`trim_idle`, from the background task), so an idle server
+//! stays small.
 
 use crate::model::AppError;
 use crate::server::metrics;
@@ -56,43 +58,68 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// `password` against the PHC string `stored`, computed in `blocks` (reused between calls).
-/// A stored hash whose parameters need more memory than `blocks` holds (a later parameter
-/// change) is checked the ordinary, allocating way.
+/// The buffer may hold an earlier verification's blocks (carried over, see `Carried`):
+/// afterwards it holds this one's only, since what this one did not overwrite is wiped.
 fn verify_in(blocks: &mut [Block], password: &[u8], stored: &str) -> bool {
+    let (matches, overwritten) = compute_in(blocks, password, stored);
+    wipe(&mut blocks[overwritten..]);
+    matches
+}
+
+/// `verify_in`'s work: whether `password` matches, and how many blocks from the first the
+/// verification overwrote (none when it did not run in `blocks`). A stored hash whose
+/// parameters need more memory than `blocks` holds (a later parameter change) is checked the
+/// ordinary, allocating way.
+fn compute_in(blocks: &mut [Block], password: &[u8], stored: &str) -> (bool, usize) {
     let Ok(parsed) = phc::PasswordHash::new(stored) else {
-        return false;
+        return (false, 0);
     };
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
-        return false;
+        return (false, 0);
     };
     let (Ok(params), Ok(algorithm)) = (
         Params::try_from(&parsed),
         Algorithm::try_from(parsed.algorithm.as_str()),
     ) else {
-        return false;
+        return (false, 0);
     };
     let Ok(version) = parsed.version.map_or(Ok(Version::V0x13), Version::try_from) else {
-        return false;
+        return (false, 0);
     };
     let needed = params.block_count();
     if needed > blocks.len() {
-        return argon2().verify_password(password, stored).is_ok();
+        return (argon2().verify_password(password, stored).is_ok(), 0);
     }
     let mut out = [0u8; 64];
     let Some(out) = out.get_mut(..expected.len()) else {
-        return false;
+        return (false, 0);
     };
-    Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
-        .is_ok()
+    match Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        &mut blocks[..needed],
+    ) {
         // `Output`'s equality takes the same time wherever the bytes differ.
-        && phc::Output::new(out).is_ok_and(|computed| computed == *expected)
+        Ok(()) => (
+            phc::Output::new(out).is_ok_and(|computed| computed == *expected),
+            needed,
+        ),
+        Err(_) => (false, 0),
+    }
 }
 
-/// Block buffers for argon2, kept between verifications.
+/// Overwrites argon2 blocks with zeros.
+fn wipe(blocks: &mut [Block]) {
+    blocks.fill(Block::default());
+}
+
+/// Block buffers for argon2, kept between verifications, wiped.
 #[derive(Debug, Default)]
 struct BlockPool {
     free: Mutex<Vec<(Vec<Block>, Instant)>>,
+    /// Buffers given back (each wiped) so far.
+    returned: AtomicUsize,
 }
 
 impl BlockPool {
@@ -116,6 +143,7 @@ impl BlockPool {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((blocks, Instant::now()));
+        self.returned.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Drops the buffers nobody used for `idle`; answers how many remain.
@@ -162,7 +190,44 @@ enum Holder {
 type Places = Arc<Mutex<HashMap<Holder, usize>>>;
 
 /// A hash to run, with what it answers and the places it holds.
-type Job = Box<dyn FnOnce() + Send>;
+struct Job {
+    /// Whether the work verifies in the memory its thread carried over (`Carried`): any other
+    /// work gets the thread's memory wiped before it starts.
+    reuses_memory: bool,
+    work: Box<dyn FnOnce(&mut Carried) + Send>,
+}
+
+/// The verification buffer a hash thread keeps, unwiped, from one verification to the next
+/// when the next is already waiting in the queue as the first ends (as it is whenever the
+/// hashes are busy). Argon2's first pass writes every block afresh, from block 0 (the one a
+/// cheap guess at the password would be tested against), so the next verification overwrites
+/// what the last left there within its first half. Wiping 19 MiB in between slowed the
+/// sign-ins by a tenth (`cargo bench --features ssr --bench sign_in`, 8 clients, runs
+/// alternated: 0.71–0.74 of the raw verify rate with a wipe after each verification, 0.79–0.81
+/// carried over). A thread that finds nothing waiting wipes the buffer at once and gives it
+/// back to the pool: a buffer never waits unwiped.
+#[derive(Default)]
+struct Carried(Option<Vec<Block>>);
+
+impl Carried {
+    /// The buffer to verify in: the one carried over, else one from the pool.
+    fn take(&mut self, pool: &BlockPool) -> Vec<Block> {
+        self.0.take().unwrap_or_else(|| pool.take())
+    }
+
+    /// Keeps `blocks` (holding one verification's data, see `verify_in`) for the next job.
+    fn keep(&mut self, blocks: Vec<Block>) {
+        self.0 = Some(blocks);
+    }
+
+    /// Wipes the buffer carried over, if any, and gives it back to the pool.
+    fn wipe_into(&mut self, pool: &BlockPool) {
+        if let Some(mut blocks) = self.0.take() {
+            wipe(&mut blocks);
+            pool.give_back(blocks);
+        }
+    }
+}
 
 /// Where a hash sends its answer: the caller has it the moment it is sent, while the hash's
 /// thread may still clean up (wipe the memory it used), holding its place meanwhile.
@@ -186,29 +251,49 @@ struct HashThreads {
 }
 
 impl HashThreads {
-    /// `threads` threads, ended when `HashThreads` is dropped (with the `Passwords`).
-    fn start(threads: usize) -> HashThreads {
+    /// `threads` threads verifying in `pool`'s buffers, ended when `HashThreads` is dropped
+    /// (with the `Passwords`).
+    fn start(threads: usize, pool: Arc<BlockPool>) -> HashThreads {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
-            let queue = queue.clone();
+            let (queue, pool) = (queue.clone(), pool.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || {
-                    loop {
-                        // One thread waits for the next job, the others for the lock.
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok(job) = next else {
-                            return;
-                        };
-                        // A job that panics drops its answer (the caller gets `Internal`) and
-                        // its places; the thread goes on.
-                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                    }
-                })
+                .spawn(move || Self::serve(&queue, &pool))
                 .expect("the system starts the password hashing threads");
         }
         HashThreads { jobs }
+    }
+
+    /// One thread's loop: the next job waiting, else (the memory it carried wiped) the next to
+    /// come; until the queue is closed.
+    fn serve(queue: &Mutex<mpsc::Receiver<Job>>, pool: &BlockPool) {
+        let lock = || queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut carried = Carried::default();
+        loop {
+            let waiting = lock().try_recv();
+            let next = match waiting {
+                Ok(job) => Ok(job),
+                Err(mpsc::TryRecvError::Disconnected) => Err(mpsc::RecvError),
+                Err(mpsc::TryRecvError::Empty) => {
+                    carried.wipe_into(pool);
+                    // One thread waits for the next job, the others for the lock.
+                    lock().recv()
+                }
+            };
+            let Ok(job) = next else {
+                carried.wipe_into(pool);
+                return;
+            };
+            if !job.reuses_memory {
+                carried.wipe_into(pool);
+            }
+            // A job that panics drops its answer (the caller gets `Internal`), its places, and
+            // the memory it took; the thread goes on.
+            let run = std::panic::AssertUnwindSafe(|| (job.work)(&mut carried));
+            let _ = std::panic::catch_unwind(run);
+        }
     }
 }
 
@@ -249,8 +334,14 @@ impl Passwords {
         } else {
             concurrency
         };
+        Self::with_threads(concurrency, queue, concurrency.min(cores))
+    }
+
+    /// `new`, with `concurrency` places to run on `threads` hash threads.
+    fn with_threads(concurrency: usize, queue: usize, threads: usize) -> Arc<Passwords> {
         let dummy =
             hash_blocking("dummy password that matches nothing").expect("hashing a constant works");
+        let blocks = Arc::<BlockPool>::default();
         Arc::new(Passwords {
             permits: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
@@ -260,8 +351,8 @@ impl Passwords {
             share: ((concurrency + queue) / 4).max(1),
             capacity: concurrency + queue,
             dummy,
-            blocks: Arc::default(),
-            threads: HashThreads::start(concurrency.min(cores)),
+            threads: HashThreads::start(threads, blocks.clone()),
+            blocks,
         })
     }
 
@@ -359,15 +450,30 @@ impl Passwords {
         tenant: Tenant,
         work: impl FnOnce(Answer<T>) + Send + 'static,
     ) -> Result<T, AppError> {
+        self.run_job(tenant, false, move |answer, _| work(answer))
+            .await
+    }
+
+    /// `run`, for work that verifies in the memory its thread carried over when
+    /// `reuses_memory` (see `Carried`).
+    async fn run_job<T: Send + 'static>(
+        &self,
+        tenant: Tenant,
+        reuses_memory: bool,
+        work: impl FnOnce(Answer<T>, &mut Carried) + Send + 'static,
+    ) -> Result<T, AppError> {
         let (place, wait_limit) = self.place(tenant)?;
         let permit = self.permit(wait_limit).await?;
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let started = Instant::now();
-            work(Answer(answer));
-            metrics::hash_run(started.elapsed());
-            drop((permit, place));
-        });
+        let job = Job {
+            reuses_memory,
+            work: Box::new(move |carried| {
+                let started = Instant::now();
+                work(Answer(answer), carried);
+                metrics::hash_run(started.elapsed());
+                drop((permit, place));
+            }),
+        };
         let failed = |what: &str| {
             tracing::error!("password hashing failed: {what}");
             AppError::Internal
@@ -423,17 +529,17 @@ impl Passwords {
         let password = password.to_string();
         let pool = self.blocks.clone();
         let matches = self
-            .run(tenant, move |answer| {
-                let mut blocks = pool.take();
+            .run_job(tenant, true, move |answer, carried| {
+                let mut blocks = carried.take(&pool);
                 answer.send(verify_in(&mut blocks, password.as_bytes(), &hash));
                 // What the blocks hold gives a guess at the password away cheaply: the first
                 // two blocks are one BLAKE2b of the password and salt away, and the second
                 // pass, which XORs its blocks into the first pass's, can be undone from the
-                // final memory alone, block by block. Wiped before they wait for the next
-                // verification, after the answer: the caller does not wait for it, and the
-                // place (permit) is held until the memory is clean.
-                blocks.fill(Block::default());
-                pool.give_back(blocks);
+                // final memory alone, block by block. They are overwritten by the next
+                // verification if it is waiting, else wiped before they wait for one (the
+                // thread's loop, `HashThreads::serve`); either way after the answer, which the
+                // caller does not wait for.
+                carried.keep(blocks);
             })
             .await?;
         Ok(exists && matches)
@@ -549,6 +655,58 @@ mod tests {
         assert!(!verify_in(&mut blocks, b"other", &bigger));
     }
 
+    /// Whether `blocks[from..]` is all zeros.
+    fn zero_from(blocks: &[Block], from: usize) -> bool {
+        blocks[from..]
+            .iter()
+            .all(|block| block.as_ref().iter().all(|&word| word == 0))
+    }
+
+    #[test]
+    fn a_verification_leaves_only_its_own_blocks_in_the_buffer() {
+        let mut blocks = vec![Block::default(); BlockPool::blocks()];
+        let dirty = |blocks: &mut Vec<Block>| {
+            let mut marked = Block::default();
+            marked.as_mut()[0] = 7;
+            blocks.fill(marked);
+        };
+        // Not computed in the buffer at all: a hash that is not a PHC string, one that needs
+        // more memory than the buffer holds.
+        let bigger = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(MEMORY_KIB * 2, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"x")
+        .unwrap()
+        .to_string();
+        for stored in ["not a PHC string", bigger.as_str()] {
+            dirty(&mut blocks);
+            verify_in(&mut blocks, b"x", stored);
+            assert!(zero_from(&blocks, 0), "{stored}: everything wiped");
+        }
+        // Computed in the first half only: the rest is wiped, the first half overwritten.
+        let smaller = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(MEMORY_KIB / 2, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"x")
+        .unwrap()
+        .to_string();
+        dirty(&mut blocks);
+        assert!(verify_in(&mut blocks, b"x", &smaller));
+        let half = BlockPool::blocks() / 2;
+        assert!(zero_from(&blocks, half), "the half it did not use wiped");
+        assert!(
+            blocks[..half]
+                .iter()
+                .all(|block| block.as_ref()[0] != 7
+                    || block.as_ref()[1..].iter().any(|&word| word != 0)),
+            "the half it used overwritten"
+        );
+    }
+
     /// Waits until every hash has given its place back: a hash answers first, then wipes its
     /// memory, then gives its place back.
     async fn settled(passwords: &Passwords) {
@@ -578,8 +736,32 @@ mod tests {
         })
     }
 
-    /// Passwords after one verification that matched, its place given back (the answer comes
-    /// before the wipe: the buffer is back once the place is); and the hash verified.
+    /// Waits until the pool has had `n` buffers given back in all (the answer comes before
+    /// the wipe, so a verification's buffer comes back after its answer).
+    async fn returned(passwords: &Passwords, n: usize) {
+        for _ in 0..1000 {
+            if passwords.blocks.returned.load(Ordering::Acquire) >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("buffers given back: {:?}", passwords.blocks.returned);
+    }
+
+    /// Whether every buffer waiting in the pool is wiped; how many wait there.
+    fn pooled_wiped(passwords: &Passwords) -> (bool, usize) {
+        let free = passwords.blocks.free.lock().unwrap();
+        let wiped = free.iter().all(|(blocks, _)| {
+            blocks.len() == BlockPool::blocks()
+                && blocks
+                    .iter()
+                    .all(|block| block.as_ref().iter().all(|&word| word == 0))
+        });
+        (wiped, free.len())
+    }
+
+    /// Passwords after one verification that matched, its buffer back in the pool; and the
+    /// hash verified.
     async fn verified_once() -> (Arc<Passwords>, PasswordHash) {
         let passwords = Passwords::new(1, 4);
         let hash = passwords.hash(Tenant::Nobody, "x").await.unwrap();
@@ -589,21 +771,105 @@ mod tests {
                 .await
                 .unwrap()
         );
-        settled(&passwords).await;
+        returned(&passwords, 1).await;
         (passwords, hash)
     }
 
     #[tokio::test]
     async fn verification_memory_is_wiped_before_it_waits_for_the_next() {
         let (passwords, _) = verified_once().await;
-        let blocks = passwords.blocks.take();
-        assert_eq!(blocks.len(), BlockPool::blocks());
-        assert!(
-            blocks
-                .iter()
-                .all(|block| block.as_ref().iter().all(|&word| word == 0)),
+        assert_eq!(
+            pooled_wiped(&passwords),
+            (true, 1),
             "a used buffer waits wiped"
         );
+    }
+
+    /// One hash thread, busy (`held`) while verifications queue behind it on the other
+    /// places; then `release` lets it go.
+    fn one_busy_thread() -> (
+        Arc<Passwords>,
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<Result<(), AppError>>,
+    ) {
+        let passwords = Passwords::with_threads(4, 4, 1);
+        let (release, go) = tokio::sync::watch::channel(false);
+        let busy = held(&passwords, Tenant::Nobody, &go);
+        (passwords, release, busy)
+    }
+
+    /// Waits until `n` places to run are taken (their jobs queued on the hash threads).
+    async fn running(passwords: &Passwords, n: usize) {
+        while passwords.permits.available_permits() > 4 - n {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verifications_that_follow_each_other_share_unwiped_memory_and_stay_right() {
+        let hashes = Passwords::new(1, 4);
+        let right = hashes.hash(Tenant::Nobody, "right").await.unwrap();
+        let other = hashes.hash(Tenant::Nobody, "other").await.unwrap();
+        let (passwords, release, busy) = one_busy_thread();
+        running(&passwords, 1).await;
+        // Three verifications wait behind the busy thread, each tried against another hash
+        // than the one before.
+        let mut verifying = Vec::new();
+        for (password, hash) in [("right", &right), ("right", &other), ("other", &other)] {
+            let (shared, hash) = (passwords.clone(), hash.clone());
+            verifying.push(tokio::spawn(async move {
+                shared.verify(Tenant::Nobody, password, Some(&hash)).await
+            }));
+            running(&passwords, verifying.len() + 1).await;
+        }
+        release.send(true).unwrap();
+        busy.await.unwrap().unwrap();
+        let mut answers = Vec::new();
+        for verification in verifying {
+            answers.push(verification.await.unwrap().unwrap());
+        }
+        assert_eq!(answers, [true, false, true]);
+        returned(&passwords, 1).await;
+        assert_eq!(
+            pooled_wiped(&passwords),
+            (true, 1),
+            "one buffer served the three, wiped once the queue was empty"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            passwords.blocks.returned.load(Ordering::Acquire),
+            1,
+            "the buffer went back to the pool once, not after each verification"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_carried_over_is_wiped_before_work_that_does_not_verify_in_it() {
+        let hash = Passwords::new(1, 4)
+            .hash(Tenant::Nobody, "x")
+            .await
+            .unwrap();
+        let (passwords, release, busy) = one_busy_thread();
+        running(&passwords, 1).await;
+        let verifying = {
+            let passwords = passwords.clone();
+            tokio::spawn(async move { passwords.verify(Tenant::Nobody, "x", Some(&hash)).await })
+        };
+        running(&passwords, 2).await;
+        // Work that does not verify in the thread's memory, queued right behind the
+        // verification.
+        let (release_next, go_next) = tokio::sync::watch::channel(false);
+        let next = held(&passwords, Tenant::Nobody, &go_next);
+        running(&passwords, 3).await;
+        release.send(true).unwrap();
+        busy.await.unwrap().unwrap();
+        assert!(verifying.await.unwrap().unwrap());
+        // The verification's buffer is back in the pool, wiped, while the next work runs.
+        returned(&passwords, 1).await;
+        assert_eq!(pooled_wiped(&passwords), (true, 1));
+        assert!(!next.is_finished(), "the next work is still running");
+        release_next.send(true).unwrap();
+        next.await.unwrap().unwrap();
     }
 
     #[tokio::test]
@@ -620,6 +886,7 @@ mod tests {
                 .await
                 .unwrap()
         );
+        returned(&passwords, 2).await;
         assert_eq!(
             passwords.trim_idle(Duration::ZERO),
             0,
