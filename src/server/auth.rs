@@ -129,19 +129,26 @@ pub async fn enter_stage(
     // the profile, or by another step of the same session) does not come back under a new id.
     // Its generation is the stored one ("sign out other sessions" of this session may have
     // moved it on since this request loaded it).
-    let generation = match from {
-        Origin::Password => generation,
-        Origin::Session => {
-            let stored = match session.id() {
-                Some(id) => sessions::delete_stored(&ctx.db, &id).await.or_internal()?,
-                None => None,
-            };
-            stored.ok_or(AppError::Unauthenticated)?
-        }
-    };
     // Always a new id, even for a session that was never stored (a flushed session would
     // otherwise be stored again under the id its cookie named).
-    session.cycle_id().await.map_err(session_error)?;
+    let generation = match from {
+        Origin::Password => {
+            session.cycle_id().await.map_err(session_error)?;
+            generation
+        }
+        Origin::Session => {
+            let id = session.id().ok_or(AppError::Unauthenticated)?;
+            let stored = sessions::delete_stored(&ctx.db, &id)
+                .await
+                .or_internal()?
+                .ok_or(AppError::Unauthenticated)?;
+            // Its record is gone already: the new id costs no second delete.
+            sessions::cycle_claimed(session, id)
+                .await
+                .map_err(session_error)?;
+            stored
+        }
+    };
     let auth = SessionAuth {
         admin_id: admin.id,
         account_id: admin.account_id,

@@ -123,19 +123,18 @@ pub async fn admit(
             ));
         }
     }
-    // Every counter is looked at before any counts this attempt: a refusal by one does not
-    // use up another's allowance (an address shared by a whole office, say).
-    let mut seen = Vec::with_capacity(wanted.len());
-    for (key, policy, _) in &wanted {
-        seen.push(
-            auth_failures::check(&ctx.db, key, *policy, now)
-                .await
-                .or_internal()?
-                .map_err(|retry_after_seconds| AppError::TooManyRequests {
-                    retry_after_seconds,
-                })?,
-        );
-    }
+    // Every counter is looked at (in one read) before any counts this attempt: a refusal by
+    // one does not use up another's allowance (an address shared by a whole office, say).
+    let looked_at = wanted
+        .iter()
+        .map(|(key, policy, _)| (key.as_str(), *policy))
+        .collect::<Vec<_>>();
+    let seen = auth_failures::check_all(&ctx.db, &looked_at, now)
+        .await
+        .or_internal()?
+        .map_err(|retry_after_seconds| AppError::TooManyRequests {
+            retry_after_seconds,
+        })?;
     let mut counters: Vec<Counter> = Vec::with_capacity(wanted.len());
     for ((key, policy, kind), seen) in wanted.into_iter().zip(seen) {
         match auth_failures::admit(&ctx.db, &key, policy, now, seen)

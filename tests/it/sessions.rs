@@ -9,7 +9,51 @@ on_both_backends!(
     sessions_survive_a_restart,
     session_ids_are_stored_hashed,
     a_session_stored_after_its_admins_sessions_were_ended_is_refused,
+    a_later_step_claims_its_session_before_it_gets_a_new_id,
 );
+
+/// A later sign-in step claims its session by deleting its record (`delete_stored`): of two
+/// requests that loaded the same session, only the first gets its generation (the other is
+/// refused, see `auth::enter_stage`). It then moves to a new id with `cycle_claimed`, which
+/// skips `cycle_id`'s second delete of the claimed id, and of that id only.
+async fn a_later_step_claims_its_session_before_it_gets_a_new_id(app: TestApp) {
+    use mssp_dashboard::server::db::sessions;
+    use std::sync::Arc;
+    use tower_sessions::Session;
+    let store = Arc::new(app.ctx.session_store());
+    let stored = |id| sessions::stored_generation(&app.ctx.db, id);
+    let first = Session::new(None, store.clone(), None);
+    first.insert("step", 1).await.unwrap();
+    first.save().await.unwrap();
+    let id = first.id().unwrap();
+    let one = Session::new(Some(id), store.clone(), None);
+    assert_eq!(one.get::<i64>("step").await.unwrap(), Some(1));
+    assert_eq!(
+        sessions::delete_stored(&app.ctx.db, &id).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        sessions::delete_stored(&app.ctx.db, &id).await.unwrap(),
+        None,
+        "claimed by the first"
+    );
+    sessions::cycle_claimed(&one, id).await.unwrap();
+    assert_eq!(one.id(), None, "a new id, stored at the next save");
+    one.save().await.unwrap();
+    let new = one.id().unwrap();
+    assert_ne!(new, id);
+    assert_eq!(stored(&new).await.unwrap(), Some(0));
+    assert_eq!(stored(&id).await.unwrap(), None);
+    // A session cycled under another id's claim has its own record deleted as usual.
+    let other = Session::new(None, store.clone(), None);
+    other.insert("step", 2).await.unwrap();
+    other.save().await.unwrap();
+    let other_id = other.id().unwrap();
+    let loaded = Session::new(Some(other_id), store.clone(), None);
+    assert_eq!(loaded.get::<i64>("step").await.unwrap(), Some(2));
+    sessions::cycle_claimed(&loaded, id).await.unwrap();
+    assert_eq!(stored(&other_id).await.unwrap(), None);
+}
 
 async fn session_id_changes_at_each_step_of_sign_in(app: TestApp) {
     let creds = app.account("rotate").await;

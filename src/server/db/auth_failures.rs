@@ -68,17 +68,51 @@ async fn swap(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen(Option<Counter>);
 
-/// Whether `key` would admit an attempt now (`Ok(Err(seconds))` while locked); counts nothing.
-pub async fn check(
+/// Whether each of `counters` (a key and its policy) would admit an attempt now, read in one
+/// statement: what each holds, in the same order, or `Ok(Err(seconds))` for the first that is
+/// locked. Counts nothing.
+pub async fn check_all(
     db: &Db,
-    key: &str,
-    policy: Policy,
+    counters: &[(&str, Policy)],
     now: i64,
-) -> Result<Result<Seen, u32>, sqlx::Error> {
-    let current = get(db, key).await?;
-    Ok(policy
-        .check(current.unwrap_or_default(), now)
-        .map(|()| Seen(current)))
+) -> Result<Result<Vec<Seen>, u32>, sqlx::Error> {
+    if counters.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let placeholders = (1..=counters.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT key, failures, locked_until, last_failure_at FROM auth_failures \
+         WHERE key IN ({placeholders})"
+    );
+    // Only numbered placeholders are formatted in; the keys are bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (key, _) in counters {
+        query = query.bind(*key);
+    }
+    let mut stored = std::collections::HashMap::new();
+    for row in query.fetch_all(&db.pool).await? {
+        let key: String = row.try_get("key")?;
+        stored.insert(
+            key,
+            Counter {
+                failures: row.try_get("failures")?,
+                locked_until: row.try_get("locked_until")?,
+                last_failure_at: row.try_get("last_failure_at")?,
+            },
+        );
+    }
+    let mut seen = Vec::with_capacity(counters.len());
+    for (key, policy) in counters {
+        let current = stored.get(*key).copied();
+        if let Err(wait) = policy.check(current.unwrap_or_default(), now) {
+            return Ok(Err(wait));
+        }
+        seen.push(Seen(current));
+    }
+    Ok(Ok(seen))
 }
 
 /// Forgets counters nobody failed on for `older_than` seconds and that are not locked.
