@@ -714,12 +714,7 @@ pub async fn change_password(
     store_new_password(ctx, signed, new_password, now)
         .await
         .map_err(rename_field)?;
-    // The old password may be known to someone: end every other session, and give this one a
-    // new id.
-    signed.session.cycle_id().await.or_internal()?;
-    signed.session.save().await.or_internal()?;
-    end_other_sessions(ctx, signed).await?;
-    tracing::info!(admin = signed.admin.id, "password changed");
+    // In the log whatever happens to the sessions next.
     notify::audit(
         ctx,
         Event::by_self(&signed.admin, "password_changed", ""),
@@ -727,6 +722,23 @@ pub async fn change_password(
         now,
     )
     .await?;
+    tracing::info!(admin = signed.admin.id, "password changed");
+    // The old password may be known to someone: end every other session, and give this one a
+    // new id: claimed first (deleted, if still stored), so that a sign-out of it that ran
+    // meanwhile is not undone by storing it again under the new id.
+    let id = signed.session.id().ok_or(AppError::Unauthenticated)?;
+    if crate::server::db::sessions::delete_stored(&ctx.db, &id)
+        .await
+        .or_internal()?
+        .is_some()
+    {
+        crate::server::db::sessions::cycle_claimed(&signed.session, id)
+            .await
+            .or_internal()?;
+        signed.session.save().await.or_internal()?;
+    }
+    // When this session is gone (signed out meanwhile), every session of the admin ends.
+    end_other_sessions(ctx, signed).await?;
     Ok(())
 }
 

@@ -10,7 +10,84 @@ on_both_backends!(
     session_ids_are_stored_hashed,
     a_session_stored_after_its_admins_sessions_were_ended_is_refused,
     a_later_step_claims_its_session_before_it_gets_a_new_id,
+    a_password_change_does_not_bring_back_its_session_signed_out_meanwhile,
 );
+
+/// "Change password" gives its session a new id. A sign-out of that session that commits while
+/// the change runs (another request of the same browser) stays done: the session is not
+/// stored again under the new id, and, as when a reset ended it, every session of the admin
+/// ends (the answer: signed out). The password change itself stands, and is in the log.
+async fn a_password_change_does_not_bring_back_its_session_signed_out_meanwhile(app: TestApp) {
+    use mssp_dashboard::server::auth::{Client, require_admin};
+    use mssp_dashboard::server::db::sessions;
+    use mssp_dashboard::server::signin;
+    use sqlx::Row;
+    use std::sync::Arc;
+    use tower_sessions::Session;
+    let creds = app.account("pw-signed-out").await;
+    let browser = app.browser();
+    browser.sign_in_fully(&creds, None).await;
+    let id = browser.session_cookie().unwrap().parse().unwrap();
+    // The change's request has loaded its session...
+    let session = Session::new(Some(id), Arc::new(app.ctx.session_store()), None);
+    let signed = require_admin(&app.ctx, &session).await.unwrap();
+    // ...when a sign-out of it commits.
+    assert!(
+        sessions::delete_stored(&app.ctx.db, &id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let client = Client {
+        ip: None,
+        user_agent: None,
+        cookies: None,
+    };
+    let new_password = "a brand new password 42";
+    let other = app.browser();
+    other.sign_in_fully(&creds, None).await;
+    assert!(matches!(
+        signin::change_password(
+            &app.ctx,
+            &signed,
+            &client,
+            &creds.password,
+            new_password,
+            new_password,
+        )
+        .await,
+        Err(mssp_dashboard::model::AppError::Unauthenticated)
+    ));
+    // What the session layer does at the end of the request.
+    if session.is_modified() && !session.is_empty().await {
+        session.save().await.unwrap();
+    }
+    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE admin_id = $1")
+        .bind(creds.admin_id)
+        .fetch_one(&app.ctx.db.pool)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(
+        stored, 0,
+        "the signed-out session is not stored again, the other one ended"
+    );
+    let logged: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE target_id = $1 AND event = 'password_changed'",
+    )
+    .bind(creds.admin_id)
+    .fetch_one(&app.ctx.db.pool)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(logged, 1);
+    let fresh = app.browser();
+    let changed = crate::helpers::Creds {
+        password: new_password.into(),
+        ..creds
+    };
+    fresh.sign_in(&changed).await.assert_ok();
+}
 
 /// A later sign-in step claims its session by deleting its record (`delete_stored`): of two
 /// requests that loaded the same session, only the first gets its generation (the other is
