@@ -311,6 +311,10 @@ pub struct Passwords {
     /// is done, even when the request that asked for it is gone: a client that disconnects
     /// cannot start more hashes than there are places.
     permits: Arc<Semaphore>,
+    /// How many hashes run at once (the permits in all).
+    concurrency: usize,
+    /// Requests waiting for a permit, for the metrics; how many may wait is decided by the
+    /// places (`per_tenant`), not by this count.
     waiting: AtomicUsize,
     queue: usize,
     /// Places to wait beyond `queue`, for known browsers only (`Tenant::KnownBrowsers`), one per
@@ -352,6 +356,7 @@ impl Passwords {
         let blocks = Arc::<BlockPool>::default();
         Arc::new(Passwords {
             permits: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
             waiting: AtomicUsize::new(0),
             queue,
             known_reserve: concurrency,
@@ -390,35 +395,39 @@ impl Passwords {
     /// known for some admin, who may find a place in the reserve) is asked only when the queue
     /// is full.
     pub fn is_full(&self, known_browser: impl FnOnce() -> bool) -> bool {
-        let full = self.queue_full(self.queue)
-            && (!known_browser() || self.queue_full(self.queue + self.known_reserve));
+        let holders = held(&self.per_tenant.lock().unwrap_or_else(|e| e.into_inner()));
+        let full = self.queue_full(holders, self.queue)
+            && (!known_browser() || self.queue_full(holders, self.queue + self.known_reserve));
         if full {
             metrics::hash_refused();
         }
         full
     }
 
-    fn queue_full(&self, wait_limit: usize) -> bool {
-        self.permits.available_permits() == 0 && self.waiting.load(Ordering::Acquire) >= wait_limit
+    /// Whether `wait_limit` wait beyond the hashes running, with `holders` places held. Counted
+    /// from the places, which a hash gives back with its permit, not from the requests waiting
+    /// for a permit: a request handed one counts as waiting until its task runs again, so
+    /// under a flood that count said the queue was full while it had room, and an account
+    /// holding no place was turned away (`throttling::
+    /// one_account_cannot_starve_the_others_of_password_hashing` failed about one run in four).
+    fn queue_full(&self, holders: usize, wait_limit: usize) -> bool {
+        holders >= self.concurrency + wait_limit
     }
 
-    /// Where `tenant` would hold a place now, and how many may wait there: in the queue
-    /// unless it is full or `tenant` is refused there (`refused`); else, for known browsers, in
-    /// the reserve, when it has room and their account holds none of it.
-    fn admission(
-        &self,
-        places: &HashMap<Holder, usize>,
-        tenant: Tenant,
-    ) -> Option<(Holder, usize)> {
-        if !self.queue_full(self.queue) && !self.refused(places, tenant) {
-            return Some((Holder::Queue(tenant), self.queue));
+    /// Where `tenant` would hold a place now: in the queue unless it is full or `tenant` is
+    /// refused there (`refused`); else, for known browsers, in the reserve, when it has room
+    /// and their account holds none of it.
+    fn admission(&self, places: &HashMap<Holder, usize>, tenant: Tenant) -> Option<Holder> {
+        let holders = held(places);
+        if !self.queue_full(holders, self.queue) && !self.refused(places, tenant) {
+            return Some(Holder::Queue(tenant));
         }
         let Tenant::KnownBrowsers(account) = tenant else {
             return None;
         };
         let limit = self.queue + self.known_reserve;
         let reserve = Holder::Reserve(account);
-        (!self.queue_full(limit) && !places.contains_key(&reserve)).then_some((reserve, limit))
+        (!self.queue_full(holders, limit) && !places.contains_key(&reserve)).then_some(reserve)
     }
 
     /// Whether `tenant` is refused a place in the queue now: the queue is busy and it holds its
@@ -437,17 +446,15 @@ impl Passwords {
         (busy && held >= self.share) || (held > 0 && used + reserve >= self.capacity)
     }
 
-    /// Takes a place for `tenant` (`admission`), with how many may wait there; `None` when it
-    /// is refused one.
-    fn enter(&self, tenant: Tenant) -> Option<(TenantPlace, usize)> {
+    /// Takes a place for `tenant` (`admission`); `None` when it is refused one.
+    fn enter(&self, tenant: Tenant) -> Option<TenantPlace> {
         let mut places = self.per_tenant.lock().unwrap_or_else(|e| e.into_inner());
-        let (holder, wait_limit) = self.admission(&places, tenant)?;
+        let holder = self.admission(&places, tenant)?;
         *places.entry(holder).or_default() += 1;
-        let place = TenantPlace {
+        Some(TenantPlace {
             places: self.per_tenant.clone(),
             holder,
-        };
-        Some((place, wait_limit))
+        })
     }
 
     /// Runs `work` on the hash threads once `tenant` has a place and a permit; both go with
@@ -470,8 +477,8 @@ impl Passwords {
         reuses_memory: bool,
         work: impl FnOnce(Answer<T>, &mut Carried) + Send + 'static,
     ) -> Result<T, AppError> {
-        let (place, wait_limit) = self.place(tenant)?;
-        let permit = self.permit(wait_limit).await?;
+        let place = self.place(tenant)?;
+        let permit = self.permit().await?;
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Job {
             reuses_memory,
@@ -494,25 +501,23 @@ impl Passwords {
     }
 
     /// `enter`, counting a refusal.
-    fn place(&self, tenant: Tenant) -> Result<(TenantPlace, usize), AppError> {
+    fn place(&self, tenant: Tenant) -> Result<TenantPlace, AppError> {
         self.enter(tenant).ok_or_else(|| {
             metrics::hash_refused();
             AppError::Busy
         })
     }
 
-    /// A running place: at once, after a wait in the queue, or `Busy` when the queue is full.
-    async fn permit(&self, wait_limit: usize) -> Result<OwnedSemaphorePermit, AppError> {
+    /// A running place: at once, or after a wait in the queue. How many wait is bounded by the
+    /// places (`enter`), taken before.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, AppError> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             metrics::hash_wait(Duration::ZERO);
             return Ok(permit);
         }
         let asked = Instant::now();
         // Left when the wait ends, however it ends (the request may be dropped meanwhile).
-        let Some(_waiting) = Waiting::join(&self.waiting, wait_limit) else {
-            metrics::hash_refused();
-            return Err(AppError::Busy);
-        };
+        let _waiting = Waiting::join(&self.waiting);
         let permit = self.permits.clone().acquire_owned().await;
         metrics::hash_wait(asked.elapsed());
         permit.map_err(|_| AppError::Internal)
@@ -554,19 +559,20 @@ impl Passwords {
     }
 }
 
-/// One place in the queue of hashes waiting for a permit, left on drop.
+/// Places held in all (hashes running and waiting).
+fn held(places: &HashMap<Holder, usize>) -> usize {
+    places.values().sum()
+}
+
+/// One request in the queue of hashes waiting for a permit, counted for the metrics; left on
+/// drop.
 struct Waiting<'a>(&'a AtomicUsize);
 
 impl<'a> Waiting<'a> {
-    /// Joins the queue unless `queue` are waiting already.
-    fn join(waiting: &'a AtomicUsize, queue: usize) -> Option<Waiting<'a>> {
+    fn join(waiting: &'a AtomicUsize) -> Waiting<'a> {
         let before = waiting.fetch_add(1, Ordering::AcqRel);
-        let joined = Waiting(waiting);
-        if before >= queue {
-            return None;
-        }
         metrics::hash_queue(before + 1);
-        Some(joined)
+        Waiting(waiting)
     }
 }
 
@@ -909,6 +915,35 @@ mod tests {
             0,
             "given back when idle"
         );
+    }
+
+    /// A request handed a permit counts as waiting until its task runs again: the queue is
+    /// judged by the places held, which a hash gives back with its permit, so in that moment
+    /// it has room (counted by the waiting requests, it was full, and an account holding no
+    /// place was turned away).
+    #[tokio::test]
+    async fn a_request_handed_its_permit_does_not_fill_the_queue() {
+        let passwords = Passwords::with_threads(1, 1, 1);
+        let (release, go) = tokio::sync::watch::channel(false);
+        let running = held(&passwords, Tenant::Account(1), &go);
+        while passwords.permits.available_permits() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let next = held(&passwords, Tenant::Account(2), &go);
+        while passwords.waiting() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        release.send(true).unwrap();
+        // Without yielding to the runtime (so the next request's task cannot run): the first
+        // hash ends and hands its permit on.
+        while super::held(&passwords.per_tenant.lock().unwrap()) > 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(passwords.waiting(), 1, "still counted as waiting");
+        assert!(!passwords.is_full(|| false), "one place held of two");
+        assert!(passwords.has_room(Tenant::Account(3)));
+        running.await.unwrap().unwrap();
+        next.await.unwrap().unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
