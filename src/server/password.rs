@@ -229,17 +229,6 @@ impl Carried {
     }
 }
 
-/// Where a hash sends its answer: the caller has it the moment it is sent, while the hash's
-/// thread may still go on (its place given back once the work returns).
-struct Answer<T>(tokio::sync::oneshot::Sender<T>);
-
-impl<T> Answer<T> {
-    fn send(self, value: T) {
-        // The caller may be gone (its request dropped): nobody is left to answer.
-        let _ = self.0.send(value);
-    }
-}
-
 /// Threads of their own for the hashes, at most one per core. A thread that finishes a hash
 /// takes the next one waiting at once, with no hand-off through the async runtime; and no more
 /// hashes share the cores than there are cores (each works through its 19 MiB, which the
@@ -374,7 +363,8 @@ impl Passwords {
         self.blocks.trim(idle)
     }
 
-    /// Hashes waiting for a place to run.
+    /// Hashes waiting for a permit to run, for the metrics (a request handed one counts until
+    /// its task runs again; the queue's limits are judged by the places, see `queue_full`).
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
     }
@@ -395,7 +385,7 @@ impl Passwords {
     /// known for some admin, who may find a place in the reserve) is asked only when the queue
     /// is full.
     pub fn is_full(&self, known_browser: impl FnOnce() -> bool) -> bool {
-        let holders = held(&self.per_tenant.lock().unwrap_or_else(|e| e.into_inner()));
+        let holders = places_held(&self.per_tenant.lock().unwrap_or_else(|e| e.into_inner()));
         let full = self.queue_full(holders, self.queue)
             && (!known_browser() || self.queue_full(holders, self.queue + self.known_reserve));
         if full {
@@ -408,8 +398,7 @@ impl Passwords {
     /// from the places, which a hash gives back with its permit, not from the requests waiting
     /// for a permit: a request handed one counts as waiting until its task runs again, so
     /// under a flood that count said the queue was full while it had room, and an account
-    /// holding no place was turned away (`throttling::
-    /// one_account_cannot_starve_the_others_of_password_hashing` failed about one run in four).
+    /// holding no place was turned away.
     fn queue_full(&self, holders: usize, wait_limit: usize) -> bool {
         holders >= self.concurrency + wait_limit
     }
@@ -418,7 +407,7 @@ impl Passwords {
     /// refused there (`refused`); else, for known browsers, in the reserve, when it has room
     /// and their account holds none of it.
     fn admission(&self, places: &HashMap<Holder, usize>, tenant: Tenant) -> Option<Holder> {
-        let holders = held(places);
+        let holders = places_held(places);
         if !self.queue_full(holders, self.queue) && !self.refused(places, tenant) {
             return Some(Holder::Queue(tenant));
         }
@@ -458,15 +447,14 @@ impl Passwords {
     }
 
     /// Runs `work` on the hash threads once `tenant` has a place and a permit; both go with
-    /// the work and are given back when it ends. The work sends its answer (which this
-    /// returns) and may go on after that.
+    /// the work and are given back when it ends, before its answer (which this returns) is
+    /// sent: a caller's next request never finds its last one's place still taken.
     async fn run<T: Send + 'static>(
         &self,
         tenant: Tenant,
-        work: impl FnOnce(Answer<T>) + Send + 'static,
+        work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        self.run_job(tenant, false, move |answer, _| work(answer))
-            .await
+        self.run_job(tenant, false, move |_| work()).await
     }
 
     /// `run`, for work that verifies in the memory its thread carried over when
@@ -475,7 +463,7 @@ impl Passwords {
         &self,
         tenant: Tenant,
         reuses_memory: bool,
-        work: impl FnOnce(Answer<T>, &mut Carried) + Send + 'static,
+        work: impl FnOnce(&mut Carried) -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let place = self.place(tenant)?;
         let permit = self.permit().await?;
@@ -484,9 +472,11 @@ impl Passwords {
             reuses_memory,
             work: Box::new(move |carried| {
                 let started = Instant::now();
-                work(Answer(answer), carried);
+                let value = work(carried);
                 metrics::hash_run(started.elapsed());
                 drop((permit, place));
+                // The caller may be gone (its request dropped): nobody is left to answer.
+                let _ = answer.send(value);
             }),
         };
         let failed = |what: &str| {
@@ -525,8 +515,7 @@ impl Passwords {
 
     pub async fn hash(&self, tenant: Tenant, password: &str) -> Result<PasswordHash, AppError> {
         let password = password.to_string();
-        self.run(tenant, move |answer| answer.send(hash_blocking(&password)))
-            .await?
+        self.run(tenant, move || hash_blocking(&password)).await?
     }
 
     /// True when `password` matches `stored`. With no stored hash (unknown admin) the work is
@@ -542,9 +531,9 @@ impl Passwords {
         let password = password.to_string();
         let pool = self.blocks.clone();
         let matches = self
-            .run_job(tenant, true, move |answer, carried| {
+            .run_job(tenant, true, move |carried| {
                 let mut blocks = carried.take(&pool);
-                answer.send(verify_in(&mut blocks, password.as_bytes(), &hash));
+                let matches = verify_in(&mut blocks, password.as_bytes(), &hash);
                 // What the blocks hold gives a guess at the password away cheaply: the first
                 // two blocks are one BLAKE2b of the password and salt away, and the second
                 // pass, which XORs its blocks into the first pass's, can be undone from the
@@ -553,6 +542,7 @@ impl Passwords {
                 // thread's loop, `HashThreads::serve`); either way after the answer, which the
                 // caller does not wait for.
                 carried.keep(blocks);
+                matches
             })
             .await?;
         Ok(exists && matches)
@@ -560,7 +550,7 @@ impl Passwords {
 }
 
 /// Places held in all (hashes running and waiting).
-fn held(places: &HashMap<Holder, usize>) -> usize {
+fn places_held(places: &HashMap<Holder, usize>) -> usize {
     places.values().sum()
 }
 
@@ -583,7 +573,8 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// One place of an account, given back when the hash is done (or refused).
+/// One place of an account, given back when the hash ends (or when its request is dropped
+/// while it waits).
 struct TenantPlace {
     places: Places,
     holder: Holder,
@@ -721,9 +712,8 @@ mod tests {
         );
     }
 
-    /// Waits until every hash has given its place back: a hash answers first, then gives its
-    /// place back (its thread wipes its memory after that, unless the next verification takes
-    /// it over).
+    /// Waits until every hash has given its place back (a hash gives it back, then answers;
+    /// its thread wipes its memory after that, unless the next verification takes it over).
     async fn settled(passwords: &Passwords) {
         for _ in 0..1000 {
             if passwords.per_tenant.lock().unwrap().is_empty() {
@@ -743,9 +733,8 @@ mod tests {
         let (passwords, mut release) = (passwords.clone(), release.clone());
         tokio::spawn(async move {
             passwords
-                .run(tenant, move |answer| {
+                .run(tenant, move || {
                     let _ = futures::executor::block_on(release.wait_for(|go| *go));
-                    answer.send(());
                 })
                 .await
         })
@@ -936,9 +925,14 @@ mod tests {
         release.send(true).unwrap();
         // Without yielding to the runtime (so the next request's task cannot run): the first
         // hash ends and hands its permit on.
-        while super::held(&passwords.per_tenant.lock().unwrap()) > 1 {
+        for _ in 0..2000 {
+            if places_held(&passwords.per_tenant.lock().unwrap()) == 1 {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
+        assert_eq!(places_held(&passwords.per_tenant.lock().unwrap()), 1);
+        assert_eq!(passwords.permits.available_permits(), 0, "handed on");
         assert_eq!(passwords.waiting(), 1, "still counted as waiting");
         assert!(!passwords.is_full(|| false), "one place held of two");
         assert!(passwords.has_room(Tenant::Account(3)));
@@ -957,11 +951,20 @@ mod tests {
         // A second one waits in the queue; its client goes away.
         let gave_up = tokio::time::timeout(
             Duration::from_millis(50),
-            passwords.run(Tenant::Account(2), |answer| answer.send(())),
+            passwords.run(Tenant::Account(2), || ()),
         )
         .await;
         assert!(gave_up.is_err(), "it was still waiting");
         assert_eq!(passwords.waiting.load(Ordering::Acquire), 0, "and left");
+        assert!(
+            !passwords
+                .per_tenant
+                .lock()
+                .unwrap()
+                .contains_key(&Holder::Queue(Tenant::Account(2))),
+            "its place given back"
+        );
+        assert!(!passwords.is_full(|| false), "the queue has room again");
         // The running one's client goes away too: its hash still holds the place and the
         // permit until it ends, so nobody can start more hashes than there are places.
         running.abort();
@@ -998,11 +1001,7 @@ mod tests {
         assert!(!passwords.is_full(|| false), "one more may wait");
         let waiting = {
             let passwords = passwords.clone();
-            tokio::spawn(async move {
-                passwords
-                    .run(Tenant::Account(2), |answer| answer.send(()))
-                    .await
-            })
+            tokio::spawn(async move { passwords.run(Tenant::Account(2), || ()).await })
         };
         while passwords.waiting() == 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
