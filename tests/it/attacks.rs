@@ -944,12 +944,7 @@ async fn a_session_ended_by_a_reset_cannot_revive_itself(app: TestApp) {
             .unwrap(),
         None
     );
-    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE admin_id = $1")
-        .bind(creds.admin_id)
-        .fetch_one(&app.ctx.db.pool)
-        .await
-        .unwrap()
-        .get("n");
+    let stored = app.stored_sessions(creds.admin_id).await;
     assert_eq!(stored, 0, "no session of the admin is kept");
     stale
         .call("get_profile", &[])

@@ -313,6 +313,17 @@ impl TestApp {
         browser_at(&self.base)
     }
 
+    /// How many sessions of `admin_id` are stored.
+    pub async fn stored_sessions(&self, admin_id: i64) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE admin_id = $1")
+            .bind(admin_id)
+            .fetch_one(&self.ctx.db.pool)
+            .await
+            .unwrap()
+            .get("n")
+    }
+
     /// A fresh account with its super admin.
     pub async fn account(&self, label: &str) -> Creds {
         let tag = unique(label).replace('_', "-");

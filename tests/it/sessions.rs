@@ -62,12 +62,7 @@ async fn a_password_change_does_not_bring_back_its_session_signed_out_meanwhile(
     if session.is_modified() && !session.is_empty().await {
         session.save().await.unwrap();
     }
-    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE admin_id = $1")
-        .bind(creds.admin_id)
-        .fetch_one(&app.ctx.db.pool)
-        .await
-        .unwrap()
-        .get("n");
+    let stored = app.stored_sessions(creds.admin_id).await;
     assert_eq!(
         stored, 0,
         "the signed-out session is not stored again, the other one ended"
@@ -99,10 +94,16 @@ async fn a_later_step_claims_its_session_before_it_gets_a_new_id(app: TestApp) {
     use tower_sessions::Session;
     let store = Arc::new(app.ctx.session_store());
     let stored = |id| sessions::stored_generation(&app.ctx.db, id);
-    let first = Session::new(None, store.clone(), None);
-    first.insert("step", 1).await.unwrap();
-    first.save().await.unwrap();
-    let id = first.id().unwrap();
+    // A session stored with `step` in it: its id.
+    let saved = |step: i64| {
+        let session = Session::new(None, store.clone(), None);
+        async move {
+            session.insert("step", step).await.unwrap();
+            session.save().await.unwrap();
+            session.id().unwrap()
+        }
+    };
+    let id = saved(1).await;
     let one = Session::new(Some(id), store.clone(), None);
     assert_eq!(one.get::<i64>("step").await.unwrap(), Some(1));
     assert_eq!(
@@ -122,10 +123,7 @@ async fn a_later_step_claims_its_session_before_it_gets_a_new_id(app: TestApp) {
     assert_eq!(stored(&new).await.unwrap(), Some(0));
     assert_eq!(stored(&id).await.unwrap(), None);
     // A session cycled under another id's claim has its own record deleted as usual.
-    let other = Session::new(None, store.clone(), None);
-    other.insert("step", 2).await.unwrap();
-    other.save().await.unwrap();
-    let other_id = other.id().unwrap();
+    let other_id = saved(2).await;
     let loaded = Session::new(Some(other_id), store.clone(), None);
     assert_eq!(loaded.get::<i64>("step").await.unwrap(), Some(2));
     sessions::cycle_claimed(&loaded, id).await.unwrap();
