@@ -648,16 +648,21 @@ mod tests {
         }
         assert!(!verify_in(&mut blocks, b"x", "not a PHC string"));
         // A hash made with more memory than the buffer holds is still checked (allocating).
-        let bigger = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(MEMORY_KIB * 2, 2, 1, None).unwrap(),
-        )
-        .hash_password(b"later parameters")
-        .unwrap()
-        .to_string();
+        let bigger = hashed_with(MEMORY_KIB * 2, b"later parameters");
         assert!(verify_in(&mut blocks, b"later parameters", &bigger));
         assert!(!verify_in(&mut blocks, b"other", &bigger));
+    }
+
+    /// `password` hashed with argon2id in `memory_kib` KiB (2 passes, 1 lane).
+    fn hashed_with(memory_kib: u32, password: &[u8]) -> String {
+        Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(memory_kib, 2, 1, None).unwrap(),
+        )
+        .hash_password(password)
+        .unwrap()
+        .to_string()
     }
 
     /// Whether `blocks[from..]` is all zeros.
@@ -677,28 +682,14 @@ mod tests {
         };
         // Not computed in the buffer at all: a hash that is not a PHC string, one that needs
         // more memory than the buffer holds.
-        let bigger = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(MEMORY_KIB * 2, 2, 1, None).unwrap(),
-        )
-        .hash_password(b"x")
-        .unwrap()
-        .to_string();
+        let bigger = hashed_with(MEMORY_KIB * 2, b"x");
         for stored in ["not a PHC string", bigger.as_str()] {
             dirty(&mut blocks);
             verify_in(&mut blocks, b"x", stored);
             assert!(zero_from(&blocks, 0), "{stored}: everything wiped");
         }
         // Computed in the first half only: the rest is wiped, the first half overwritten.
-        let smaller = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(MEMORY_KIB / 2, 2, 1, None).unwrap(),
-        )
-        .hash_password(b"x")
-        .unwrap()
-        .to_string();
+        let smaller = hashed_with(MEMORY_KIB / 2, b"x");
         dirty(&mut blocks);
         assert!(verify_in(&mut blocks, b"x", &smaller));
         let half = BlockPool::blocks() / 2;
@@ -755,12 +746,9 @@ mod tests {
     /// Whether every buffer waiting in the pool is wiped; how many wait there.
     fn pooled_wiped(passwords: &Passwords) -> (bool, usize) {
         let free = passwords.blocks.free.lock().unwrap();
-        let wiped = free.iter().all(|(blocks, _)| {
-            blocks.len() == BlockPool::blocks()
-                && blocks
-                    .iter()
-                    .all(|block| block.as_ref().iter().all(|&word| word == 0))
-        });
+        let wiped = free
+            .iter()
+            .all(|(blocks, _)| blocks.len() == BlockPool::blocks() && zero_from(blocks, 0));
         (wiped, free.len())
     }
 
