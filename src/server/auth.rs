@@ -77,7 +77,7 @@ pub async fn current_auth(ctx: &Ctx, session: &Session) -> Result<Option<Session
     let too_old = now - auth.signed_in_at >= i64::from(config.session_max_hours) * 3600;
     let idle = now - auth.last_seen >= i64::from(config.session_idle_minutes) * 60;
     if auth.stage.is_expired(now) || too_old || idle {
-        session.flush().await.map_err(session_error)?;
+        end_session(session).await?;
         return Ok(None);
     }
     if now - auth.last_seen >= 60 {
@@ -129,11 +129,16 @@ pub async fn enter_stage(
     // the profile, or by another step of the same session) does not come back under a new id.
     // Its generation is the stored one ("sign out other sessions" of this session may have
     // moved it on since this request loaded it).
-    // Always a new id, even for a session that was never stored (a flushed session would
-    // otherwise be stored again under the id its cookie named).
+    // The password step: a session id the browser sent (its own, or one planted in it) never
+    // carries a sign-in, so a stored session moves to a new id. A session without a stored id
+    // has one drawn for this request and sent to no one: tower-sessions draws a new one when
+    // the cookie named no stored session, and `end_session` (the only flush) leaves the id of
+    // a session it ended. Moving it again would only cost a delete of an id never stored.
     let generation = match from {
         Origin::Password => {
-            session.cycle_id().await.map_err(session_error)?;
+            if session.id().is_some() {
+                session.cycle_id().await.map_err(session_error)?;
+            }
             generation
         }
         Origin::Session => {
@@ -193,9 +198,21 @@ pub async fn end_other_sessions(ctx: &Ctx, signed: &SignedIn) -> Result<u64, App
     Ok(ended)
 }
 
-/// Ends the session on the server and clears the cookie.
+/// Ends the session on the server and clears the cookie. The emptied session also leaves its
+/// id: should the same request sign in again, it is stored under an id drawn afresh, never
+/// the one a browser sent. So a session without a stored id (`Session::id` is `None`) always
+/// holds an id no browser has seen, which `enter_stage` relies on.
 pub async fn end_session(session: &Session) -> Result<(), AppError> {
-    session.flush().await.map_err(session_error)
+    let ended = session.id();
+    #[allow(clippy::disallowed_methods)] // the one place that flushes, see clippy.toml
+    session.flush().await.map_err(session_error)?;
+    if let Some(id) = ended {
+        // `flush` deleted its record: the new id costs no second delete.
+        sessions::cycle_claimed(session, id)
+            .await
+            .map_err(session_error)?;
+    }
+    Ok(())
 }
 
 /// The admin behind a session, with their account, read fresh from the database so that a

@@ -11,6 +11,7 @@ on_both_backends!(
     a_session_stored_after_its_admins_sessions_were_ended_is_refused,
     a_later_step_claims_its_session_before_it_gets_a_new_id,
     a_password_change_does_not_bring_back_its_session_signed_out_meanwhile,
+    a_planted_session_that_ran_out_does_not_carry_the_next_sign_in,
 );
 
 /// "Change password" gives its session a new id. A sign-out of that session that commits while
@@ -161,6 +162,44 @@ async fn session_id_changes_at_each_step_of_sign_in(app: TestApp) {
             &serde_json::Value::Null
         );
     }
+}
+
+/// Session fixation through a session that ran out: an attacker's pending sign-in (its code
+/// step unanswered), its cookie planted in the owner's browser and left past the step's time.
+/// The owner's sign-in on that browser ends it (`auth::current_auth`) and is stored under an id
+/// drawn afresh: the password step moves only a stored session to a new id, so an ended one
+/// must not keep the id its cookie named (`auth::end_session`).
+async fn a_planted_session_that_ran_out_does_not_carry_the_next_sign_in(app: TestApp) {
+    use mssp_dashboard::domain::access::PENDING_SECOND_FACTOR_TTL_SECONDS;
+    let attacker_creds = app.account("fixation-attacker").await;
+    let owner_creds = app.account("fixation-owner").await;
+    let setup = app.browser();
+    setup.sign_in_fully(&attacker_creds, None).await;
+    setup.enable_two_factor().await;
+    let attacker = app.browser();
+    assert_eq!(
+        attacker.sign_in(&attacker_creds).await.assert_ok(),
+        "/login/code"
+    );
+    let planted = attacker.session_cookie().unwrap();
+    app.clock().advance(PENDING_SECOND_FACTOR_TTL_SECONDS);
+
+    let owner = app.browser();
+    owner
+        .jar
+        .add_cookie_str(&format!("{SESSION}={planted}"), &app.base.parse().unwrap());
+    owner.sign_in_fully(&owner_creds, None).await;
+    let signed_in = owner.session_cookie().unwrap();
+    assert_ne!(signed_in, planted, "stored under the planted id");
+    assert_eq!(
+        owner.call("current_admin", &[]).await.assert_ok()["email"],
+        owner_creds.email.as_str()
+    );
+    // The attacker's cookie names no session any more.
+    assert_eq!(
+        attacker.call("current_admin", &[]).await.assert_ok(),
+        &serde_json::Value::Null
+    );
 }
 
 async fn cookie_is_http_only_and_same_site(app: TestApp) {
