@@ -129,16 +129,11 @@ pub async fn enter_stage(
     // the profile, or by another step of the same session) does not come back under a new id.
     // Its generation is the stored one ("sign out other sessions" of this session may have
     // moved it on since this request loaded it).
-    // The password step: a session id the browser sent (its own, or one planted in it) never
-    // carries a sign-in, so a stored session moves to a new id. A session without a stored id
-    // has one drawn for this request and sent to no one: tower-sessions draws a new one when
-    // the cookie named no stored session, and `end_session` (the only flush) leaves the id of
-    // a session it ended. Moving it again would only cost a delete of an id never stored.
+    // Always a new id (no fixation), at no delete when nothing is stored under the old one
+    // (`sessions::cycle`).
     let generation = match from {
         Origin::Password => {
-            if session.id().is_some() {
-                session.cycle_id().await.map_err(session_error)?;
-            }
+            sessions::cycle(session).await.map_err(session_error)?;
             generation
         }
         Origin::Session => {
@@ -199,9 +194,8 @@ pub async fn end_other_sessions(ctx: &Ctx, signed: &SignedIn) -> Result<u64, App
 }
 
 /// Ends the session on the server and clears the cookie. The emptied session also leaves its
-/// id: should the same request sign in again, it is stored under an id drawn afresh, never
-/// the one a browser sent. So a session without a stored id (`Session::id` is `None`) always
-/// holds an id no browser has seen, which `enter_stage` relies on.
+/// id (tower-sessions' `flush` keeps it): should the same request store it again, that is
+/// under an id drawn afresh, never the one its browser sent.
 pub async fn end_session(session: &Session) -> Result<(), AppError> {
     let ended = session.id();
     #[allow(clippy::disallowed_methods)] // the one place that flushes, see clippy.toml

@@ -12,6 +12,7 @@ on_both_backends!(
     a_later_step_claims_its_session_before_it_gets_a_new_id,
     a_password_change_does_not_bring_back_its_session_signed_out_meanwhile,
     a_planted_session_that_ran_out_does_not_carry_the_next_sign_in,
+    an_ended_session_is_stored_again_only_under_a_new_id,
 );
 
 /// "Change password" gives its session a new id. A sign-out of that session that commits while
@@ -167,8 +168,9 @@ async fn session_id_changes_at_each_step_of_sign_in(app: TestApp) {
 /// Session fixation through a session that ran out: an attacker's pending sign-in (its code
 /// step unanswered), its cookie planted in the owner's browser and left past the step's time.
 /// The owner's sign-in on that browser ends it (`auth::current_auth`) and is stored under an id
-/// drawn afresh: the password step moves only a stored session to a new id, so an ended one
-/// must not keep the id its cookie named (`auth::end_session`).
+/// drawn afresh: `auth::end_session` leaves the ended id, and the password step moves even a
+/// session with nothing stored to a new id (`sessions::cycle`); either alone keeps this test
+/// green, both gone fail it. Also an id planted that was never stored.
 async fn a_planted_session_that_ran_out_does_not_carry_the_next_sign_in(app: TestApp) {
     use mssp_dashboard::domain::access::PENDING_SECOND_FACTOR_TTL_SECONDS;
     let attacker_creds = app.account("fixation-attacker").await;
@@ -199,6 +201,46 @@ async fn a_planted_session_that_ran_out_does_not_carry_the_next_sign_in(app: Tes
     assert_eq!(
         attacker.call("current_admin", &[]).await.assert_ok(),
         &serde_json::Value::Null
+    );
+
+    // An id planted without ever being stored: the sign-in moves away from it too.
+    let never_stored = tower_sessions::session::Id::default().to_string();
+    let owner = app.browser();
+    owner.jar.add_cookie_str(
+        &format!("{SESSION}={never_stored}"),
+        &app.base.parse().unwrap(),
+    );
+    owner.sign_in_fully(&owner_creds, None).await;
+    assert_ne!(owner.session_cookie().unwrap(), never_stored);
+}
+
+/// `end_session` (tower-sessions' `flush`, then a new id): what the same request stores
+/// afterwards is under an id drawn afresh, never the ended one's, and costs no second delete.
+async fn an_ended_session_is_stored_again_only_under_a_new_id(app: TestApp) {
+    use mssp_dashboard::server::auth::end_session;
+    use mssp_dashboard::server::db::sessions;
+    use std::sync::Arc;
+    use tower_sessions::Session;
+    let store = Arc::new(app.ctx.session_store());
+    let first = Session::new(None, store.clone(), None);
+    first.insert("step", 1).await.unwrap();
+    first.save().await.unwrap();
+    let id = first.id().unwrap();
+
+    let loaded = Session::new(Some(id), store.clone(), None);
+    assert_eq!(loaded.get::<i64>("step").await.unwrap(), Some(1));
+    end_session(&loaded).await.unwrap();
+    assert_eq!(
+        sessions::stored_generation(&app.ctx.db, &id).await.unwrap(),
+        None
+    );
+    loaded.insert("step", 2).await.unwrap();
+    loaded.save().await.unwrap();
+    let again = loaded.id().unwrap();
+    assert_ne!(again, id, "stored again under the ended id");
+    assert_eq!(
+        sessions::stored_generation(&app.ctx.db, &id).await.unwrap(),
+        None
     );
 }
 

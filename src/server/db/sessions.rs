@@ -202,9 +202,10 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        // Inside `cycle_claimed`: the record is gone already.
+        // Inside `cycle_claimed` (the record is gone already) or `cycle` of a session without
+        // a stored record (none is stored under its id).
         if CLAIMED
-            .try_with(|claimed| claimed == session_id)
+            .try_with(|claimed| claimed.as_ref().is_none_or(|claimed| claimed == session_id))
             .unwrap_or(false)
         {
             return Ok(());
@@ -220,8 +221,21 @@ impl SessionStore for SqlSessionStore {
 
 tokio::task_local! {
     /// Set while `cycle_claimed` moves a session to a new id: the old id, whose record the
-    /// caller deleted already.
-    static CLAIMED: Id;
+    /// caller deleted already; `None` while `cycle` moves a session that has no stored record.
+    static CLAIMED: Option<Id>;
+}
+
+/// Moves `session` to a new id (tower-sessions' `cycle_id`), so that an id its browser sent,
+/// or had planted in it, never carries what comes next. A session without a stored record
+/// (`Session::id` is `None`: its cookie named none, or it was ended) still gets a new id, but
+/// `cycle_id`'s delete of the id it leaves is skipped: nothing is stored under it.
+pub async fn cycle(
+    session: &tower_sessions::Session,
+) -> Result<(), tower_sessions::session::Error> {
+    match session.id() {
+        Some(_) => session.cycle_id().await,
+        None => CLAIMED.scope(None, session.cycle_id()).await,
+    }
 }
 
 /// Moves `session` to a new id (tower-sessions' `cycle_id`) once the caller has deleted the
@@ -232,7 +246,7 @@ pub async fn cycle_claimed(
     session: &tower_sessions::Session,
     claimed: Id,
 ) -> Result<(), tower_sessions::session::Error> {
-    CLAIMED.scope(claimed, session.cycle_id()).await
+    CLAIMED.scope(Some(claimed), session.cycle_id()).await
 }
 
 /// Ends every session of an admin (2FA reset, deactivation), inside the caller's transaction:
