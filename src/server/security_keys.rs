@@ -80,7 +80,7 @@ fn local(url: &Url) -> Result<(String, Url, bool), String> {
 }
 
 fn relying(ctx: &Ctx) -> Result<&Webauthn, AppError> {
-    ctx.webauthn.as_deref().ok_or_else(|| {
+    ctx.webauthn.as_ref().ok_or_else(|| {
         AppError::Conflict(
             "Security keys are not available on this dashboard: its address (MSSP_PUBLIC_URL) \
              must be a domain name. Ask its operator."
