@@ -636,16 +636,18 @@ pub async fn unlock_sign_in(
         .await
         .or_internal()?
         .ok_or(AppError::NotFound)?;
+    // The unlock and its audit entry land together.
+    let mut tx = ctx.db.write().await.or_internal()?;
     for step in ["password", "code"] {
         crate::server::db::auth_failures::clear(
-            &ctx.db,
+            &mut tx,
             &format!("{step}:untrusted:admin:{}", admin.id),
         )
         .await
         .or_internal()?;
     }
-    notify::audit(
-        ctx,
+    notify::audit_in(
+        &mut tx,
         Event {
             account_id: Some(signed_in.account.id),
             actor_id: Some(signed_in.admin.id),
@@ -656,5 +658,6 @@ pub async fn unlock_sign_in(
         client,
         now,
     )
-    .await
+    .await?;
+    tx.commit().await.or_internal()
 }

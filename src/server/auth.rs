@@ -73,10 +73,7 @@ pub async fn current_auth(ctx: &Ctx, session: &Session) -> Result<Option<Session
         return Ok(None);
     };
     let now = ctx.now();
-    let config = &ctx.config;
-    let too_old = now - auth.signed_in_at >= i64::from(config.session_max_hours) * 3600;
-    let idle = now - auth.last_seen >= i64::from(config.session_idle_minutes) * 60;
-    if auth.stage.is_expired(now) || too_old || idle {
+    if !is_live(ctx, &auth, now) {
         end_session(session).await?;
         return Ok(None);
     }
@@ -90,6 +87,15 @@ pub async fn current_auth(ctx: &Ctx, session: &Session) -> Result<Option<Session
     Ok(Some(auth))
 }
 
+/// Whether a session's sign-in state is still good at `now`: its pending step has not run out,
+/// and it is neither idle for longer than the idle timeout nor older than its lifetime.
+fn is_live(ctx: &Ctx, auth: &SessionAuth, now: i64) -> bool {
+    let config = &ctx.config;
+    let too_old = now - auth.signed_in_at >= i64::from(config.session_max_hours) * 3600;
+    let idle = now - auth.last_seen >= i64::from(config.session_idle_minutes) * 60;
+    !(auth.stage.is_expired(now) || too_old || idle)
+}
+
 /// Where a move to another stage starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -100,9 +106,13 @@ pub enum Origin {
     Session,
 }
 
-/// Moves the session to `stage` for `admin`, under a new session id (no fixation).
+/// Moves the session to `stage` for `admin`, under a new session id (no fixation); the
+/// stored record of the old id is deleted through `conn`, the caller's transaction.
+// The step's context, the transaction and what moves where: nothing here groups naturally.
+#[allow(clippy::too_many_arguments)]
 pub async fn enter_stage(
     ctx: &Ctx,
+    conn: &mut sqlx::AnyConnection,
     session: &Session,
     admin: &admins::Admin,
     stage: Stage,
@@ -110,7 +120,12 @@ pub async fn enter_stage(
     client: &Client,
     now: i64,
 ) -> Result<(), AppError> {
-    let previous = current_auth(ctx, session).await?;
+    // As this request left it (a new password moves the generation on before the next stage).
+    // It writes nothing here, not even to end a session that ran out meanwhile (that is for its
+    // next request, `current_auth`): the caller's transaction holds the write lock, and on
+    // SQLite a write through the pool would wait for it.
+    let previous: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
+    let previous = previous.filter(|auth| is_live(ctx, auth, now));
     // A later step keeps the time of the password step (the absolute lifetime counts from it)
     // and the session's generation: if all the admin's sessions were ended since the session
     // was made (a reset, a deactivation) the new one is refused at its first use.
@@ -125,20 +140,28 @@ pub async fn enter_stage(
         // The session ran out while this step ran.
         (Origin::Session, _) => return Err(AppError::Unauthenticated),
     };
+    // Always a new id (no fixation). The record of the old one is deleted here, in the
+    // caller's transaction, so `cycle_id` deletes nothing itself (`sessions::cycle_claimed`);
+    // with no record stored (`id()` is `None`) there is nothing to delete.
     // A later step's session must still be stored: one ended meanwhile (signed out, ended from
     // the profile, or by another step of the same session) does not come back under a new id.
     // Its generation is the stored one ("sign out other sessions" of this session may have
     // moved it on since this request loaded it).
-    // Always a new id (no fixation), at no delete when nothing is stored under the old one
-    // (`sessions::cycle`).
-    let generation = match from {
-        Origin::Password => {
+    let generation = match (from, session.id()) {
+        (Origin::Password, None) => {
             sessions::cycle(session).await.map_err(session_error)?;
             generation
         }
-        Origin::Session => {
-            let id = session.id().ok_or(AppError::Unauthenticated)?;
-            let stored = sessions::delete_stored(&ctx.db, &id)
+        (Origin::Password, Some(id)) => {
+            sessions::delete_stored(conn, &id).await.or_internal()?;
+            sessions::cycle_claimed(session, id)
+                .await
+                .map_err(session_error)?;
+            generation
+        }
+        (Origin::Session, id) => {
+            let id = id.ok_or(AppError::Unauthenticated)?;
+            let stored = sessions::delete_stored(conn, &id)
                 .await
                 .or_internal()?
                 .ok_or(AppError::Unauthenticated)?;

@@ -13,7 +13,17 @@ pub use crate::server::db::audit::Event;
 /// One audit log entry, written on its own.
 pub async fn audit(ctx: &Ctx, entry: Event<'_>, client: &Client, now: i64) -> Result<(), AppError> {
     let mut conn = ctx.db.pool.acquire().await.or_internal()?;
-    audit::record(&mut conn, entry, client.ip.as_deref(), now)
+    audit_in(&mut conn, entry, client, now).await
+}
+
+/// One audit log entry, written with the caller's other writes (its transaction).
+pub async fn audit_in(
+    conn: &mut sqlx::AnyConnection,
+    entry: Event<'_>,
+    client: &Client,
+    now: i64,
+) -> Result<(), AppError> {
+    audit::record(conn, entry, client.ip.as_deref(), now)
         .await
         .or_internal()
 }

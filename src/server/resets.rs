@@ -39,12 +39,17 @@ const NOTICES_PER_DAY: Limit = Limit {
 };
 
 async fn limit(ctx: &Ctx, key: String, limit: Limit, now: i64) -> Result<(), AppError> {
-    rate_limits::hit(&ctx.db, &key, limit, now)
-        .await
-        .or_internal()?
-        .map_err(|retry_after_seconds| AppError::TooManyRequests {
-            retry_after_seconds,
-        })
+    rate_limits::hit(
+        &mut *ctx.db.pool.acquire().await.or_internal()?,
+        &key,
+        limit,
+        now,
+    )
+    .await
+    .or_internal()?
+    .map_err(|retry_after_seconds| AppError::TooManyRequests {
+        retry_after_seconds,
+    })
 }
 
 /// The account's active super admins other than `except`: (id, email).
@@ -105,7 +110,7 @@ pub async fn request(
     // request that waits counts nothing (it notifies nobody).
     let notify_allowed = !already_pending
         && rate_limits::hit(
-            &ctx.db,
+            &mut *ctx.db.pool.acquire().await.or_internal()?,
             &format!("reset-request:told:{}", admin.id),
             NOTICES_PER_DAY,
             now,

@@ -561,11 +561,11 @@ pub async fn finish_sign_in(
             .await?;
         return Err(refused);
     }
-    attempt.succeeded(ctx, now).await?;
     signin::second_factor_passed(
         ctx,
         &signed,
         client,
+        attempt,
         Passed::SecurityKey,
         remember_browser,
         now,
@@ -628,7 +628,11 @@ pub async fn confirm(
                 }
             };
             match outcome {
-                Ok(()) => attempt.succeeded(ctx, now).await?,
+                Ok(()) => {
+                    attempt
+                        .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
+                        .await?
+                }
                 Err(refused) => {
                     attempt
                         .failed(

@@ -11,7 +11,7 @@ use crate::server::auth::{
 use crate::server::db::{accounts, admins, recovery_codes, totp};
 use crate::server::notify::{self, Event, Notice};
 use crate::server::password::Tenant;
-use crate::server::throttle::{self, Secret, Subject};
+use crate::server::throttle::{self, Attempt, Secret, Subject};
 use crate::server::{Ctx, OrInternal, known_browser, remembered, setup_codes};
 use tower_sessions::Session;
 
@@ -30,7 +30,50 @@ fn facts(admin: &admins::Admin, account: &accounts::Account) -> SignInFacts {
     }
 }
 
-/// Moves the session to `stage`; answers the page where sign-in continues.
+/// Moves the session to `stage`; answers the page where sign-in continues. A completed
+/// sign-in is recorded (the admin's last sign-in, the audit log) in `conn`, the caller's
+/// transaction, with the move: the sign-in and its record commit together or not at all.
+#[allow(clippy::too_many_arguments)]
+async fn advance_in(
+    ctx: &Ctx,
+    conn: &mut sqlx::AnyConnection,
+    session: &Session,
+    admin: &admins::Admin,
+    stage: Stage,
+    from: Origin,
+    client: &Client,
+    now: i64,
+) -> Result<String, AppError> {
+    if stage == Stage::Complete {
+        // The admin's row before the session's, the order in which a reset or a deactivation
+        // (`sessions::end_for_admin`) takes them, so that the two never wait for each other.
+        admins::record_sign_in(&mut *conn, admin.id, now)
+            .await
+            .or_internal()?;
+    }
+    enter_stage(ctx, &mut *conn, session, admin, stage, from, client, now).await?;
+    if stage == Stage::Complete {
+        notify::audit_in(
+            conn,
+            Event::by_self(admin, "sign_in_succeeded", ""),
+            client,
+            now,
+        )
+        .await?;
+    }
+    Ok(stage.page().to_string())
+}
+
+/// Once the transaction of [`advance_in`] committed: a completed sign-in makes this browser
+/// known for the admin.
+fn advanced(ctx: &Ctx, client: &Client, admin: &admins::Admin, stage: Stage) {
+    if stage == Stage::Complete {
+        known_browser::remember(ctx, client, admin.id);
+        tracing::info!(admin = admin.id, "signed in");
+    }
+}
+
+/// [`advance_in`] with nothing else to write: in a transaction of its own.
 async fn advance(
     ctx: &Ctx,
     session: &Session,
@@ -40,22 +83,11 @@ async fn advance(
     client: &Client,
     now: i64,
 ) -> Result<String, AppError> {
-    enter_stage(ctx, session, admin, stage, from, client, now).await?;
-    if stage == Stage::Complete {
-        admins::record_sign_in(&ctx.db, admin.id, now)
-            .await
-            .or_internal()?;
-        known_browser::remember(ctx, client, admin.id);
-        notify::audit(
-            ctx,
-            Event::by_self(admin, "sign_in_succeeded", ""),
-            client,
-            now,
-        )
-        .await?;
-        tracing::info!(admin = admin.id, "signed in");
-    }
-    Ok(stage.page().to_string())
+    let mut tx = ctx.db.write().await.or_internal()?;
+    let page = advance_in(ctx, &mut tx, session, admin, stage, from, client, now).await?;
+    tx.commit().await.or_internal()?;
+    advanced(ctx, client, admin, stage);
+    Ok(page)
 }
 
 /// Checks the password and moves the session to its next stage. Unknown admin, wrong
@@ -139,52 +171,78 @@ pub async fn password_step(
             return Err(AppError::BadCredentials);
         }
     };
-    attempt.succeeded(ctx, now).await?;
     // The hash took a while: what the next step depends on (a reset that committed meanwhile,
     // a deactivation) is read again. If the password changed meanwhile, the one this step
     // checked may be the one just replaced: the sign-in is refused, as if it had come a moment
     // later. The session takes the generation of this read: sessions ended after it (a reset,
     // a deactivation) take this one with them at its first use.
     let checked = admin;
-    let (admin, account) = ctx
+    let read = ctx
         .admin_with_account(checked.account_id, checked.id)
         .await
         .or_internal()?
-        .filter(|(now_read, _)| now_read.password_hash == checked.password_hash)
-        .ok_or(AppError::BadCredentials)?;
-    if !admin.active {
-        // Only said to someone who knows the password.
-        notify::audit(
-            ctx,
-            Event {
-                actor_id: None,
-                ..Event::by_self(&admin, "sign_in_failed", "inactive admin")
-            },
-            client,
-            now,
-        )
-        .await?;
-        return Err(AppError::Forbidden(
-            "This admin is deactivated. Ask your super admin to reactivate you.".into(),
-        ));
-    }
+        .filter(|(now_read, _)| now_read.password_hash == checked.password_hash);
+    let (admin, account) = match read {
+        Some((admin, account)) if admin.active => (admin, account),
+        other => {
+            // The password was right: the attempt is not held against the counters.
+            let mut conn = ctx.db.pool.acquire().await.or_internal()?;
+            attempt.succeeded(&mut conn, now).await?;
+            let Some((inactive, _)) = other else {
+                return Err(AppError::BadCredentials);
+            };
+            // Only said to someone who knows the password.
+            notify::audit_in(
+                &mut conn,
+                Event {
+                    actor_id: None,
+                    ..Event::by_self(&inactive, "sign_in_failed", "inactive admin")
+                },
+                client,
+                now,
+            )
+            .await?;
+            return Err(AppError::Forbidden(
+                "This admin is deactivated. Ask your super admin to reactivate you.".into(),
+            ));
+        }
+    };
     let facts = facts(&admin, &account);
     let mut stage = stage_after_password(facts, now);
     // A browser remembered for this admin ("Don't ask for a code on this browser") skips the
     // code, never the password.
-    if matches!(stage, Stage::AwaitingCode { .. })
-        && remembered::recognises(ctx, client, &admin, &account, now).await?
-    {
-        notify::audit(
-            ctx,
+    let skips_code = matches!(stage, Stage::AwaitingCode { .. })
+        && remembered::recognises(ctx, client, &admin, &account, now).await?;
+    if skips_code {
+        stage = stage_after_second_factor(facts, now);
+    }
+    // The success's writes land together: the counters cleared, the session moved on, and for
+    // a completed sign-in its record.
+    let mut tx = ctx.db.write().await.or_internal()?;
+    attempt.succeeded(&mut tx, now).await?;
+    if skips_code {
+        notify::audit_in(
+            &mut tx,
             Event::by_self(&admin, "code_skipped", "remembered browser"),
             client,
             now,
         )
         .await?;
-        stage = stage_after_second_factor(facts, now);
     }
-    advance(ctx, session, &admin, stage, Origin::Password, client, now).await
+    let page = advance_in(
+        ctx,
+        &mut tx,
+        session,
+        &admin,
+        stage,
+        Origin::Password,
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await.or_internal()?;
+    advanced(ctx, client, &admin, stage);
+    Ok(page)
 }
 
 /// What the admin typed at the code step.
@@ -279,12 +337,11 @@ pub async fn code_step(
             .await?;
         return Err(refused);
     }
-    attempt.succeeded(ctx, now).await?;
     let passed = match factor {
         SecondFactor::Totp => Passed::Totp,
         SecondFactor::RecoveryCode(_) => Passed::RecoveryCode,
     };
-    second_factor_passed(ctx, &signed, client, passed, remember_browser, now).await
+    second_factor_passed(ctx, &signed, client, attempt, passed, remember_browser, now).await
 }
 
 /// How the second factor of a sign-in was given.
@@ -295,13 +352,15 @@ pub enum Passed {
     SecurityKey,
 }
 
-/// The sign-in `signed` passed its second factor (counted as a success already): tells about
-/// a recovery code, withdraws a pending reset request, moves the session on and remembers the
-/// browser when asked. Answers the page to go to.
+/// The sign-in `signed` passed its second factor, given in `attempt`: tells about a recovery
+/// code, withdraws a pending reset request, then counts the attempt a success and moves the
+/// session on in one transaction, and remembers the browser when asked. Answers the page to go
+/// to.
 pub async fn second_factor_passed(
     ctx: &Ctx,
     signed: &SignedIn,
     client: &Client,
+    attempt: Attempt,
     passed: Passed,
     remember_browser: bool,
     now: i64,
@@ -350,8 +409,13 @@ pub async fn second_factor_passed(
     }
     let facts = facts(admin, &signed.account);
     let stage = stage_after_second_factor(facts, now);
-    let next = advance(
+    // The success's writes land together: the counters cleared, the session moved on, and for
+    // a completed sign-in its record.
+    let mut tx = ctx.db.write().await.or_internal()?;
+    attempt.succeeded(&mut tx, now).await?;
+    let next = advance_in(
         ctx,
+        &mut tx,
         &signed.session,
         admin,
         stage,
@@ -360,6 +424,8 @@ pub async fn second_factor_passed(
         now,
     )
     .await?;
+    tx.commit().await.or_internal()?;
+    advanced(ctx, client, admin, stage);
     // Once the sign-in is complete (a required new password would forget it at once), and for
     // an authenticator code or a key only: a recovery code is for emergencies, not for 30 days
     // without one. The admin is signed in by now: a failure here costs the remembering, not
@@ -416,32 +482,38 @@ pub async fn setup_code_step(
             "That setup code is not right. Check it with your super admin.",
         ));
     }
-    attempt.succeeded(ctx, now).await?;
+    let mut tx = ctx.db.write().await.or_internal()?;
+    attempt.succeeded(&mut tx, now).await?;
     if !setup_code::is_valid(expires_at, now) {
+        tx.commit().await.or_internal()?;
         return Err(AppError::Conflict(
             "This setup code has expired. Ask your super admin for a new one (Administration → \
              Admin Management → your name → New setup code)."
                 .into(),
         ));
     }
-    notify::audit(
-        ctx,
+    notify::audit_in(
+        &mut tx,
         Event::by_self(admin, "setup_code_used", ""),
         client,
         now,
     )
     .await?;
-    let facts = facts(admin, &signed.account);
-    advance(
+    let stage = stage_after_second_factor(facts(admin, &signed.account), now);
+    let page = advance_in(
         ctx,
+        &mut tx,
         &signed.session,
         admin,
-        stage_after_second_factor(facts, now),
+        stage,
         Origin::Session,
         client,
         now,
     )
-    .await
+    .await?;
+    tx.commit().await.or_internal()?;
+    advanced(ctx, client, admin, stage);
+    Ok(page)
 }
 
 /// A TOTP code against the admin's credential; the outer error is internal, the inner one the
@@ -680,7 +752,9 @@ pub async fn confirm_password(
         }
     };
     if matches {
-        attempt.succeeded(ctx, now).await
+        attempt
+            .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
+            .await
     } else {
         attempt
             .failed(
@@ -727,10 +801,13 @@ pub async fn change_password(
     // new id: claimed first (deleted, if still stored), so that a sign-out of it that ran
     // meanwhile is not undone by storing it again under the new id.
     let id = signed.session.id().ok_or(AppError::Unauthenticated)?;
-    if crate::server::db::sessions::delete_stored(&ctx.db, &id)
-        .await
-        .or_internal()?
-        .is_some()
+    if crate::server::db::sessions::delete_stored(
+        &mut *ctx.db.pool.acquire().await.or_internal()?,
+        &id,
+    )
+    .await
+    .or_internal()?
+    .is_some()
     {
         crate::server::db::sessions::cycle_claimed(&signed.session, id)
             .await

@@ -17,6 +17,7 @@ use crate::server::db::auth_failures::{self, Admitted};
 use crate::server::db::rate_limits;
 use crate::server::notify::{self, Event, Notice};
 use crate::server::{Ctx, OrInternal, known_browser};
+use sqlx::AnyConnection;
 
 /// Lock notices per admin, kind and hour.
 const NOTICES_PER_HOUR: Limit = Limit {
@@ -68,8 +69,8 @@ struct Counter {
 
 impl Counter {
     /// Takes this attempt back from the counter (starting from what admitting it wrote).
-    async fn take_back(&self, ctx: &Ctx) -> Result<(), AppError> {
-        auth_failures::forgive(&ctx.db, &self.key, self.policy, self.admitted.written)
+    async fn take_back(&self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        auth_failures::forgive(conn, &self.key, self.policy, self.admitted.written)
             .await
             .or_internal()
     }
@@ -129,7 +130,11 @@ pub async fn admit(
         .iter()
         .map(|(key, policy, _)| (key.as_str(), *policy))
         .collect::<Vec<_>>();
-    let seen = auth_failures::check_all(&ctx.db, &looked_at, now)
+    // Looked at and counted in one transaction, committed before the secret is checked: on
+    // SQLite nobody counts in between; on PostgreSQL a counter changed meanwhile is read again
+    // (`auth_failures::admit`).
+    let mut tx = ctx.db.write().await.or_internal()?;
+    let seen = auth_failures::check_all(&mut tx, &looked_at, now)
         .await
         .or_internal()?
         .map_err(|retry_after_seconds| AppError::TooManyRequests {
@@ -137,7 +142,7 @@ pub async fn admit(
         })?;
     let mut counters: Vec<Counter> = Vec::with_capacity(wanted.len());
     for ((key, policy, kind), seen) in wanted.into_iter().zip(seen) {
-        match auth_failures::admit(&ctx.db, &key, policy, now, seen)
+        match auth_failures::admit(&mut tx, &key, policy, now, seen)
             .await
             .or_internal()?
         {
@@ -148,20 +153,15 @@ pub async fn admit(
                 admitted,
             }),
             Err(retry_after_seconds) => {
-                // Locked meanwhile: the counters already passed take this attempt back.
-                Attempt {
-                    secret,
-                    subject: subject_key(subject),
-                    counters,
-                }
-                .abandon(ctx)
-                .await?;
+                // Locked meanwhile: the counters already passed do not count this attempt.
+                tx.rollback().await.or_internal()?;
                 return Err(AppError::TooManyRequests {
                     retry_after_seconds,
                 });
             }
         }
     }
+    tx.commit().await.or_internal()?;
     Ok(Attempt {
         secret,
         subject: subject_key(subject),
@@ -186,23 +186,26 @@ const FORGIVEN_PER_HOUR: Limit = Limit {
 
 impl Attempt {
     /// The secret was right: the run of failures ends (an address only takes back this one,
-    /// and only so often).
-    pub async fn succeeded(self, ctx: &Ctx, now: i64) -> Result<(), AppError> {
+    /// and only so often). Written through `conn`, in the transaction of what the success
+    /// writes besides (the session moved on), when there is one.
+    pub async fn succeeded(self, conn: &mut AnyConnection, now: i64) -> Result<(), AppError> {
         for counter in &self.counters {
             match counter.kind {
                 Kind::Address => {
                     let allowance = format!("forgiven:{}:{}", counter.key, self.subject);
-                    if rate_limits::hit(&ctx.db, &allowance, FORGIVEN_PER_HOUR, now)
+                    if rate_limits::hit(&mut *conn, &allowance, FORGIVEN_PER_HOUR, now)
                         .await
                         .or_internal()?
                         .is_ok()
                     {
-                        counter.take_back(ctx).await?;
+                        counter.take_back(&mut *conn).await?;
                     }
                 }
-                Kind::KnownBrowser | Kind::Untrusted => auth_failures::clear(&ctx.db, &counter.key)
-                    .await
-                    .or_internal()?,
+                Kind::KnownBrowser | Kind::Untrusted => {
+                    auth_failures::clear(&mut *conn, &counter.key)
+                        .await
+                        .or_internal()?
+                }
             }
         }
         Ok(())
@@ -211,10 +214,11 @@ impl Attempt {
     /// The secret was never checked (the hashing queue was full, an internal error): the
     /// attempt is taken back everywhere.
     pub async fn abandon(self, ctx: &Ctx) -> Result<(), AppError> {
+        let mut tx = ctx.db.write().await.or_internal()?;
         for counter in &self.counters {
-            counter.take_back(ctx).await?;
+            counter.take_back(&mut tx).await?;
         }
-        Ok(())
+        tx.commit().await.or_internal()
     }
 
     /// The secret was wrong (the failure is counted already): `event` goes to the audit log.
@@ -268,10 +272,15 @@ impl Attempt {
                 "untrusted"
             }
         );
-        if rate_limits::hit(&ctx.db, &told, NOTICES_PER_HOUR, now)
-            .await
-            .or_internal()?
-            .is_err()
+        if rate_limits::hit(
+            &mut *ctx.db.pool.acquire().await.or_internal()?,
+            &told,
+            NOTICES_PER_HOUR,
+            now,
+        )
+        .await
+        .or_internal()?
+        .is_err()
         {
             return Ok(());
         }

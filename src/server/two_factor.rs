@@ -304,8 +304,14 @@ pub async fn enrolled(
     let next = if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
         && requirement.met_by(factors)
     {
+        // Together: the admin's row first, as a reset takes it (`sessions::end_for_admin`).
+        let mut tx = ctx.db.write().await.or_internal()?;
+        admins::record_sign_in(&mut tx, admin.id, now)
+            .await
+            .or_internal()?;
         enter_stage(
             ctx,
+            &mut tx,
             &signed_in.session,
             admin,
             Stage::Complete,
@@ -314,9 +320,7 @@ pub async fn enrolled(
             now,
         )
         .await?;
-        admins::record_sign_in(&ctx.db, admin.id, now)
-            .await
-            .or_internal()?;
+        tx.commit().await.or_internal()?;
         known_browser::remember(ctx, client, admin.id);
         Some(Stage::Complete.page().to_string())
     } else {
@@ -352,7 +356,11 @@ pub async fn check_current_code(
         }
     };
     match outcome {
-        Ok(()) => attempt.succeeded(ctx, now).await,
+        Ok(()) => {
+            attempt
+                .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
+                .await
+        }
         Err(refused) => {
             attempt
                 .failed(

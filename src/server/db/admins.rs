@@ -273,11 +273,15 @@ pub async fn create(
     Ok(row.try_get("id")?)
 }
 
-pub async fn record_sign_in(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_sign_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE admins SET last_sign_in_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -6,14 +6,15 @@
 
 use super::Db;
 use crate::domain::throttle::{Counter, Policy};
+use sqlx::AnyConnection;
 use sqlx::Row;
 
-async fn get(db: &Db, key: &str) -> Result<Option<Counter>, sqlx::Error> {
+async fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<Counter>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT failures, locked_until, last_failure_at FROM auth_failures WHERE key = $1",
     )
     .bind(key)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
         Ok(Counter {
@@ -27,7 +28,7 @@ async fn get(db: &Db, key: &str) -> Result<Option<Counter>, sqlx::Error> {
 
 /// Writes `next` over `current` if the row still holds `current` (or is still missing).
 async fn swap(
-    db: &Db,
+    conn: &mut AnyConnection,
     key: &str,
     current: Option<Counter>,
     next: Counter,
@@ -43,7 +44,7 @@ async fn swap(
                 .bind(next.failures)
                 .bind(next.last_failure_at)
                 .bind(next.locked_until)
-                .execute(&db.pool)
+                .execute(&mut *conn)
                 .await?
             }
             Some(c) => sqlx::query(
@@ -57,7 +58,7 @@ async fn swap(
             .bind(c.failures)
             .bind(c.last_failure_at)
             .bind(c.locked_until)
-            .execute(&db.pool)
+            .execute(&mut *conn)
             .await?,
         };
     Ok(done.rows_affected() == 1)
@@ -72,7 +73,7 @@ pub struct Seen(Option<Counter>);
 /// statement: what each holds, in the same order, or `Ok(Err(seconds))` for the first that is
 /// locked. Counts nothing.
 pub async fn check_all(
-    db: &Db,
+    conn: &mut AnyConnection,
     counters: &[(&str, Policy)],
     now: i64,
 ) -> Result<Result<Vec<Seen>, u32>, sqlx::Error> {
@@ -93,7 +94,7 @@ pub async fn check_all(
         query = query.bind(*key);
     }
     let mut stored = std::collections::HashMap::new();
-    for row in query.fetch_all(&db.pool).await? {
+    for row in query.fetch_all(&mut *conn).await? {
         let key: String = row.try_get("key")?;
         stored.insert(
             key,
@@ -138,7 +139,7 @@ pub struct Admitted {
 /// Counts an attempt on `key` before its secret is checked, starting from what `seen` read.
 /// `Ok(Err(seconds))` while locked (the attempt is not counted).
 pub async fn admit(
-    db: &Db,
+    conn: &mut AnyConnection,
     key: &str,
     policy: Policy,
     now: i64,
@@ -150,36 +151,41 @@ pub async fn admit(
             Ok(next) => next,
             Err(wait) => return Ok(Err(wait)),
         };
-        if swap(db, key, current, next).await? {
+        if swap(&mut *conn, key, current, next).await? {
             return Ok(Ok(Admitted {
                 locks: next.locked_until > now,
                 written: Seen(Some(next)),
             }));
         }
-        current = get(db, key).await?;
+        current = get(&mut *conn, key).await?;
     }
 }
 
 /// A success ends the run of failures on a counter of one subject (an admin, a device).
-pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+pub async fn clear(conn: &mut AnyConnection, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM auth_failures WHERE key = $1")
         .bind(key)
-        .execute(&db.pool)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
 /// Takes one attempt back (starting from what `seen` read): a success on a counter that
 /// others share (a client address), or an attempt whose secret was never checked.
-pub async fn forgive(db: &Db, key: &str, policy: Policy, seen: Seen) -> Result<(), sqlx::Error> {
+pub async fn forgive(
+    conn: &mut AnyConnection,
+    key: &str,
+    policy: Policy,
+    seen: Seen,
+) -> Result<(), sqlx::Error> {
     let mut current = seen.0;
     loop {
         let Some(counter) = current else {
             return Ok(());
         };
-        if swap(db, key, Some(counter), policy.forgive(counter)).await? {
+        if swap(&mut *conn, key, Some(counter), policy.forgive(counter)).await? {
             return Ok(());
         }
-        current = get(db, key).await?;
+        current = get(&mut *conn, key).await?;
     }
 }

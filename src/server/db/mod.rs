@@ -160,6 +160,20 @@ impl Db {
         Ok(())
     }
 
+    /// A transaction for writes that must land together (a sign-in step's): one commit instead
+    /// of one per statement, and nothing half-written. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that read first could not write once
+    /// another connection had (`SQLITE_BUSY_SNAPSHOT`, which the busy timeout does not wait
+    /// out). Held for statements only, never across a hash or a message sent; and while it is
+    /// open, every write goes through it: on SQLite a write through the pool would wait for
+    /// this very lock.
+    pub async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// How many of this build's migrations the database has not applied successfully.
     pub async fn pending_migrations(&self) -> Result<usize, sqlx::Error> {
         let applied: Vec<i64> =

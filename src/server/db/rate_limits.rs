@@ -2,11 +2,12 @@
 
 use super::Db;
 use crate::domain::rate_limit::Limit;
+use sqlx::AnyConnection;
 use sqlx::Row;
 
 /// Counts a hit on `key`; `Err(seconds)` when the limit is exceeded in this window.
 pub async fn hit(
-    db: &Db,
+    conn: &mut AnyConnection,
     key: &str,
     limit: Limit,
     now: i64,
@@ -22,7 +23,7 @@ pub async fn hit(
     )
     .bind(key)
     .bind(start)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?
     .try_get("hits")?;
     Ok(limit.check(hits, start, now))

@@ -10,7 +10,7 @@ use crate::server::clock::Clock;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -334,12 +334,12 @@ pub async fn end_for_admin_except(
 
 /// Deletes the stored session `id`; answers its generation, `None` when it was not stored (any
 /// more).
-pub async fn delete_stored(db: &Db, id: &Id) -> Result<Option<i64>, sqlx::Error> {
-    // Run to its end (`fetch_all`), not to its first row: SQLite commits the delete when the
-    // statement ends, and only then says if the commit failed.
+pub async fn delete_stored(conn: &mut AnyConnection, id: &Id) -> Result<Option<i64>, sqlx::Error> {
+    // Run to its end (`fetch_all`), not to its first row: outside a transaction SQLite commits
+    // the delete when the statement ends, and only then says if the commit failed.
     sqlx::query("DELETE FROM sessions WHERE id_hash = $1 RETURNING generation")
         .bind(id_hash(id))
-        .fetch_all(&db.pool)
+        .fetch_all(conn)
         .await?
         .first()
         .map(|row| row.try_get("generation"))
