@@ -35,7 +35,7 @@ async fn a_password_change_does_not_bring_back_its_session_signed_out_meanwhile(
     let signed = require_admin(&app.ctx, &session).await.unwrap();
     // ...when a sign-out of it commits.
     assert!(
-        sessions::delete_stored(&mut *app.ctx.db.pool.acquire().await.unwrap(), &id)
+        sessions::delete_stored(&mut app.ctx.db.pool.acquire().await.unwrap(), &id)
             .await
             .unwrap()
             .is_some()
@@ -109,13 +109,13 @@ async fn a_later_step_claims_its_session_before_it_gets_a_new_id(app: TestApp) {
     let one = Session::new(Some(id), store.clone(), None);
     assert_eq!(one.get::<i64>("step").await.unwrap(), Some(1));
     assert_eq!(
-        sessions::delete_stored(&mut *app.ctx.db.pool.acquire().await.unwrap(), &id)
+        sessions::delete_stored(&mut app.ctx.db.pool.acquire().await.unwrap(), &id)
             .await
             .unwrap(),
         Some(0)
     );
     assert_eq!(
-        sessions::delete_stored(&mut *app.ctx.db.pool.acquire().await.unwrap(), &id)
+        sessions::delete_stored(&mut app.ctx.db.pool.acquire().await.unwrap(), &id)
             .await
             .unwrap(),
         None,
