@@ -87,6 +87,13 @@ pub async fn current_auth(ctx: &Ctx, session: &Session) -> Result<Option<Session
     Ok(Some(auth))
 }
 
+/// Reads the session's stored record, if its cookie names one, so that what follows finds it
+/// in memory (see [`enter_stage`]).
+pub async fn load(session: &Session) -> Result<(), AppError> {
+    let _: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(session_error)?;
+    Ok(())
+}
+
 /// Whether a session's sign-in state is still good at `now`: its pending step has not run out,
 /// and it is neither idle for longer than the idle timeout nor older than its lifetime.
 fn is_live(ctx: &Ctx, auth: &SessionAuth, now: i64) -> bool {
@@ -107,7 +114,9 @@ pub enum Origin {
 }
 
 /// Moves the session to `stage` for `admin`, under a new session id (no fixation); the
-/// stored record of the old id is deleted through `conn`, the caller's transaction.
+/// stored record of the old id is deleted through `conn`, the caller's transaction. The
+/// session must be loaded already ([`load`], or any read of it): loading it here would take a
+/// second connection from the pool while the transaction holds the write lock.
 // The step's context, the transaction and what moves where: nothing here groups naturally.
 #[allow(clippy::too_many_arguments)]
 pub async fn enter_stage(

@@ -118,7 +118,7 @@ pub async fn request(
         .await
         .or_internal()?
         .is_ok();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     let (request, created) = reset_requests::create_pending(
         &mut tx,
         admin.account_id,
@@ -285,7 +285,7 @@ pub async fn expire_due(ctx: &Ctx, now: i64) -> Result<(), AppError> {
 /// Expires `request` (pending, overdue): audit, the badge goes, the requester is told.
 /// Answers whether this call expired it (another may have been first).
 async fn expire(ctx: &Ctx, request: &ResetRequest, now: i64) -> Result<bool, AppError> {
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     if !reset_requests::decide(&mut tx, request.id, RequestStatus::Expired, None, None, now)
         .await
         .or_internal()?
@@ -485,7 +485,7 @@ pub async fn reset_second_factor(
     client: &Client,
 ) -> Result<ResetDone, AppError> {
     let now = ctx.now();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     let (request_id, actor_id, event, decided_by) = match by {
         ResetBy::SuperAdmin {
             admin_id,
@@ -791,7 +791,7 @@ pub async fn new_setup_code(
         )));
     }
     let now = ctx.now();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     let Some(code) = setup_codes::issue_in(ctx, &mut tx, target.id, now)
         .await
         .or_internal()?
@@ -857,7 +857,7 @@ async fn deny(
     reason: Option<&str>,
 ) -> Result<(), AppError> {
     let now = ctx.now();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     if !reset_requests::decide(
         &mut tx,
         request_id,
@@ -957,7 +957,7 @@ async fn withdraw(
     now: i64,
     why: &str,
 ) -> Result<bool, AppError> {
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     let Some(pending) = reset_requests::pending_for_admin(&mut tx, admin.id)
         .await
         .or_internal()?

@@ -246,7 +246,7 @@ pub async fn finish_registration(
         })?;
     let first_factor = !admin.factors.any();
     let (shown, stored) = two_factor::new_recovery_codes();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     match keys::insert(&mut tx, admin.id, &pending.name, &key, now).await {
         Ok(_) => {}
         Err(InsertError::Duplicate) => {
@@ -677,7 +677,7 @@ pub async fn remove(
         .map_err(|reason| AppError::Forbidden(reason.to_string()))?;
     confirm(ctx, signed_in, client, confirmation, now).await?;
     let last_factor = !admin.factors.without_a_key().any();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     if !keys::delete(&mut tx, admin.id, key.id)
         .await
         .or_internal()?

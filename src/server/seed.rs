@@ -72,7 +72,7 @@ async fn insert_account(
     members: &[Member<'_>],
 ) -> Result<(i64, Vec<i64>), SeedError> {
     let now = ctx.now();
-    let mut tx = ctx.db.pool.begin().await?;
+    let mut tx = ctx.db.write().await?;
     let account = accounts::create(&mut tx, name, now).await?;
     let mut ids = Vec::with_capacity(members.len());
     for member in members {
@@ -189,7 +189,7 @@ pub async fn bulk_admins(
         ));
     }
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000";
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     let mut next = 1;
     while next <= count {
         let end = (next + 500).min(count + 1);

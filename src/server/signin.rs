@@ -32,7 +32,8 @@ fn facts(admin: &admins::Admin, account: &accounts::Account) -> SignInFacts {
 
 /// Moves the session to `stage`; answers the page where sign-in continues. A completed
 /// sign-in is recorded (the admin's last sign-in, the audit log) in `conn`, the caller's
-/// transaction, with the move: the sign-in and its record commit together or not at all.
+/// transaction, with the delete of the old session record: they commit together or not at
+/// all. The new record is stored when the response leaves, after the commit.
 #[allow(clippy::too_many_arguments)]
 async fn advance_in(
     ctx: &Ctx,
@@ -216,8 +217,10 @@ pub async fn password_step(
     if skips_code {
         stage = stage_after_second_factor(facts, now);
     }
-    // The success's writes land together: the counters cleared, the session moved on, and for
-    // a completed sign-in its record.
+    // The success's writes land together: the counters cleared, the old session record
+    // deleted, and for a completed sign-in its record (the new session record is stored when
+    // the response leaves). Nothing reads through the pool meanwhile: the session first.
+    crate::server::auth::load(session).await?;
     let mut tx = ctx.db.write().await.or_internal()?;
     attempt.succeeded(&mut tx, now).await?;
     if skips_code {
@@ -409,8 +412,9 @@ pub async fn second_factor_passed(
     }
     let facts = facts(admin, &signed.account);
     let stage = stage_after_second_factor(facts, now);
-    // The success's writes land together: the counters cleared, the session moved on, and for
-    // a completed sign-in its record.
+    // The success's writes land together: the counters cleared, the old session record
+    // deleted, and for a completed sign-in its record (the new session record is stored when
+    // the response leaves).
     let mut tx = ctx.db.write().await.or_internal()?;
     attempt.succeeded(&mut tx, now).await?;
     let next = advance_in(

@@ -130,16 +130,21 @@ pub async fn admit(
         .iter()
         .map(|(key, policy, _)| (key.as_str(), *policy))
         .collect::<Vec<_>>();
-    // Looked at and counted in one transaction, committed before the secret is checked: on
-    // SQLite nobody counts in between; on PostgreSQL a counter changed meanwhile is read again
-    // (`auth_failures::admit`).
+    // A locked counter refuses after this read alone, which waits for no writer.
+    let seen = auth_failures::check_all(
+        &mut *ctx.db.pool.acquire().await.or_internal()?,
+        &looked_at,
+        now,
+    )
+    .await
+    .or_internal()?
+    .map_err(|retry_after_seconds| AppError::TooManyRequests {
+        retry_after_seconds,
+    })?;
+    // Counted in one transaction, committed before the secret is checked. What the read saw
+    // is each compare-and-swap's first guess; a counter changed since is read again inside the
+    // transaction (`auth_failures::admit`), and one locked since refuses.
     let mut tx = ctx.db.write().await.or_internal()?;
-    let seen = auth_failures::check_all(&mut tx, &looked_at, now)
-        .await
-        .or_internal()?
-        .map_err(|retry_after_seconds| AppError::TooManyRequests {
-            retry_after_seconds,
-        })?;
     let mut counters: Vec<Counter> = Vec::with_capacity(wanted.len());
     for ((key, policy, kind), seen) in wanted.into_iter().zip(seen) {
         match auth_failures::admit(&mut tx, &key, policy, now, seen)

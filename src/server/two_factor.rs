@@ -229,7 +229,7 @@ pub async fn confirm_setup(
     let step = i64::try_from(step).or_internal()?;
     let first_factor = !signed_in.admin.factors.any();
     let (shown, stored) = new_recovery_codes();
-    let mut tx = ctx.db.pool.begin().await.or_internal()?;
+    let mut tx = ctx.db.write().await.or_internal()?;
     if !totp::insert(
         &mut tx,
         &ctx.keyring,

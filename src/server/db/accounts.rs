@@ -104,7 +104,7 @@ pub async fn save_settings(
     remember_browser_days: i64,
     require_keys: bool,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     // Every right-hand side reads the row as it was: the epoch moves when the new days are
     // fewer than the old.
     let done = sqlx::query(

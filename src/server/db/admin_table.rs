@@ -609,7 +609,7 @@ pub async fn edit<E>(
     now: i64,
     check: impl FnOnce(AdminState, i64) -> Result<(), E>,
 ) -> Result<(), EditError<E>> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     sqlx::query("UPDATE accounts SET force_2fa = force_2fa WHERE id = $1")
         .bind(account_id)
         .execute(&mut *tx)

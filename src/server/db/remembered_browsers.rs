@@ -31,7 +31,7 @@ pub const MAX_PER_ADMIN: i64 = 10;
 
 /// Stores a remembered browser, forgetting the admin's oldest beyond `MAX_PER_ADMIN`.
 pub async fn insert(db: &Db, new: NewRemembered<'_>) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     sqlx::query(
         "INSERT INTO remembered_browsers \
          (token_hash, admin_id, generation, epoch, created_at, expires_at, user_agent, client_ip) \

@@ -281,7 +281,7 @@ pub async fn end_for_admin_except(
     seen: i64,
 ) -> Result<Option<(u64, i64)>, sqlx::Error> {
     let keep = keep.map(id_hash);
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.write().await?;
     // The kept session's stored generation (not this request's copy, which a parallel "sign
     // out other sessions" of the same session may have left behind).
     let row = match &keep {
