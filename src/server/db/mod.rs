@@ -165,8 +165,8 @@ impl Db {
     /// once (`BEGIN IMMEDIATE`): a deferred transaction that read first could not write once
     /// another connection had (`SQLITE_BUSY_SNAPSHOT`, which the busy timeout does not wait
     /// out). Held for statements only, never across a hash or a message sent; and while it is
-    /// open, every write goes through it: on SQLite a write through the pool would wait for
-    /// this very lock.
+    /// open nothing goes through the pool: on SQLite a write there would wait for this very
+    /// lock, and a read could wait for a connection that writers queued behind it hold.
     pub async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
