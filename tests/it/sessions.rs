@@ -171,10 +171,10 @@ async fn session_id_changes_at_each_step_of_sign_in(app: TestApp) {
 
 /// Session fixation through a session that ran out: an attacker's pending sign-in (its code
 /// step unanswered), its cookie planted in the owner's browser and left past the step's time.
-/// The owner's sign-in on that browser ends it (`auth::current_auth`) and is stored under an id
-/// drawn afresh: `auth::end_session` leaves the ended id, and the password step moves even a
-/// session with nothing stored to a new id (`sessions::cycle`); either alone keeps this test
-/// green, both gone fail it. Also an id planted that was never stored.
+/// The owner's password step on that browser deletes its record (`auth::enter_stage`, in the
+/// step's transaction) and is stored under an id drawn afresh (`sessions::cycle_claimed`); a
+/// session with nothing stored moves to a new id too (`sessions::cycle`). Also an id planted
+/// that was never stored.
 async fn a_planted_session_that_ran_out_does_not_carry_the_next_sign_in(app: TestApp) {
     use mssp_dashboard::domain::access::PENDING_SECOND_FACTOR_TTL_SECONDS;
     let attacker_creds = app.account("fixation-attacker").await;
