@@ -30,51 +30,21 @@ fn facts(admin: &admins::Admin, account: &accounts::Account) -> SignInFacts {
     }
 }
 
-/// Moves the session to `stage`; answers the page where sign-in continues. A completed
-/// sign-in is recorded (the admin's last sign-in, the audit log) in `conn`, the caller's
-/// transaction, with the delete of the old session record: they commit together or not at
-/// all. The new record is stored when the response leaves, after the commit.
+/// What a step writes besides moving the session on, in the same transaction.
+#[derive(Default)]
+struct Along<'a> {
+    /// The attempt the step passed (counted as a success).
+    attempt: Option<Attempt>,
+    /// An audit entry of the step's own.
+    noted: Option<Event<'a>>,
+}
+
+/// Moves the session to `stage`; answers the page where sign-in continues. In one
+/// transaction: what the step writes `along`, the delete of the old session record, and for a
+/// completed sign-in its record (the admin's last sign-in, the audit log); they commit together
+/// or not at all. The new session record is stored when the response leaves, after the
+/// commit; then a completed sign-in makes this browser known for the admin.
 #[allow(clippy::too_many_arguments)]
-async fn advance_in(
-    ctx: &Ctx,
-    conn: &mut sqlx::AnyConnection,
-    session: &Session,
-    admin: &admins::Admin,
-    stage: Stage,
-    from: Origin,
-    client: &Client,
-    now: i64,
-) -> Result<String, AppError> {
-    if stage == Stage::Complete {
-        // The admin's row before the session's, the order in which a reset or a deactivation
-        // (`sessions::end_for_admin`) takes them, so that the two never wait for each other.
-        admins::record_sign_in(&mut *conn, admin.id, now)
-            .await
-            .or_internal()?;
-    }
-    enter_stage(ctx, &mut *conn, session, admin, stage, from, client, now).await?;
-    if stage == Stage::Complete {
-        notify::audit_in(
-            conn,
-            Event::by_self(admin, "sign_in_succeeded", ""),
-            client,
-            now,
-        )
-        .await?;
-    }
-    Ok(stage.page().to_string())
-}
-
-/// Once the transaction of [`advance_in`] committed: a completed sign-in makes this browser
-/// known for the admin.
-fn advanced(ctx: &Ctx, client: &Client, admin: &admins::Admin, stage: Stage) {
-    if stage == Stage::Complete {
-        known_browser::remember(ctx, client, admin.id);
-        tracing::info!(admin = admin.id, "signed in");
-    }
-}
-
-/// [`advance_in`] with nothing else to write: in a transaction of its own.
 async fn advance(
     ctx: &Ctx,
     session: &Session,
@@ -83,12 +53,38 @@ async fn advance(
     from: Origin,
     client: &Client,
     now: i64,
+    along: Along<'_>,
 ) -> Result<String, AppError> {
     let mut tx = ctx.db.write().await.or_internal()?;
-    let page = advance_in(ctx, &mut tx, session, admin, stage, from, client, now).await?;
+    if let Some(attempt) = along.attempt {
+        attempt.succeeded(&mut tx, now).await?;
+    }
+    if let Some(event) = along.noted {
+        notify::audit_in(&mut tx, event, client, now).await?;
+    }
+    if stage == Stage::Complete {
+        // The admin's row before the session's, the order in which a reset or a deactivation
+        // (`sessions::end_for_admin`) takes them, so that the two never wait for each other.
+        admins::record_sign_in(&mut tx, admin.id, now)
+            .await
+            .or_internal()?;
+    }
+    enter_stage(ctx, &mut tx, session, admin, stage, from, client, now).await?;
+    if stage == Stage::Complete {
+        notify::audit_in(
+            &mut tx,
+            Event::by_self(admin, "sign_in_succeeded", ""),
+            client,
+            now,
+        )
+        .await?;
+    }
     tx.commit().await.or_internal()?;
-    advanced(ctx, client, admin, stage);
-    Ok(page)
+    if stage == Stage::Complete {
+        known_browser::remember(ctx, client, admin.id);
+        tracing::info!(admin = admin.id, "signed in");
+    }
+    Ok(stage.page().to_string())
 }
 
 /// Checks the password and moves the session to its next stage. Unknown admin, wrong
@@ -217,35 +213,24 @@ pub async fn password_step(
     if skips_code {
         stage = stage_after_second_factor(facts, now);
     }
-    // The success's writes land together: the counters cleared, the old session record
-    // deleted, and for a completed sign-in its record (the new session record is stored when
-    // the response leaves). Nothing reads through the pool meanwhile: the session first.
+    // Nothing may read through the pool in the step's transaction (`advance`): the session
+    // is loaded first.
     crate::server::auth::load(session).await?;
-    let mut tx = ctx.db.write().await.or_internal()?;
-    attempt.succeeded(&mut tx, now).await?;
-    if skips_code {
-        notify::audit_in(
-            &mut tx,
-            Event::by_self(&admin, "code_skipped", "remembered browser"),
-            client,
-            now,
-        )
-        .await?;
-    }
-    let page = advance_in(
+    let along = Along {
+        attempt: Some(attempt),
+        noted: skips_code.then(|| Event::by_self(&admin, "code_skipped", "remembered browser")),
+    };
+    advance(
         ctx,
-        &mut tx,
         session,
         &admin,
         stage,
         Origin::Password,
         client,
         now,
+        along,
     )
-    .await?;
-    tx.commit().await.or_internal()?;
-    advanced(ctx, client, &admin, stage);
-    Ok(page)
+    .await
 }
 
 /// What the admin typed at the code step.
@@ -412,24 +397,20 @@ pub async fn second_factor_passed(
     }
     let facts = facts(admin, &signed.account);
     let stage = stage_after_second_factor(facts, now);
-    // The success's writes land together: the counters cleared, the old session record
-    // deleted, and for a completed sign-in its record (the new session record is stored when
-    // the response leaves).
-    let mut tx = ctx.db.write().await.or_internal()?;
-    attempt.succeeded(&mut tx, now).await?;
-    let next = advance_in(
+    let next = advance(
         ctx,
-        &mut tx,
         &signed.session,
         admin,
         stage,
         Origin::Session,
         client,
         now,
+        Along {
+            attempt: Some(attempt),
+            noted: None,
+        },
     )
     .await?;
-    tx.commit().await.or_internal()?;
-    advanced(ctx, client, admin, stage);
     // Once the sign-in is complete (a required new password would forget it at once), and for
     // an authenticator code or a key only: a recovery code is for emergencies, not for 30 days
     // without one. The admin is signed in by now: a failure here costs the remembering, not
@@ -486,38 +467,31 @@ pub async fn setup_code_step(
             "That setup code is not right. Check it with your super admin.",
         ));
     }
-    let mut tx = ctx.db.write().await.or_internal()?;
-    attempt.succeeded(&mut tx, now).await?;
     if !setup_code::is_valid(expires_at, now) {
-        tx.commit().await.or_internal()?;
+        // The code was right: the attempt is not held against the counters.
+        attempt
+            .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
+            .await?;
         return Err(AppError::Conflict(
             "This setup code has expired. Ask your super admin for a new one (Administration → \
              Admin Management → your name → New setup code)."
                 .into(),
         ));
     }
-    notify::audit_in(
-        &mut tx,
-        Event::by_self(admin, "setup_code_used", ""),
-        client,
-        now,
-    )
-    .await?;
-    let stage = stage_after_second_factor(facts(admin, &signed.account), now);
-    let page = advance_in(
+    advance(
         ctx,
-        &mut tx,
         &signed.session,
         admin,
-        stage,
+        stage_after_second_factor(facts(admin, &signed.account), now),
         Origin::Session,
         client,
         now,
+        Along {
+            attempt: Some(attempt),
+            noted: Some(Event::by_self(admin, "setup_code_used", "")),
+        },
     )
-    .await?;
-    tx.commit().await.or_internal()?;
-    advanced(ctx, client, admin, stage);
-    Ok(page)
+    .await
 }
 
 /// A TOTP code against the admin's credential; the outer error is internal, the inner one the
@@ -597,13 +571,6 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
             "Your two-factor authentication was changed meanwhile. Sign in again.".into(),
         ));
     }
-    notify::audit(
-        ctx,
-        Event::by_self(&signed.admin, "2fa_setup_skipped", ""),
-        client,
-        now,
-    )
-    .await?;
     advance(
         ctx,
         &signed.session,
@@ -612,6 +579,10 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
         Origin::Session,
         client,
         now,
+        Along {
+            attempt: None,
+            noted: Some(Event::by_self(&signed.admin, "2fa_setup_skipped", "")),
+        },
     )
     .await
 }
@@ -707,6 +678,7 @@ pub async fn set_initial_password(
         Origin::Session,
         client,
         now,
+        Along::default(),
     )
     .await
 }
