@@ -628,11 +628,7 @@ pub async fn confirm(
                 }
             };
             match outcome {
-                Ok(()) => {
-                    attempt
-                        .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
-                        .await?
-                }
+                Ok(()) => attempt.succeeded_alone(ctx, now).await?,
                 Err(refused) => {
                     attempt
                         .failed(

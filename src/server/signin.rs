@@ -30,61 +30,83 @@ fn facts(admin: &admins::Admin, account: &accounts::Account) -> SignInFacts {
     }
 }
 
-/// What a step writes besides moving the session on, in the same transaction.
-#[derive(Default)]
-struct Along<'a> {
-    /// The attempt the step passed (counted as a success).
-    attempt: Option<Attempt>,
-    /// An audit entry of the step's own.
-    noted: Option<Event<'a>>,
-}
+/// A write transaction ([`crate::server::db::Db::write`]).
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-/// Moves the session to `stage`; answers the page where sign-in continues. In one
-/// transaction: what the step writes `along`, the delete of the old session record, and for a
-/// completed sign-in its record (the admin's last sign-in, the audit log); they commit together
-/// or not at all. The new session record is stored when the response leaves, after the
-/// commit; then a completed sign-in makes this browser known for the admin.
+/// Moves the session to `stage` in `tx`, the step's transaction, which may hold the step's own
+/// writes already; answers the page where sign-in continues. With the move: the delete of the
+/// old session record, for a completed sign-in its record (the admin's last sign-in, the audit
+/// log), and last the `passed` attempt counted a success; all commit together or not at all.
+/// Should they not (the session ended meanwhile, an error), the success is counted on its own:
+/// a right secret is never held against the counters. The new session record is stored when
+/// the response leaves, after the commit; then a completed sign-in makes this browser known.
 #[allow(clippy::too_many_arguments)]
-async fn advance(
+pub async fn advance(
     ctx: &Ctx,
+    mut tx: Tx,
     session: &Session,
     admin: &admins::Admin,
     stage: Stage,
     from: Origin,
     client: &Client,
     now: i64,
-    along: Along<'_>,
+    passed: Option<Attempt>,
 ) -> Result<String, AppError> {
-    let mut tx = ctx.db.write().await.or_internal()?;
-    if let Some(attempt) = along.attempt {
-        attempt.succeeded(&mut tx, now).await?;
+    let moved = move_in(ctx, &mut tx, session, admin, stage, from, client, now).await;
+    let Some(attempt) = passed else {
+        moved?;
+        tx.commit().await.or_internal()?;
+        return Ok(advanced(ctx, client, admin, stage));
+    };
+    if let Err(e) = moved {
+        drop(tx);
+        attempt.succeeded_alone(ctx, now).await?;
+        return Err(e);
     }
-    if let Some(event) = along.noted {
-        notify::audit_in(&mut tx, event, client, now).await?;
-    }
+    attempt.succeeded(&mut tx, now).await?;
+    tx.commit().await.or_internal()?;
+    Ok(advanced(ctx, client, admin, stage))
+}
+
+/// The writes of [`advance`]'s move.
+#[allow(clippy::too_many_arguments)]
+async fn move_in(
+    ctx: &Ctx,
+    tx: &mut Tx,
+    session: &Session,
+    admin: &admins::Admin,
+    stage: Stage,
+    from: Origin,
+    client: &Client,
+    now: i64,
+) -> Result<(), AppError> {
     if stage == Stage::Complete {
         // The admin's row before the session's, the order in which a reset or a deactivation
         // (`sessions::end_for_admin`) takes them, so that the two never wait for each other.
-        admins::record_sign_in(&mut tx, admin.id, now)
+        admins::record_sign_in(&mut *tx, admin.id, now)
             .await
             .or_internal()?;
     }
-    enter_stage(ctx, &mut tx, session, admin, stage, from, client, now).await?;
+    enter_stage(ctx, &mut *tx, session, admin, stage, from, client, now).await?;
     if stage == Stage::Complete {
         notify::audit_in(
-            &mut tx,
+            &mut *tx,
             Event::by_self(admin, "sign_in_succeeded", ""),
             client,
             now,
         )
         .await?;
     }
-    tx.commit().await.or_internal()?;
+    Ok(())
+}
+
+/// After [`advance`]'s commit: the page where sign-in continues.
+fn advanced(ctx: &Ctx, client: &Client, admin: &admins::Admin, stage: Stage) -> String {
     if stage == Stage::Complete {
         known_browser::remember(ctx, client, admin.id);
         tracing::info!(admin = admin.id, "signed in");
     }
-    Ok(stage.page().to_string())
+    stage.page().to_string()
 }
 
 /// Checks the password and moves the session to its next stage. Unknown admin, wrong
@@ -183,14 +205,13 @@ pub async fn password_step(
         Some((admin, account)) if admin.active => (admin, account),
         other => {
             // The password was right: the attempt is not held against the counters.
-            let mut conn = ctx.db.pool.acquire().await.or_internal()?;
-            attempt.succeeded(&mut conn, now).await?;
+            attempt.succeeded_alone(ctx, now).await?;
             let Some((inactive, _)) = other else {
                 return Err(AppError::BadCredentials);
             };
             // Only said to someone who knows the password.
-            notify::audit_in(
-                &mut conn,
+            notify::audit(
+                ctx,
                 Event {
                     actor_id: None,
                     ..Event::by_self(&inactive, "sign_in_failed", "inactive admin")
@@ -216,19 +237,26 @@ pub async fn password_step(
     // Nothing may read through the pool in the step's transaction (`advance`): the session
     // is loaded first.
     crate::server::auth::load(session).await?;
-    let along = Along {
-        attempt: Some(attempt),
-        noted: skips_code.then(|| Event::by_self(&admin, "code_skipped", "remembered browser")),
-    };
+    let mut tx = ctx.db.write().await.or_internal()?;
+    if skips_code {
+        notify::audit_in(
+            &mut tx,
+            Event::by_self(&admin, "code_skipped", "remembered browser"),
+            client,
+            now,
+        )
+        .await?;
+    }
     advance(
         ctx,
+        tx,
         session,
         &admin,
         stage,
         Origin::Password,
         client,
         now,
-        along,
+        Some(attempt),
     )
     .await
 }
@@ -397,18 +425,17 @@ pub async fn second_factor_passed(
     }
     let facts = facts(admin, &signed.account);
     let stage = stage_after_second_factor(facts, now);
+    let tx = ctx.db.write().await.or_internal()?;
     let next = advance(
         ctx,
+        tx,
         &signed.session,
         admin,
         stage,
         Origin::Session,
         client,
         now,
-        Along {
-            attempt: Some(attempt),
-            noted: None,
-        },
+        Some(attempt),
     )
     .await?;
     // Once the sign-in is complete (a required new password would forget it at once), and for
@@ -469,27 +496,31 @@ pub async fn setup_code_step(
     }
     if !setup_code::is_valid(expires_at, now) {
         // The code was right: the attempt is not held against the counters.
-        attempt
-            .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
-            .await?;
+        attempt.succeeded_alone(ctx, now).await?;
         return Err(AppError::Conflict(
             "This setup code has expired. Ask your super admin for a new one (Administration → \
              Admin Management → your name → New setup code)."
                 .into(),
         ));
     }
+    let mut tx = ctx.db.write().await.or_internal()?;
+    notify::audit_in(
+        &mut tx,
+        Event::by_self(admin, "setup_code_used", ""),
+        client,
+        now,
+    )
+    .await?;
     advance(
         ctx,
+        tx,
         &signed.session,
         admin,
         stage_after_second_factor(facts(admin, &signed.account), now),
         Origin::Session,
         client,
         now,
-        Along {
-            attempt: Some(attempt),
-            noted: Some(Event::by_self(admin, "setup_code_used", "")),
-        },
+        Some(attempt),
     )
     .await
 }
@@ -563,7 +594,9 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
         .setup_code
         .as_ref()
         .map(|(mac, _)| mac.as_str());
-    if !admins::record_setup_skipped(&ctx.db, signed.admin.id, seen_code, now)
+    // The skip, its audit entry and the move land together.
+    let mut tx = ctx.db.write().await.or_internal()?;
+    if !admins::record_setup_skipped(&mut tx, signed.admin.id, seen_code, now)
         .await
         .or_internal()?
     {
@@ -571,18 +604,23 @@ pub async fn skip_setup(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result
             "Your two-factor authentication was changed meanwhile. Sign in again.".into(),
         ));
     }
+    notify::audit_in(
+        &mut tx,
+        Event::by_self(&signed.admin, "2fa_setup_skipped", ""),
+        client,
+        now,
+    )
+    .await?;
     advance(
         ctx,
+        tx,
         &signed.session,
         &signed.admin,
         Stage::Complete,
         Origin::Session,
         client,
         now,
-        Along {
-            attempt: None,
-            noted: Some(Event::by_self(&signed.admin, "2fa_setup_skipped", "")),
-        },
+        None,
     )
     .await
 }
@@ -670,15 +708,17 @@ pub async fn set_initial_password(
     .await?;
     let mut facts = facts(&signed.admin, &signed.account);
     facts.must_change_password = false;
+    let tx = ctx.db.write().await.or_internal()?;
     advance(
         ctx,
+        tx,
         &signed.session,
         &signed.admin,
         stage_after_second_factor(facts, now),
         Origin::Session,
         client,
         now,
-        Along::default(),
+        None,
     )
     .await
 }
@@ -728,9 +768,7 @@ pub async fn confirm_password(
         }
     };
     if matches {
-        attempt
-            .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
-            .await
+        attempt.succeeded_alone(ctx, now).await
     } else {
         attempt
             .failed(

@@ -216,6 +216,12 @@ impl Attempt {
         Ok(())
     }
 
+    /// [`Attempt::succeeded`] in a statement of its own (no transaction to join).
+    pub async fn succeeded_alone(self, ctx: &Ctx, now: i64) -> Result<(), AppError> {
+        let mut conn = ctx.db.pool.acquire().await.or_internal()?;
+        self.succeeded(&mut conn, now).await
+    }
+
     /// The secret was never checked (the hashing queue was full, an internal error): the
     /// attempt is taken back everywhere.
     pub async fn abandon(self, ctx: &Ctx) -> Result<(), AppError> {

@@ -5,14 +5,14 @@ use crate::domain::factors::Factors;
 use crate::domain::{enforcement, recovery, totp as policy};
 use crate::model::AppError;
 use crate::model::types::{Grace, Profile, SecurityKeyInfo, SetupDone, TotpSetup};
-use crate::server::auth::{Client, Origin, SignedIn, enter_stage};
+use crate::server::auth::{Client, Origin, SignedIn};
 use crate::server::db::admins::{self, SetupPrompt};
 use crate::server::db::{recovery_codes, security_keys, totp};
 use crate::server::notify::{self, Event};
 use crate::server::secrets::TotpSecret;
 use crate::server::signin::{self, unix_u64};
 use crate::server::throttle::{self, Secret, Subject};
-use crate::server::{Ctx, OrInternal, internal, known_browser, qr, views};
+use crate::server::{Ctx, OrInternal, internal, qr, views};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -304,25 +304,21 @@ pub async fn enrolled(
     let next = if matches!(signed_in.auth.stage, Stage::SettingUpTwoFactor { .. })
         && requirement.met_by(factors)
     {
-        // Together: the admin's row first, as a reset takes it (`sessions::end_for_admin`).
-        let mut tx = ctx.db.write().await.or_internal()?;
-        admins::record_sign_in(&mut tx, admin.id, now)
-            .await
-            .or_internal()?;
-        enter_stage(
+        // The sign-in completes as any other does (recorded, audited, the browser known).
+        let tx = ctx.db.write().await.or_internal()?;
+        let page = signin::advance(
             ctx,
-            &mut tx,
+            tx,
             &signed_in.session,
             admin,
             Stage::Complete,
             Origin::Session,
             client,
             now,
+            None,
         )
         .await?;
-        tx.commit().await.or_internal()?;
-        known_browser::remember(ctx, client, admin.id);
-        Some(Stage::Complete.page().to_string())
+        Some(page)
     } else {
         None
     };
@@ -356,11 +352,7 @@ pub async fn check_current_code(
         }
     };
     match outcome {
-        Ok(()) => {
-            attempt
-                .succeeded(&mut *ctx.db.pool.acquire().await.or_internal()?, now)
-                .await
-        }
+        Ok(()) => attempt.succeeded_alone(ctx, now).await,
         Err(refused) => {
             attempt
                 .failed(

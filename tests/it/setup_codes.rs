@@ -439,9 +439,14 @@ async fn a_skip_does_not_wipe_a_code_given_meanwhile(app: TestApp) {
         .unwrap();
     let now = app.clock().now();
     assert!(
-        !admins::record_setup_skipped(&app.ctx.db, admin.admin_id, Some(&before.0), now)
-            .await
-            .unwrap()
+        !admins::record_setup_skipped(
+            &mut app.ctx.db.pool.acquire().await.unwrap(),
+            admin.admin_id,
+            Some(&before.0),
+            now
+        )
+        .await
+        .unwrap()
     );
     let after = admins::find(&app.ctx.db, admin.admin_id)
         .await

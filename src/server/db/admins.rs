@@ -315,7 +315,7 @@ pub async fn set_password(
 /// Answers false when the setup code changed since `seen_code` was read (a new code or a new
 /// reset meanwhile): nothing is written then.
 pub async fn record_setup_skipped(
-    db: &Db,
+    conn: &mut AnyConnection,
     id: i64,
     seen_code: Option<&str>,
     now: i64,
@@ -330,7 +330,7 @@ pub async fn record_setup_skipped(
     .bind(now)
     .bind(id)
     .bind(seen_code.unwrap_or_default())
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -225,17 +225,14 @@ tokio::task_local! {
     static CLAIMED: Option<Id>;
 }
 
-/// Moves `session` to a new id (tower-sessions' `cycle_id`), so that an id its browser sent,
-/// or had planted in it, never carries what comes next. A session without a stored record
-/// (`Session::id` is `None`: its cookie named none, or it was ended) still gets a new id, but
-/// `cycle_id`'s delete of the id it leaves is skipped: nothing is stored under it.
+/// Moves `session`, which has no stored record (`Session::id` is `None`: its cookie named
+/// none, or it was ended), to a new id, so that an id its browser sent, or had planted in it,
+/// never carries what comes next. `cycle_id`'s delete of the id it leaves is skipped: nothing
+/// is stored under it. (A stored one is deleted by the caller: [`cycle_claimed`].)
 pub async fn cycle(
     session: &tower_sessions::Session,
 ) -> Result<(), tower_sessions::session::Error> {
-    match session.id() {
-        Some(_) => session.cycle_id().await,
-        None => CLAIMED.scope(None, session.cycle_id()).await,
-    }
+    CLAIMED.scope(None, session.cycle_id()).await
 }
 
 /// Moves `session` to a new id (tower-sessions' `cycle_id`) once the caller has deleted the
