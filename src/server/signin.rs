@@ -52,61 +52,44 @@ pub async fn advance(
     now: i64,
     passed: Option<Attempt>,
 ) -> Result<String, AppError> {
-    let moved = move_in(ctx, &mut tx, session, admin, stage, from, client, now).await;
-    let Some(attempt) = passed else {
-        moved?;
-        tx.commit().await.or_internal()?;
-        return Ok(advanced(ctx, client, admin, stage));
-    };
-    if let Err(e) = moved {
-        drop(tx);
-        attempt.succeeded_alone(ctx, now).await?;
-        return Err(e);
+    let moved: Result<(), AppError> = async {
+        if stage == Stage::Complete {
+            // The admin's row before the session's, the order in which a reset or a
+            // deactivation (`sessions::end_for_admin`) takes them: the two never wait for each
+            // other.
+            admins::record_sign_in(&mut tx, admin.id, now)
+                .await
+                .or_internal()?;
+        }
+        enter_stage(ctx, &mut tx, session, admin, stage, from, client, now).await?;
+        if stage == Stage::Complete {
+            notify::audit_in(
+                &mut tx,
+                Event::by_self(admin, "sign_in_succeeded", ""),
+                client,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
     }
-    attempt.succeeded(&mut tx, now).await?;
+    .await;
+    match (moved, passed) {
+        (Ok(()), Some(attempt)) => attempt.succeeded(&mut tx, now).await?,
+        (Ok(()), None) => {}
+        (Err(e), Some(attempt)) => {
+            drop(tx);
+            attempt.succeeded_alone(ctx, now).await?;
+            return Err(e);
+        }
+        (Err(e), None) => return Err(e),
+    }
     tx.commit().await.or_internal()?;
-    Ok(advanced(ctx, client, admin, stage))
-}
-
-/// The writes of [`advance`]'s move.
-#[allow(clippy::too_many_arguments)]
-async fn move_in(
-    ctx: &Ctx,
-    tx: &mut Tx,
-    session: &Session,
-    admin: &admins::Admin,
-    stage: Stage,
-    from: Origin,
-    client: &Client,
-    now: i64,
-) -> Result<(), AppError> {
-    if stage == Stage::Complete {
-        // The admin's row before the session's, the order in which a reset or a deactivation
-        // (`sessions::end_for_admin`) takes them, so that the two never wait for each other.
-        admins::record_sign_in(&mut *tx, admin.id, now)
-            .await
-            .or_internal()?;
-    }
-    enter_stage(ctx, &mut *tx, session, admin, stage, from, client, now).await?;
-    if stage == Stage::Complete {
-        notify::audit_in(
-            &mut *tx,
-            Event::by_self(admin, "sign_in_succeeded", ""),
-            client,
-            now,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// After [`advance`]'s commit: the page where sign-in continues.
-fn advanced(ctx: &Ctx, client: &Client, admin: &admins::Admin, stage: Stage) -> String {
     if stage == Stage::Complete {
         known_browser::remember(ctx, client, admin.id);
         tracing::info!(admin = admin.id, "signed in");
     }
-    stage.page().to_string()
+    Ok(stage.page().to_string())
 }
 
 /// Checks the password and moves the session to its next stage. Unknown admin, wrong
