@@ -2,10 +2,12 @@
 //! unknown browsers and per address; attempts counted before any secret is checked; every
 //! re-check of a signed-in session counted like a sign-in; one account's hashing cannot starve
 //! the others, and strangers filling the whole hash queue cannot starve an admin's usual
-//! browser.
+//! browser; the background sweeps never wait inside an attempt.
 
 use crate::helpers::{Authenticator, Backend, Browser, Creds, TestApp, spawn_app_with};
 use crate::on_both_backends;
+use mssp_dashboard::server::db::sessions::SqlSessionStore;
+use mssp_dashboard::server::db::{auth_failures, rate_limits};
 use std::time::Duration;
 
 on_both_backends!(
@@ -406,5 +408,165 @@ async fn strangers_filling_the_hash_queue_leave_the_owners_browser_a_place() {
             outsider_turned_away > 0,
             "{backend:?}: a browser known for another admin waited beyond the queue"
         );
+    }
+}
+
+/// The sweep of old failure counters never waits inside an attempt's transaction. An attempt
+/// counts on the address's counter, then the admin's; a sweep that took the admin's old counter
+/// and then waited for the address's (held by the attempt, which waited for the admin's)
+/// deadlocked, and PostgreSQL aborted one of them, often the attempt. PostgreSQL only: SQLite
+/// has one writer at a time, so its sweep waits for a whole transaction, never inside one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_of_old_counters_never_waits_inside_an_attempt() {
+    crate::helpers::within_limit(async {
+        // Without the background tasks: their own sweep would race this one.
+        let app = crate::helpers::spawn_app_quiet(Backend::Postgres).await;
+        let db = &app.ctx.db;
+        let now = app.clock().now();
+        let policy = app.ctx.config.address_policy();
+        let stored = |key: &'static str| async move {
+            sqlx::query_scalar::<_, i64>("SELECT failures FROM auth_failures WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&db.pool)
+                .await
+                .unwrap()
+        };
+        let (admin, address) = ("password:untrusted:sweep-owner", "password:ip:203.0.113.0");
+        // Two counters nobody failed on for two days: the admin's stored first, so that a
+        // sweep in the table's order meets it before the address's.
+        for key in [admin, address] {
+            sqlx::query(
+                "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until) \
+                 VALUES ($1, 1, $2, 0)",
+            )
+            .bind(key)
+            .bind(now - 2 * 86_400)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+        let counters = [(address, policy), (admin, policy)];
+        let seen = auth_failures::check_all(&mut db.pool.acquire().await.unwrap(), &counters, now)
+            .await
+            .unwrap()
+            .unwrap();
+        // An attempt has counted on the address's counter, not yet on the admin's.
+        let mut attempt = db.write().await.unwrap();
+        let on_address = auth_failures::admit(&mut attempt, address, policy, now, seen[0])
+            .await
+            .unwrap()
+            .unwrap();
+        // The sweep ends while the attempt is open: it passes over the address's counter and
+        // deletes the admin's.
+        let swept = tokio::time::timeout(
+            Duration::from_secs(10),
+            auth_failures::delete_stale(db, now, 86_400),
+        )
+        .await
+        .expect("the sweep waited for the attempt's transaction")
+        .unwrap();
+        assert_eq!(swept, 1);
+        assert_eq!(
+            stored(admin).await,
+            None,
+            "the admin's old counter is swept"
+        );
+        assert_eq!(
+            stored(address).await,
+            Some(1),
+            "the address's is passed over"
+        );
+        // The attempt counts on the admin's counter afresh and commits.
+        auth_failures::admit(&mut attempt, admin, policy, now, seen[1])
+            .await
+            .unwrap()
+            .unwrap();
+        attempt.commit().await.unwrap();
+        assert_eq!(
+            stored(admin).await,
+            Some(1),
+            "the attempt is counted on the admin"
+        );
+        let counted =
+            auth_failures::check_all(&mut db.pool.acquire().await.unwrap(), &counters, now)
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(counted[0], on_address.written, "and on the address");
+    })
+    .await;
+}
+
+/// Every background sweep deletes what can no longer count and keeps the rest, on both
+/// backends: the server only logs a sweep that fails, so nothing else would notice one.
+/// (Remembered browsers: `remembered.rs`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sweep_deletes_what_is_stale_and_keeps_the_rest() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        crate::helpers::within_limit(async {
+            let app = crate::helpers::spawn_app_quiet(backend).await;
+            let db = &app.ctx.db;
+            let now = app.clock().now();
+            let keys = |table: &'static str, key: &'static str| async move {
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {key} FROM {table} ORDER BY {key}"
+                )))
+                .fetch_all(&db.pool)
+                .await
+                .unwrap()
+            };
+            let three_days_ago = now - 3 * 86_400;
+            for (key, at) in [("old", three_days_ago), ("new", now)] {
+                sqlx::query(
+                    "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until) \
+                     VALUES ($1, 1, $2, 0)",
+                )
+                .bind(key)
+                .bind(at)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+                sqlx::query("INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)")
+                    .bind(key)
+                    .bind(at)
+                    .execute(&db.pool)
+                    .await
+                    .unwrap();
+                // The old one expired two days ago, the new one expires tomorrow.
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, data, expires_at, created_at, last_seen_at) \
+                     VALUES ($1, '{}', $2, $3, $3)",
+                )
+                .bind(key)
+                .bind(at + 86_400)
+                .bind(at)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+            }
+            // A counter locked until tomorrow is kept however old its last failure.
+            sqlx::query(
+                "INSERT INTO auth_failures (key, failures, last_failure_at, locked_until) \
+                 VALUES ('locked', 5, $1, $2)",
+            )
+            .bind(three_days_ago)
+            .bind(now + 86_400)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+
+            let swept = auth_failures::delete_stale(db, now, 86_400).await.unwrap();
+            assert_eq!(swept, 1, "{backend:?}");
+            assert_eq!(keys("auth_failures", "key").await, ["locked", "new"]);
+            let swept = rate_limits::delete_stale(db, now, 2 * 86_400)
+                .await
+                .unwrap();
+            assert_eq!(swept, 1, "{backend:?}");
+            assert_eq!(keys("rate_limits", "key").await, ["new"]);
+            let store = SqlSessionStore::new(db.clone(), app.clock().clone());
+            assert_eq!(store.delete_expired().await.unwrap(), 1, "{backend:?}");
+            assert_eq!(keys("sessions", "id_hash").await, ["new"]);
+        })
+        .await;
     }
 }

@@ -116,15 +116,16 @@ pub async fn check_all(
     Ok(Ok(seen))
 }
 
-/// Forgets counters nobody failed on for `older_than` seconds and that are not locked.
+/// Forgets counters nobody failed on for `older_than` seconds and that are not locked (a
+/// sweep: [`Db::sweep`]).
 pub async fn delete_stale(db: &Db, now: i64, older_than: i64) -> Result<u64, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM auth_failures WHERE last_failure_at < $1 AND locked_until < $2")
-            .bind(now - older_than)
-            .bind(now)
-            .execute(&db.pool)
-            .await?;
-    Ok(done.rows_affected())
+    db.sweep(
+        "auth_failures",
+        "key",
+        "last_failure_at < $1 AND locked_until < $2",
+        &[now - older_than, now],
+    )
+    .await
 }
 
 /// An admitted attempt.

@@ -174,6 +174,35 @@ impl Db {
         }
     }
 
+    /// A background sweep: deletes the rows of `table` (keyed by `key`) that `stale` picks,
+    /// with `args` bound to its `$1`, `$2`... On PostgreSQL the sweep passes over the rows a
+    /// transaction holds, and so never waits inside one. A transaction takes its rows one by
+    /// one (an attempt's address counter, then its admin's); a sweep that took an old row the
+    /// transaction wanted next and then waited for one the transaction held deadlocked with it,
+    /// and the server aborted one of the two, often the admin's request. What it passes over is
+    /// swept the next time. SQLite has one writer at a time: its sweep waits for whole
+    /// transactions, never inside one.
+    pub async fn sweep(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        stale: &'static str,
+        args: &[i64],
+    ) -> Result<u64, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Postgres => format!(
+                "DELETE FROM {table} WHERE {key} IN \
+                 (SELECT {key} FROM {table} WHERE {stale} FOR UPDATE SKIP LOCKED)"
+            ),
+            Backend::Sqlite => format!("DELETE FROM {table} WHERE {stale}"),
+        };
+        let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for arg in args {
+            delete = delete.bind(*arg);
+        }
+        Ok(delete.execute(&self.pool).await?.rows_affected())
+    }
+
     /// How many of this build's migrations the database has not applied successfully.
     pub async fn pending_migrations(&self) -> Result<usize, sqlx::Error> {
         let applied: Vec<i64> =

@@ -31,9 +31,11 @@ pub async fn hit(
 
 /// Forgets windows that ended more than `older_than` seconds ago.
 pub async fn delete_stale(db: &Db, now: i64, older_than: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-        .bind(now - older_than)
-        .execute(&db.pool)
-        .await?;
-    Ok(done.rows_affected())
+    db.sweep(
+        "rate_limits",
+        "key",
+        "window_start < $1",
+        &[now - older_than],
+    )
+    .await
 }

@@ -179,14 +179,14 @@ pub async fn delete_of_old_epochs(
 /// Forgets remembered browsers that can no longer count: expired, or of an earlier session
 /// generation or remember epoch (the background sweep).
 pub async fn delete_stale(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM remembered_browsers WHERE expires_at <= $1 \
+    db.sweep(
+        "remembered_browsers",
+        "token_hash",
+        "expires_at <= $1 \
          OR generation <> (SELECT a.session_generation FROM admins a WHERE a.id = remembered_browsers.admin_id) \
          OR epoch <> (SELECT c.remember_epoch FROM admins a JOIN accounts c \
                       ON c.id = a.account_id WHERE a.id = remembered_browsers.admin_id)",
+        &[now],
     )
-    .bind(now)
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected())
+    .await
 }

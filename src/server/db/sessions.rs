@@ -67,11 +67,9 @@ impl SqlSessionStore {
     /// Deletes expired sessions; run periodically.
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
         let now = self.clock.now();
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.db.pool)
-            .await?;
-        Ok(done.rows_affected())
+        self.db
+            .sweep("sessions", "id_hash", "expires_at <= $1", &[now])
+            .await
     }
 }
 
