@@ -6,7 +6,9 @@
 //! signed-in request. 2026-12-01: a step's counters are read in one statement (11 → 10, 16 →
 //! 15), and `cycle_id` no longer deletes again the session a later step claimed (15 → 14);
 //! the password step of a browser without a stored session no longer moves it to a new id,
-//! which deleted an id never stored (10 → 9).
+//! which deleted an id never stored (10 → 9). sqlx's pings are not logged, so not counted: the
+//! pool pings only a connection idle for a second or more (`PING_IF_IDLE_FOR`), not one before
+//! every statement as sqlx's default did (2026-12-08).
 //!
 //! Its own test binary: the statement log is process-wide, and here only this test's requests
 //! run (no background tasks).

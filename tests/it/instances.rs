@@ -1,6 +1,7 @@
 //! Two instances on one PostgreSQL database, as "Several instances" in the README runs them:
 //! live events cross from one to the other, a sign-in moves between them, a code is accepted
-//! once across both, and the relay survives the loss of its database connection.
+//! once across both, and the relay survives the loss of its database connection. And the pool
+//! of one instance survives the loss of its connections.
 
 use crate::helpers::{Backend, TestApp, restart, spawn_app, within_limit};
 use serde_json::Value;
@@ -11,6 +12,40 @@ const WAIT: Duration = Duration::from_secs(5);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_events_sign_ins_and_codes() {
     within_limit(two_instances(spawn_app(Backend::Postgres).await)).await;
+}
+
+/// The database ends every connection of the server's pool while they sit idle (a restart, a
+/// failover, an operator's `pg_terminate_backend`): the next requests get fresh ones, since a
+/// connection idle for a second or more is pinged before use (`PING_IF_IDLE_FOR`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_database_ended_are_not_handed_to_requests() {
+    within_limit(async {
+        let app = spawn_app(Backend::Postgres).await;
+        let creds = app.account("ended").await;
+        let admin = app.browser();
+        admin.sign_in_fully(&creds, None).await;
+        // From a connection of its own, so that none of the pool's survives.
+        let outside = sqlx::AnyPool::connect(&app.ctx.config.database_url)
+            .await
+            .unwrap();
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND backend_type = 'client backend' AND usename = current_user \
+             AND query NOT LIKE 'LISTEN%') AS t",
+        )
+        .fetch_one(&outside)
+        .await
+        .unwrap();
+        outside.close().await;
+        assert!(ended >= 1, "the pool had no connection to end");
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        for _ in 0..3 {
+            admin.call("get_profile", &[]).await.assert_ok();
+        }
+        app.browser().sign_in_fully(&creds, None).await;
+    })
+    .await;
 }
 
 /// The next event of `kind` within `WAIT`, skipping others.

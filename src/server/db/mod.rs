@@ -19,7 +19,7 @@ pub mod sessions;
 pub mod totp;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,6 +66,17 @@ const AUTOCHECKPOINT_PAGES: u32 = 4_000;
 /// not leave it large for good.
 const LOG_SIZE_LIMIT_BYTES: u32 = 64 << 20;
 
+/// A connection idle in the pool for longer than this is pinged before a request gets it: the
+/// database may have restarted or ended it meanwhile (`pg_terminate_backend`, an idle timeout,
+/// a failover). One in steady use is not: sqlx pings every connection anyway as it goes back
+/// to the pool, and closes it when that fails, so one idle for less has just answered. (Not
+/// quite always: sqlx's maintenance pass, every few minutes, puts each idle connection back
+/// without a ping, so for a second after it one ended earlier passes unchecked and fails the
+/// request that gets it.) sqlx's default pinged on every acquire, a round trip to PostgreSQL
+/// (a hand-off to the connection's thread on SQLite) before each of a request's statements run
+/// through the pool.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// The checkpointing task of a SQLite database, stopped when dropped.
 #[derive(Debug)]
 struct Checkpoints(tokio::task::JoinHandle<()>);
@@ -111,6 +122,15 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
